@@ -1,0 +1,48 @@
+"""Commands the core accepts: small frozen dataclasses, one per business action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.model import Identity
+
+
+@dataclass(frozen=True)
+class Enroll:
+    identity: Identity
+    payload: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordPurchase:
+    member_id: int
+    receipt: str
+    amount_minor: int
+    actor_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AwardPoints:
+    """Points for an action: a named program action, or staff goodwill with a reason."""
+
+    member_id: int
+    key: str
+    reason: str
+    points: int | None = None
+    action: str | None = None
+    actor_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RedeemReward:
+    member_id: int
+    reward_id: str
+    nonce: str
+
+
+@dataclass(frozen=True)
+class RefundPurchase:
+    receipt: str
+    refund_id: str
+    amount_minor: int | None = None
+    actor_id: int | None = None

@@ -1,0 +1,123 @@
+"""Earning: points for a purchase (rate x tier multiplier) and for actions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from core import errors
+from core.commands import AwardPoints, RecordPurchase
+from core.ledger import issue_points, replayed, request_hash
+from core.members import get_member
+from core.model import JournalKind, Member, NewJournal, OutboxMessage, Purchase, Purpose
+from core.ports import UnitOfWork
+from core.program import Program
+from core.results import AwardResult, EarnResult
+
+
+def current_tier(uow: UnitOfWork, program: Program, member_id: int, now: datetime) -> int:
+    """Index of the member's tier from spend or points over the rolling window."""
+    return program.tier_for(qualifying_value(uow, program, member_id, now))
+
+
+def qualifying_value(uow: UnitOfWork, program: Program, member_id: int, now: datetime) -> Decimal:
+    """Spend (currency units) or points that count towards tiers right now."""
+    since = now - timedelta(days=program.tier_qualification.window_days)
+    spend_minor, points = uow.purchases.qualifying(member_id, since)
+    if program.tier_qualification.measure == "spend":
+        return program.from_minor(spend_minor)
+    return Decimal(points)
+
+
+def record_purchase(
+    uow: UnitOfWork, program: Program, command: RecordPurchase, now: datetime
+) -> EarnResult:
+    """Earn points for a purchase receipt, exactly once per receipt."""
+    member = get_member(uow, command.member_id)
+    key = f"earn:{command.receipt}"
+    fingerprint = request_hash(receipt=command.receipt, amount=command.amount_minor, m=member.id)
+    if (journal := replayed(uow, key, fingerprint)) is not None:
+        return _replay(uow, program, member, journal.meta, command.receipt)
+    _check_amount(program, command.amount_minor)
+    tier_index = current_tier(uow, program, member.id, now)
+    tier = program.tiers[tier_index]
+    points = program.base_points(command.amount_minor, tier.multiplier)
+    hold = program.returns.hold_days
+    meta: dict[str, object] = {"ref": command.receipt, "tier": tier.name, "x": str(tier.multiplier)}
+    journal_id = uow.ledger.add_journal(
+        NewJournal(JournalKind.EARN, key, fingerprint, now, member.id, command.actor_id, None, meta)
+    )
+    debt_paid, lot_id = (0, None)
+    if points:
+        debt_paid, lot_id = issue_points(
+            uow, program, journal_id, member.id, Purpose.ISSUED_PURCHASE, points, now, hold
+        )
+    uow.purchases.add(
+        Purchase(command.receipt, member.id, command.amount_minor, points, lot_id, journal_id, now)
+    )
+    if points and command.actor_id != member.id:
+        _notify(uow, member.id, "points_earned", key, now, points=points, receipt=command.receipt)
+    pending_until = now + timedelta(days=hold) if hold and lot_id else None
+    return EarnResult(
+        member, command.receipt, command.amount_minor, points, tier.name, tier.multiplier,
+        pending_until, debt_paid, now,
+    )  # fmt: skip
+
+
+def award_points(
+    uow: UnitOfWork, program: Program, command: AwardPoints, now: datetime
+) -> AwardResult:
+    """Points for a program action or staff goodwill, available at once."""
+    member = get_member(uow, command.member_id)
+    points, source = _award_size(program, command)
+    fingerprint = request_hash(m=member.id, p=points, r=command.reason, a=command.action)
+    if replayed(uow, command.key, fingerprint) is not None:
+        return AwardResult(member, points, command.reason, 0, duplicate=True)
+    meta: dict[str, object] = {"ref": command.reason}
+    journal_id = uow.ledger.add_journal(
+        NewJournal(JournalKind.AWARD, command.key, fingerprint, now, member.id, command.actor_id,
+                   None, meta)
+    )  # fmt: skip
+    debt_paid, _ = issue_points(uow, program, journal_id, member.id, source, points, now, 0)
+    if command.actor_id is not None and command.actor_id != member.id:
+        _notify(uow, member.id, "points_awarded", command.key, now, points=points,
+                reason=command.reason)  # fmt: skip
+    return AwardResult(member, points, command.reason, debt_paid)
+
+
+def _award_size(program: Program, command: AwardPoints) -> tuple[int, Purpose]:
+    if command.action is not None:
+        points = program.awards.actions.get(command.action)
+        if points is None:
+            raise errors.UnknownAction(action=command.action, known=sorted(program.awards.actions))
+        return points, Purpose.ISSUED_ACTION
+    if command.points is None or not 0 < command.points <= program.awards.max_points:
+        raise errors.InvalidAmount(points=command.points, maximum=program.awards.max_points)
+    return command.points, Purpose.ISSUED_GOODWILL
+
+
+def _check_amount(program: Program, amount_minor: int) -> None:
+    limit = program.earning.max_purchase
+    maximum = program.to_minor(limit) if limit is not None else None
+    if amount_minor <= 0 or (maximum is not None and amount_minor > maximum):
+        raise errors.InvalidAmount(amount_minor=amount_minor, maximum_minor=maximum)
+
+
+def _replay(
+    uow: UnitOfWork, program: Program, member: Member, meta: dict[str, object], receipt: str
+) -> EarnResult:
+    purchase = uow.purchases.get(receipt)
+    if purchase is None:  # the journal exists, so the purchase row does too
+        raise errors.ReceiptNotFound(receipt=receipt)
+    hold = program.returns.hold_days
+    pending_until = purchase.occurred_at + timedelta(days=hold) if hold else None
+    return EarnResult(
+        member, receipt, purchase.amount_minor, purchase.points, str(meta.get("tier", "")),
+        Decimal(str(meta.get("x", "1"))), pending_until, 0, purchase.occurred_at, duplicate=True,
+    )  # fmt: skip
+
+
+def _notify(
+    uow: UnitOfWork, member_id: int, kind: str, key: str, now: datetime, **params: object
+) -> None:
+    uow.outbox.add(OutboxMessage(member_id, kind, dict(params), f"{kind}:{key}"), now)

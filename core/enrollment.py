@@ -1,0 +1,58 @@
+"""Joining the program: a member, their first identity, a code, a sign-up bonus."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.codes import looks_like_member_code, new_member_code
+from core.commands import AwardPoints, Enroll
+from core.earning import award_points
+from core.model import Member, OutboxMessage, Role
+from core.ports import UnitOfWork
+from core.program import Program
+from core.results import EnrollResult
+
+REFERRAL_PREFIX = "ref-"
+
+
+def enroll(uow: UnitOfWork, program: Program, command: Enroll, now: datetime) -> EnrollResult:
+    """Enroll the person behind an identity, or greet an existing member again."""
+    identity = command.identity
+    existing = uow.members.by_identity(identity.platform, identity.external_id)
+    if existing is not None:
+        uow.members.refresh_identity(existing.id, identity)
+        return EnrollResult(member=existing, created=False)
+    referrer = _referrer(uow, command.payload)
+    member = uow.members.add(
+        _unused_code(uow), identity, Role.MEMBER, now, referrer.id if referrer else None
+    )
+    bonus = 0
+    if "signup" in program.awards.actions:
+        award = AwardPoints(member.id, key=f"signup:{member.id}", reason="signup", action="signup")
+        bonus = award_points(uow, program, award, now).points
+    if referrer is not None:
+        uow.outbox.add(
+            OutboxMessage(
+                member_id=referrer.id,
+                kind="referral_joined",
+                params={"friend": member.display_name},
+                dedupe_key=f"referral_joined:{member.id}",
+            ),
+            now,
+        )
+    return EnrollResult(member=member, created=True, bonus=bonus, referred_by=referrer)
+
+
+def _referrer(uow: UnitOfWork, payload: str | None) -> Member | None:
+    if not payload or not payload.lower().startswith(REFERRAL_PREFIX):
+        return None
+    code = payload[len(REFERRAL_PREFIX) :]
+    return uow.members.by_code(code) if looks_like_member_code(code) else None
+
+
+def _unused_code(uow: UnitOfWork) -> str:
+    # 35 random bits make a collision rare; checking keeps it impossible.
+    while True:
+        code = new_member_code()
+        if uow.members.by_code(code) is None:
+            return code

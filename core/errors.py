@@ -1,0 +1,70 @@
+"""Domain errors: raised by the core, turned into friendly replies at the edge.
+
+Each error carries a stable `code` and keyword `params`; the renderer owns the wording.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every expected, user-explainable failure in the core."""
+
+    code = "error"
+
+    def __init__(self, **params: object) -> None:
+        super().__init__(self.code, params)
+        self.params: dict[str, object] = params
+
+
+class ProgramError(Exception):
+    """The program file is invalid; the message names the field and what is wrong."""
+
+
+class MemberNotFound(DomainError):
+    code = "member_not_found"
+
+
+class RewardNotFound(DomainError):
+    code = "reward_not_found"
+
+
+class ReceiptNotFound(DomainError):
+    code = "receipt_not_found"
+
+
+class NotEnrolled(DomainError):
+    code = "not_enrolled"
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+
+
+class InsufficientPoints(DomainError):
+    code = "insufficient_points"
+
+
+class OutOfStock(DomainError):
+    code = "out_of_stock"
+
+
+class LimitReached(DomainError):
+    code = "limit_reached"
+
+
+class NothingToRefund(DomainError):
+    code = "nothing_to_refund"
+
+
+class InvalidAmount(DomainError):
+    code = "invalid_amount"
+
+
+class UnknownAction(DomainError):
+    code = "unknown_action"
+
+
+class IdempotencyConflict(DomainError):
+    """The same idempotency key was used before for a different request."""
+
+    code = "idempotency_conflict"

@@ -1,0 +1,140 @@
+"""The loyalty core's entry point: one method per use case, each one transaction.
+
+Adapters and jobs call this façade; it binds the program, the clock and the database
+to the pure service functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from core import enrollment, members, redemption, refunds, summary, sweeps
+from core.commands import AwardPoints, Enroll, RecordPurchase, RedeemReward, RefundPurchase
+from core.earning import award_points, record_purchase
+from core.model import Identity, Member, Role
+from core.ports import Clock, Database
+from core.program import Program
+from core.results import (
+    AwardResult,
+    BalanceSummary,
+    EarnResult,
+    EnrollResult,
+    HistoryPage,
+    RedeemQuote,
+    RedeemResult,
+    RefundResult,
+    RewardOption,
+    SweepResult,
+)
+
+
+class Loyalty:
+    """Use cases of the loyalty program over one database."""
+
+    def __init__(
+        self,
+        db: Database,
+        program: Program,
+        clock: Clock,
+        admins: Iterable[tuple[str, str]] = (),
+    ) -> None:
+        self.db = db
+        self.program = program
+        self.clock = clock
+        self._admins = frozenset(admins)
+
+    def identify(self, platform: str, external_id: str) -> Member | None:
+        """The member behind a chat identity, with bootstrap admins promoted."""
+        member = self.db.run(
+            lambda uow: uow.members.by_identity(platform, external_id), write=False
+        )
+        return self._with_bootstrap_role(member, platform, external_id)
+
+    def enroll(self, identity: Identity, payload: str | None = None) -> EnrollResult:
+        """Join the program (or greet a member again)."""
+        now = self.clock.now()
+        result = self.db.run(
+            lambda uow: enrollment.enroll(uow, self.program, Enroll(identity, payload), now)
+        )
+        member = self._with_bootstrap_role(result.member, identity.platform, identity.external_id)
+        return replace(result, member=member) if member else result
+
+    def find_member(self, ref: str) -> Member:
+        """A member by code or @username."""
+        return self.db.run(lambda uow: members.find_member(uow, ref), write=False)
+
+    def record_purchase(self, command: RecordPurchase) -> EarnResult:
+        """Earn points for a purchase receipt (once per receipt)."""
+        now = self.clock.now()
+        return self.db.run(lambda uow: record_purchase(uow, self.program, command, now))
+
+    def award(self, command: AwardPoints) -> AwardResult:
+        """Points for an action or goodwill (once per key)."""
+        now = self.clock.now()
+        return self.db.run(lambda uow: award_points(uow, self.program, command, now))
+
+    def quote(self, member_id: int, reward_text: str) -> RedeemQuote:
+        """What a reward costs this member; raises RewardNotFound with a suggestion."""
+        reward = redemption.find_reward(self.program, reward_text)
+        return self.db.run(
+            lambda uow: redemption.quote(uow, self.program, member_id, reward), write=False
+        )
+
+    def redeem(self, command: RedeemReward) -> RedeemResult:
+        """Spend points on a reward (once per confirmation nonce)."""
+        now = self.clock.now()
+        return self.db.run(lambda uow: redemption.redeem(uow, self.program, command, now))
+
+    def refund(self, command: RefundPurchase) -> RefundResult:
+        """Take back a purchase's points (once per refund id)."""
+        now = self.clock.now()
+        return self.db.run(lambda uow: refunds.refund_purchase(uow, self.program, command, now))
+
+    def balance(self, member_id: int) -> BalanceSummary:
+        """Where the member stands, after releasing any points whose hold has ended."""
+        now = self.clock.now()
+        result = self.db.run(
+            lambda uow: summary.balance_summary(uow, self.program, member_id, now), write=False
+        )
+        if result.next_release is not None and result.next_release[0] <= now:
+            self.db.run(lambda uow: sweeps.release_member_due(uow, member_id, now))
+            return self.balance(member_id)
+        return result
+
+    def history(self, member_id: int, page: int = 1) -> HistoryPage:
+        """A page of the member's point movements."""
+        return self.db.run(lambda uow: summary.history(uow, member_id, page), write=False)
+
+    def rewards(self, member_id: int) -> tuple[int, list[RewardOption]]:
+        """The member's available points and the catalog as they see it."""
+
+        return self.db.run(
+            lambda uow: summary.catalog_for(uow, self.program, member_id), write=False
+        )
+
+    def set_role(self, ref: str, role: Role) -> Member:
+        """Give the member behind `ref` a role."""
+        return self.db.run(lambda uow: members.change_role(uow, ref, role))
+
+    def claim_event(self, key: str) -> bool:
+        """Record an inbound update/event id; False when it was processed before."""
+        now = self.clock.now()
+        return self.db.run(lambda uow: uow.events.claim(key, now))
+
+    def release_due(self, limit: int = 500) -> SweepResult:
+        """Release pending points whose return window has ended."""
+        now = self.clock.now()
+        return self.db.run(lambda uow: sweeps.release_due(uow, now, limit))
+
+    def expire_due(self, limit: int = 500) -> SweepResult:
+        """Expire lots that are due (a rerun changes nothing)."""
+        now = self.clock.now()
+        return self.db.run(lambda uow: sweeps.expire_due(uow, now, limit))
+
+    def _with_bootstrap_role(
+        self, member: Member | None, platform: str, external_id: str
+    ) -> Member | None:
+        if member is not None and (platform, external_id) in self._admins:
+            return replace(member, role=Role.ADMIN)
+        return member

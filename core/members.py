@@ -1,0 +1,38 @@
+"""Finding members the way staff refer to them, and managing roles."""
+
+from __future__ import annotations
+
+from core import errors
+from core.codes import looks_like_member_code
+from core.model import Member, Role
+from core.ports import UnitOfWork
+
+
+def get_member(uow: UnitOfWork, member_id: int) -> Member:
+    """The member with this id; MemberNotFound otherwise."""
+    member = uow.members.by_id(member_id)
+    if member is None:
+        raise errors.MemberNotFound(ref=str(member_id))
+    return member
+
+
+def find_member(uow: UnitOfWork, ref: str) -> Member:
+    """A member by member code (K7Q-4MX2) or by @username."""
+    text = ref.strip()
+    member = None
+    if text.startswith("@"):
+        member = uow.members.by_username(text[1:])
+    elif looks_like_member_code(text):
+        member = uow.members.by_code(text)
+    else:
+        member = uow.members.by_username(text)
+    if member is None:
+        raise errors.MemberNotFound(ref=text)
+    return member
+
+
+def change_role(uow: UnitOfWork, ref: str, role: Role) -> Member:
+    """Give a member a role; returns the member as they are now."""
+    member = find_member(uow, ref)
+    uow.members.set_role(member.id, role)
+    return get_member(uow, member.id)

@@ -1,0 +1,159 @@
+"""The ports the core needs from the outside world, as small Protocols.
+
+Storage implements them; the core never imports a concrete implementation. Every call
+inside one `Database.run` shares one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from core.model import (
+    Balances,
+    HistoryRow,
+    Identity,
+    Lot,
+    LotDraw,
+    Member,
+    MemberAccounts,
+    NewJournal,
+    NewLot,
+    OutboxMessage,
+    Posting,
+    Purchase,
+    Purpose,
+    RecordedJournal,
+    Redemption,
+    Role,
+)
+
+T = TypeVar("T")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+        ...
+
+
+class MemberRepository(Protocol):
+    def by_identity(self, platform: str, external_id: str) -> Member | None: ...
+    def by_code(self, code: str) -> Member | None: ...
+    def by_username(self, username: str) -> Member | None: ...
+    def by_id(self, member_id: int) -> Member | None: ...
+
+    def add(
+        self, code: str, identity: Identity, role: Role, now: datetime, referred_by: int | None
+    ) -> Member:
+        """Create a member with this identity and its accounts."""
+        ...
+
+    def refresh_identity(self, member_id: int, identity: Identity) -> None:
+        """Store the latest username, display name and language seen for an identity."""
+        ...
+
+    def set_role(self, member_id: int, role: Role) -> None: ...
+    def accounts(self, member_id: int) -> MemberAccounts: ...
+    def identities(self, member_id: int) -> list[Identity]: ...
+
+
+class LedgerRepository(Protocol):
+    def find_journal(self, key: str) -> RecordedJournal | None: ...
+    def add_journal(self, journal: NewJournal) -> int: ...
+    def system_account(self, purpose: Purpose) -> int: ...
+
+    def debit(self, account_id: int, amount: int, floor: int | None = 0) -> int | None:
+        """Conditionally subtract; the new balance, or None when it would cross the floor."""
+        ...
+
+    def credit(self, account_id: int, amount: int) -> int:
+        """Add to a member account; the new balance."""
+        ...
+
+    def add_postings(self, journal_id: int, postings: Sequence[Posting]) -> None: ...
+    def balances(self, accounts: MemberAccounts, lock: bool = False) -> Balances:
+        """Cached balances; `lock` takes the rows' write locks (PostgreSQL FOR UPDATE)."""
+        ...
+
+    def add_lot(self, lot: NewLot) -> int: ...
+    def lot(self, lot_id: int) -> Lot: ...
+
+    def drawable_lots(
+        self, member_id: int, after: tuple[datetime, int] | None, limit: int
+    ) -> list[Lot]:
+        """Lots with points left, first-expiring-first, after an (expires_at, id) cursor."""
+        ...
+
+    def draw(self, journal_id: int, draws: Sequence[LotDraw], kind: str) -> None:
+        """Take points out of lots and record which lot gave what."""
+        ...
+
+    def make_available(self, lot_ids: Sequence[int]) -> None: ...
+    def due_pending_lots(self, now: datetime, member_id: int | None, limit: int) -> list[Lot]: ...
+    def due_expiring_lots(self, now: datetime, limit: int) -> list[Lot]: ...
+
+    def next_release(self, member_id: int) -> tuple[datetime, int] | None:
+        """The earliest date pending points become available, and how many then."""
+        ...
+
+    def next_expiry(self, member_id: int) -> tuple[datetime, int] | None:
+        """The earliest expiry date of available points, and how many expire then."""
+        ...
+
+    def history(self, member_id: int, offset: int, limit: int) -> list[HistoryRow]: ...
+
+
+class PurchaseRepository(Protocol):
+    def get(self, receipt: str) -> Purchase | None: ...
+    def add(self, purchase: Purchase) -> None: ...
+    def add_refund(self, receipt: str, amount_minor: int, points: int) -> None: ...
+
+    def qualifying(self, member_id: int, since: datetime) -> tuple[int, int]:
+        """Spend (minor units) and purchase points, net of refunds, since a moment."""
+        ...
+
+
+class RewardRepository(Protocol):
+    def take_stock(self, reward_id: str, stock: int) -> bool:
+        """Take one unit if fewer than `stock` were taken; False when sold out."""
+        ...
+
+    def count_redemptions(self, member_id: int, reward_id: str) -> int: ...
+    def add_redemption(self, redemption: Redemption) -> int: ...
+    def redemption_for_journal(self, journal_id: int) -> Redemption | None: ...
+    def redeemed_points(self, member_id: int) -> int: ...
+
+    def stock_taken(self, reward_ids: Sequence[str]) -> dict[str, int]:
+        """Units taken so far per reward (missing ids: none taken)."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    def add(self, message: OutboxMessage, now: datetime) -> None: ...
+
+
+class InboundEventRepository(Protocol):
+    def claim(self, key: str, now: datetime) -> bool:
+        """Record an inbound update or event id; False if it was seen before."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    events: InboundEventRepository
+    members: MemberRepository
+    ledger: LedgerRepository
+    purchases: PurchaseRepository
+    rewards: RewardRepository
+    outbox: OutboxRepository
+
+
+class Database(Protocol):
+    def run(self, work: Callable[[UnitOfWork], T], *, write: bool = True) -> T:
+        """Run `work` in one transaction: commit on return, roll back on any exception.
+
+        Transient failures (SQLITE_BUSY, deadlock, serialization, a lost race on a unique
+        key) are retried a bounded number of times, so `work` must be safe to re-run.
+        """
+        ...

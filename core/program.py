@@ -1,0 +1,194 @@
+"""The loyalty program: a TOML file validated on load into immutable settings.
+
+Later features add their own optional sections (challenges, recognition, nudges) as new
+fields of `Program`; unknown sections are refused so that a typo never goes unnoticed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime, time, timedelta
+from decimal import ROUND_FLOOR, Decimal
+from pathlib import Path
+from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from core.errors import ProgramError
+
+PositiveInt = Annotated[int, Field(gt=0)]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProgramInfo(_Section):
+    name: str = Field(min_length=1)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency_decimals: int = Field(default=2, ge=0, le=4)
+    point_value: Decimal = Field(gt=0, description="money one point is worth, in currency units")
+    timezone: str = "UTC"
+    locale: str = "en"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class Earning(_Section):
+    points_per_unit: Decimal = Field(gt=0, description="points per currency unit spent")
+    max_points_per_purchase: PositiveInt | None = None
+    max_purchase: Decimal | None = Field(default=None, gt=0)
+
+
+class Tier(_Section):
+    name: str = Field(min_length=1)
+    threshold: Decimal = Field(ge=0)
+    multiplier: Decimal = Field(default=Decimal(1), ge=1, le=10)
+    perks: list[str] = Field(default_factory=list)
+
+
+class TierQualification(_Section):
+    measure: Literal["spend", "points"] = "spend"
+    window_days: PositiveInt = 365
+
+
+class Reward(_Section):
+    id: Slug
+    name: str = Field(min_length=1)
+    price: PositiveInt
+    stock: int | None = Field(default=None, ge=0)
+    per_member_limit: PositiveInt | None = None
+    voucher_valid_days: PositiveInt = 30
+
+
+class Expiry(_Section):
+    lot_lifetime_days: PositiveInt | None = 365
+
+
+class Returns(_Section):
+    hold_days: int = Field(default=0, ge=0, le=365)
+
+
+class Refunds(_Section):
+    when_spent: Literal["debt", "write_off"] = "debt"
+
+
+class Awards(_Section):
+    max_points: PositiveInt = 1000
+    actions: dict[Slug, PositiveInt] = Field(default_factory=dict)
+
+
+class Program(_Section):
+    """A validated program file."""
+
+    program: ProgramInfo
+    earning: Earning
+    tiers: list[Tier] = Field(min_length=1)
+    tier_qualification: TierQualification = TierQualification()
+    rewards: list[Reward] = Field(default_factory=list)
+    expiry: Expiry = Expiry()
+    returns: Returns = Returns()
+    refunds: Refunds = Refunds()
+    awards: Awards = Awards()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        thresholds = [tier.threshold for tier in self.tiers]
+        if thresholds[0] != 0:
+            raise ValueError("tiers: the first tier must have threshold 0")
+        if thresholds != sorted(set(thresholds)) or len(set(thresholds)) != len(thresholds):
+            raise ValueError("tiers: thresholds must be strictly increasing")
+        ids = [reward.id for reward in self.rewards]
+        if len(ids) != len(set(ids)):
+            raise ValueError("rewards: reward ids must be unique")
+        lifetime = self.expiry.lot_lifetime_days
+        if lifetime is not None and lifetime <= self.returns.hold_days:
+            raise ValueError("expiry.lot_lifetime_days must be longer than returns.hold_days")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The program's time zone."""
+        return ZoneInfo(self.program.timezone)
+
+    def reward(self, reward_id: str) -> Reward | None:
+        """The catalog entry with this id, if any."""
+        return next((r for r in self.rewards if r.id == reward_id), None)
+
+    def to_minor(self, amount: Decimal) -> int:
+        """Money in currency units to integer minor units (refuses sub-minor precision)."""
+        minor = amount.scaleb(self.program.currency_decimals)
+        if minor != minor.to_integral_value():
+            raise ValueError("too many decimals")
+        return int(minor)
+
+    def from_minor(self, minor: int) -> Decimal:
+        """Integer minor units back to currency units."""
+        return Decimal(minor).scaleb(-self.program.currency_decimals)
+
+    def base_points(self, amount_minor: int, multiplier: Decimal) -> int:
+        """Points a purchase earns: rate x multiplier, rounded down, capped."""
+        raw = self.from_minor(amount_minor) * self.earning.points_per_unit * multiplier
+        points = int(raw.to_integral_value(rounding=ROUND_FLOOR))
+        cap = self.earning.max_points_per_purchase
+        return min(points, cap) if cap is not None else points
+
+    def points_value_minor(self, points: int) -> int:
+        """Money `points` are worth, in minor units (for liability and savings)."""
+        value = Decimal(points) * self.program.point_value
+        return int(value.scaleb(self.program.currency_decimals).to_integral_value(ROUND_FLOOR))
+
+    def end_of_day(self, moment: datetime, plus_days: int) -> datetime:
+        """The last instant of the day `plus_days` after `moment`, in the program's zone."""
+        local = moment.astimezone(self.zone).date() + timedelta(days=plus_days)
+        next_midnight = datetime.combine(local + timedelta(days=1), time(0), tzinfo=self.zone)
+        return next_midnight - timedelta(microseconds=1)
+
+    def tier_for(self, qualifying: Decimal) -> int:
+        """Index of the highest tier whose threshold `qualifying` reaches."""
+        index = 0
+        for i, tier in enumerate(self.tiers):
+            if qualifying >= tier.threshold:
+                index = i
+        return index
+
+
+def parse_program(text: str, source: str = "program") -> Program:
+    """Validate program TOML text; ProgramError names each wrong field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProgramError(f"{source}: not valid TOML: {error}") from None
+    try:
+        return Program.model_validate(data)
+    except ValidationError as error:
+        raise ProgramError(_describe(source, error)) from None
+
+
+def load_program(path: Path) -> Program:
+    """Read and validate a program file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ProgramError(f"{path}: cannot read: {error.strerror}") from None
+    return parse_program(text, str(path))
+
+
+def _describe(source: str, error: ValidationError) -> str:
+    lines = []
+    for issue in error.errors():
+        where = ".".join(str(part) for part in issue["loc"]) or "(top level)"
+        message = issue["msg"].removeprefix("Value error, ")
+        if issue["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling)"
+        lines.append(f"{where}: {message}")
+    return f"{source}: " + "; ".join(lines)

@@ -1,0 +1,1 @@
+"""Local fakes of external chat platform APIs for tests."""

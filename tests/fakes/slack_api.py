@@ -1,0 +1,644 @@
+"""A local fake of the Slack Web API for tests, talked to by the real slack-sdk clients.
+
+Point the real clients at it with ``AsyncWebClient(token, base_url=fake.api_url)`` (that is
+``f"{fake.url}/api/"``; keep the trailing slash, slack-sdk joins method names with ``urljoin``).
+
+The fake answers ``GET``/``POST /api/{method}`` (query string, form-urlencoded, multipart or JSON
+bodies, the token in the ``Authorization: Bearer`` header or a ``token`` field) and
+``POST /response_url/{id}`` (what bolt's ``respond()`` sends). Every Web API call is recorded as an
+:class:`ApiCall`; every response_url post as a :class:`ResponseUrlPost`.
+
+Two ways to run it:
+
+* ``async with FakeSlackApi() as fake:`` in the test's own event loop (see ``slack_fixtures``),
+  then ``await fake.wait_for(...)``;
+* ``with FakeSlackApi.run_in_thread() as fake:`` in a background thread with its own loop (for an
+  app running as a subprocess or in another loop), then ``fake.wait_for_sync(...)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+T = TypeVar("T")
+
+JsonDict = dict[str, Any]
+
+# Parameters that slack-sdk sends as JSON strings when it uses a form body.
+_JSON_PARAMS = frozenset({"blocks", "attachments", "view", "metadata", "unfurls"})
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One recorded Web API call; ``at`` is ``time.monotonic()`` when the fake received it."""
+
+    method: str
+    params: JsonDict
+    at: float
+    token: str | None = None
+    status: int = 200
+    response: JsonDict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the fake answered HTTP 200 with ``"ok": true``."""
+        return self.status == 200 and bool(self.response.get("ok"))
+
+
+@dataclass(frozen=True)
+class ResponseUrlPost:
+    """One JSON body posted to ``/response_url/{id}`` (bolt's ``respond()``)."""
+
+    id: str
+    body: JsonDict
+    at: float
+
+
+@dataclass(frozen=True)
+class _Failure:
+    status: int
+    error: str
+    retry_after: int | None
+
+
+@dataclass(frozen=True)
+class FakeUser:
+    """A user known to ``users.info``."""
+
+    id: str
+    name: str
+    tz: str = "UTC"
+    is_bot: bool = False
+    real_name: str | None = None
+
+
+class FakeSlackApi:
+    """Local aiohttp server imitating the Slack Web API and recording every call."""
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        team: str = "Loyalty Test",
+        team_id: str = "T1",
+        bot_user_id: str = "UBOT",
+        bot_id: str = "BBOT",
+        bot_name: str = "loyaltybot",
+        require_token: bool = True,
+    ) -> None:
+        """Configure the fake; nothing listens until ``start()``."""
+        self.host = host
+        self.team = team
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.bot_name = bot_name
+        self.require_token = require_token
+
+        self.calls: list[ApiCall] = []
+        self.responses: list[ResponseUrlPost] = []
+        self.users: dict[str, FakeUser] = {}
+        self.published_views: dict[str, JsonDict] = {}
+        self.messages: dict[tuple[str, str], JsonDict] = {}
+        self.reactions: set[tuple[str, str, str, str]] = set()
+        self.too_many_requests = 0
+
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._failures: dict[str, deque[_Failure]] = {}
+        self._channel_rate: int | None = None
+        self._channel_posts: dict[str, deque[float]] = {}
+        self._ts_counter = itertools.count(1)
+        self._view_counter = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._loop_thread_id: int | None = None
+
+        self.add_user(bot_user_id, bot_name, is_bot=True)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Start listening on a free port of ``host``."""
+        if self._runner is not None:
+            raise RuntimeError("FakeSlackApi is already started")
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._handle_api)
+        app.router.add_post("/response_url/{id}", self._handle_response_url)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, 0)
+        await site.start()
+        self._runner = runner
+        self._port = int(runner.addresses[0][1])
+        self._loop_thread_id = threading.get_ident()
+
+    async def stop(self) -> None:
+        """Stop listening and close open connections."""
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def __aenter__(self) -> FakeSlackApi:
+        """Start the server."""
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Stop the server."""
+        await self.stop()
+
+    @classmethod
+    @contextlib.contextmanager
+    def run_in_thread(
+        cls,
+        *,
+        host: str = "127.0.0.1",
+        team: str = "Loyalty Test",
+        team_id: str = "T1",
+        bot_user_id: str = "UBOT",
+        bot_id: str = "BBOT",
+        bot_name: str = "loyaltybot",
+        require_token: bool = True,
+        startup_timeout: float = 10.0,
+    ) -> Iterator[FakeSlackApi]:
+        """Run a fake in a daemon thread with its own event loop for the duration of the block."""
+        fake = cls(
+            host=host,
+            team=team,
+            team_id=team_id,
+            bot_user_id=bot_user_id,
+            bot_id=bot_id,
+            bot_name=bot_name,
+            require_token=require_token,
+        )
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="fake-slack-api", daemon=True)
+        thread.start()
+        try:
+            asyncio.run_coroutine_threadsafe(fake.start(), loop).result(startup_timeout)
+            try:
+                yield fake
+            finally:
+                asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(startup_timeout)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(startup_timeout)
+            if not thread.is_alive():
+                loop.close()
+
+    # ------------------------------------------------------------------ addresses
+
+    @property
+    def url(self) -> str:
+        """Root URL of the running fake, e.g. ``http://127.0.0.1:54321`` (no trailing slash)."""
+        if self._port is None:
+            raise RuntimeError("FakeSlackApi is not started")
+        return f"http://{self.host}:{self._port}"
+
+    @property
+    def api_url(self) -> str:
+        """The ``base_url`` for slack-sdk clients: ``f"{url}/api/"`` with the trailing slash."""
+        return f"{self.url}/api/"
+
+    def response_url(self, id: str) -> str:
+        """A response_url whose posts are recorded under ``id``."""
+        return f"{self.url}/response_url/{id}"
+
+    # ------------------------------------------------------------------ configuration
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        tz: str = "UTC",
+        is_bot: bool = False,
+        real_name: str | None = None,
+    ) -> FakeUser:
+        """Register a user for ``users.info``; ``tz`` is an IANA name like ``Europe/Istanbul``."""
+        ZoneInfo(tz)  # fail early on a typo
+        user = FakeUser(id=user_id, name=name, tz=tz, is_bot=is_bot, real_name=real_name)
+        with self._lock:
+            self.users[user_id] = user
+        return user
+
+    def fail_next(
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: int | None = 1,
+        count: int = 1,
+        error: str | None = None,
+    ) -> None:
+        """Answer the next ``count`` calls to ``method`` with HTTP ``status`` and ``error``."""
+        # 429: header Retry-After (whole seconds: slack-sdk parses it with int()) and
+        # {"ok": false, "error": "ratelimited"}; other statuses default to "internal_error";
+        # status=200 with error="channel_not_found" imitates a plain API error.
+        if error is None:
+            error = "ratelimited" if status == 429 else "internal_error"
+        with self._lock:
+            queue = self._failures.setdefault(method, deque())
+            queue.extend(_Failure(status, error, retry_after) for _ in range(count))
+
+    def enforce_channel_rate(self, per_sec: int | None = 1) -> None:
+        """Answer 429 when chat.postMessage to one channel exceeds ``per_sec`` in any second."""
+        with self._lock:
+            self._channel_rate = per_sec
+            self._channel_posts.clear()
+
+    def clear(self) -> None:
+        """Forget recorded calls, response_url posts and the 429 counter (not users or switches)."""
+        with self._lock:
+            self.calls.clear()
+            self.responses.clear()
+            self.too_many_requests = 0
+
+    # ------------------------------------------------------------------ inspection
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        """All recorded calls to ``method`` (including failed ones), oldest first."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def posted_messages(self, channel: str | None = None) -> list[JsonDict]:
+        """Params of successful chat.postMessage calls, to ``channel`` (as sent or resolved)."""
+        # A user id U1 as channel resolves to the DM D+U1; rate-limited or failed calls are left
+        # out (see calls_to for those).
+        with self._lock:
+            result = []
+            for c in self.calls:
+                if c.method != "chat.postMessage" or not c.ok:
+                    continue
+                if channel is None or channel in (c.params.get("channel"), c.response["channel"]):
+                    result.append(c.params)
+            return result
+
+    def responses_to(self, id: str | None = None) -> list[JsonDict]:
+        """Bodies posted to response URLs, optionally to the one built with ``id`` only."""
+        with self._lock:
+            return [r.body for r in self.responses if id is None or r.id == id]
+
+    def describe_calls(self) -> str:
+        """A readable listing of every recorded call, for assertion messages."""
+        with self._lock:
+            lines = [
+                f"  {c.at:.3f} {c.method} -> {c.status} {c.response.get('error', 'ok')}: "
+                f"{_short(c.params)}"
+                for c in self.calls
+            ]
+            lines += [f"  {r.at:.3f} response_url/{r.id}: {_short(r.body)}" for r in self.responses]
+        return "\n".join(lines) if lines else "  (no calls)"
+
+    # ------------------------------------------------------------------ waiting
+
+    async def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+        """Wait until ``predicate()`` is truthy (re-checked on every call) and return its value."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            with self._lock:
+                result = predicate()
+                if result:
+                    return result
+                future: asyncio.Future[None] = loop.create_future()
+                self._waiters.append((loop, future))
+            remaining = deadline - loop.time()
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                await asyncio.wait_for(future, remaining)
+            except TimeoutError:
+                with self._lock:
+                    result = predicate()
+                    if result:
+                        return result
+                raise AssertionError(
+                    f"condition not met within {timeout}s; recorded calls:\n{self.describe_calls()}"
+                ) from None
+            finally:
+                with self._lock, contextlib.suppress(ValueError):
+                    self._waiters.remove((loop, future))
+
+    def wait_for_sync(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+        """Blocking ``wait_for`` for a fake running in another thread (``run_in_thread``)."""
+        if self._loop_thread_id == threading.get_ident():
+            raise RuntimeError(
+                "wait_for_sync would block the fake's own event loop; use 'await fake.wait_for'"
+            )
+        with self._cond:
+            result: T | None = None
+
+            def check() -> bool:
+                nonlocal result
+                result = predicate()
+                return bool(result)
+
+            if not self._cond.wait_for(check, timeout):
+                raise AssertionError(
+                    f"condition not met within {timeout}s; recorded calls:\n{self.describe_calls()}"
+                )
+            return result  # type: ignore[return-value]
+
+    async def wait_for_call(
+        self, method: str, count: int = 1, timeout: float = 5.0
+    ) -> list[ApiCall]:
+        """Wait until at least ``count`` calls to ``method`` are recorded and return them."""
+        return await self.wait_for(lambda: _at_least(self.calls_to(method), count), timeout)
+
+    def wait_for_call_sync(
+        self, method: str, count: int = 1, timeout: float = 5.0
+    ) -> list[ApiCall]:
+        """Blocking ``wait_for_call`` for a fake running in another thread."""
+        return self.wait_for_sync(lambda: _at_least(self.calls_to(method), count), timeout)
+
+    def _notify(self) -> None:
+        """Wake every waiter; must be called with the lock held."""
+        self._cond.notify_all()
+        waiters, self._waiters = self._waiters, []
+        for loop, future in waiters:
+            with contextlib.suppress(RuntimeError):  # the waiter's loop is already closed
+                loop.call_soon_threadsafe(_resolve, future)
+
+    # ------------------------------------------------------------------ HTTP handlers
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await _read_params(request)
+        token = _bearer_token(request.headers.get("Authorization"))
+        body_token = params.pop("token", None)
+        if token is None and isinstance(body_token, str):
+            token = body_token
+        now = time.monotonic()
+        headers: dict[str, str] = {}
+        with self._lock:
+            status = 200
+            failure = self._pop_failure(method)
+            if failure is not None:
+                status = failure.status
+                response: JsonDict = {"ok": False, "error": failure.error}
+                if failure.retry_after is not None and status == 429:
+                    headers["Retry-After"] = str(failure.retry_after)
+            elif self.require_token and not token:
+                response = {"ok": False, "error": "not_authed"}
+            else:
+                retry_after = self._channel_rate_exceeded(method, params, now)
+                if retry_after is not None:
+                    status = 429
+                    response = {"ok": False, "error": "ratelimited"}
+                    headers["Retry-After"] = str(retry_after)
+                else:
+                    response = self._dispatch(method, params)
+                    if method == "chat.postMessage" and response.get("ok"):
+                        self._note_channel_post(str(params.get("channel")), now)
+            if status == 429:
+                self.too_many_requests += 1
+            self.calls.append(ApiCall(method, params, now, token, status, response))
+            self._notify()
+        return web.json_response(response, status=status, headers=headers)
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else {}
+        except ValueError:
+            body = {"_raw": raw.decode("utf-8", "replace")}
+        if not isinstance(body, dict):
+            body = {"_json": body}
+        with self._lock:
+            self.responses.append(ResponseUrlPost(request.match_info["id"], body, time.monotonic()))
+            self._notify()
+        return web.Response(text="ok", content_type="text/plain")
+
+    # ------------------------------------------------------------------ failure switches
+
+    def _pop_failure(self, method: str) -> _Failure | None:
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        return queue.popleft()
+
+    def _channel_rate_exceeded(self, method: str, params: JsonDict, now: float) -> int | None:
+        if method != "chat.postMessage" or self._channel_rate is None:
+            return None
+        posts = self._channel_posts.get(str(params.get("channel")))
+        if posts is None:
+            return None
+        while posts and now - posts[0] >= 1.0:
+            posts.popleft()
+        if len(posts) < self._channel_rate:
+            return None
+        return max(1, math.ceil(posts[0] + 1.0 - now))
+
+    def _note_channel_post(self, channel: str, now: float) -> None:
+        if self._channel_rate is not None:
+            self._channel_posts.setdefault(channel, deque()).append(now)
+
+    # ------------------------------------------------------------------ methods
+
+    def _dispatch(self, method: str, params: JsonDict) -> JsonDict:
+        handler = self._methods().get(method)
+        if handler is None:
+            return {"ok": True}
+        return handler(params)
+
+    def _methods(self) -> dict[str, Callable[[JsonDict], JsonDict]]:
+        return {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.update": self._chat_update,
+            "views.publish": self._views_publish,
+            "users.info": self._users_info,
+            "conversations.open": self._conversations_open,
+            "reactions.add": self._reactions_add,
+        }
+
+    def _next_ts(self) -> str:
+        micros = 1_700_000_000_000_000 + next(self._ts_counter) * 100
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _resolve_channel(self, channel: str) -> str:
+        if channel[:1] in ("U", "W"):
+            return "D" + channel
+        return channel
+
+    def _auth_test(self, params: JsonDict) -> JsonDict:
+        return {
+            "ok": True,
+            "url": f"https://{self.team.lower().replace(' ', '-')}.slack.com/",
+            "team": self.team,
+            "user": self.bot_name,
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, params: JsonDict) -> JsonDict:
+        channel = params.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        if not params.get("text") and not params.get("blocks") and not params.get("attachments"):
+            return {"ok": False, "error": "no_text"}
+        channel = self._resolve_channel(str(channel))
+        ts = self._next_ts()
+        message: JsonDict = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "text": params.get("text", ""),
+            "ts": ts,
+            "team": self.team_id,
+        }
+        for key in ("blocks", "attachments", "thread_ts", "metadata"):
+            if key in params:
+                message[key] = params[key]
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _chat_post_ephemeral(self, params: JsonDict) -> JsonDict:
+        if not params.get("channel"):
+            return {"ok": False, "error": "channel_not_found"}
+        if not params.get("user"):
+            return {"ok": False, "error": "user_not_in_channel"}
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _chat_update(self, params: JsonDict) -> JsonDict:
+        channel, ts = str(params.get("channel", "")), str(params.get("ts", ""))
+        message = self.messages.get((channel, ts))
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        for key in ("text", "blocks", "attachments", "metadata"):
+            if key in params:
+                message[key] = params[key]
+        message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+        return {
+            "ok": True,
+            "channel": channel,
+            "ts": ts,
+            "text": message.get("text", ""),
+            "message": message,
+        }
+
+    def _views_publish(self, params: JsonDict) -> JsonDict:
+        user_id = params.get("user_id")
+        view = params.get("view")
+        if not user_id or not isinstance(view, dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        self.published_views[str(user_id)] = view
+        view_id = f"VFAKE{next(self._view_counter):06d}"
+        return {
+            "ok": True,
+            "view": {**view, "id": view_id, "team_id": self.team_id, "hash": f"{view_id}.hash"},
+        }
+
+    def _users_info(self, params: JsonDict) -> JsonDict:
+        user = self.users.get(str(params.get("user", "")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        zone = ZoneInfo(user.tz)
+        offset = datetime.now(zone).utcoffset()
+        real_name = user.real_name or user.name
+        return {
+            "ok": True,
+            "user": {
+                "id": user.id,
+                "team_id": self.team_id,
+                "name": user.name,
+                "real_name": real_name,
+                "deleted": False,
+                "is_bot": user.is_bot,
+                "is_app_user": False,
+                "tz": user.tz,
+                "tz_label": user.tz,
+                "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
+                "profile": {"real_name": real_name, "display_name": user.name},
+            },
+        }
+
+    def _conversations_open(self, params: JsonDict) -> JsonDict:
+        channel = params.get("channel")
+        if channel:
+            return {"ok": True, "channel": {"id": str(channel)}}
+        users = [u for u in str(params.get("users", "")).split(",") if u]
+        if not users:
+            return {"ok": False, "error": "users_list_not_supplied"}
+        channel_id = "D" + users[0] if len(users) == 1 else "G" + "".join(sorted(users))
+        return {"ok": True, "no_op": False, "channel": {"id": channel_id}}
+
+    def _reactions_add(self, params: JsonDict) -> JsonDict:
+        key = (
+            str(params.get("channel", "")),
+            str(params.get("timestamp", "")),
+            str(params.get("name", "")),
+            self.bot_user_id,
+        )
+        if not all(key[:3]):
+            return {"ok": False, "error": "invalid_arguments"}
+        if key in self.reactions:
+            return {"ok": False, "error": "already_reacted"}
+        self.reactions.add(key)
+        return {"ok": True}
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _at_least(calls: list[ApiCall], count: int) -> list[ApiCall]:
+    return calls if len(calls) >= count else []
+
+
+def _short(value: object, limit: int = 300) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _bearer_token(header: str | None) -> str | None:
+    if header and header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return None
+
+
+async def _read_params(request: web.Request) -> JsonDict:
+    """Merge query string and body (JSON, form or multipart) into one dict."""
+    params: JsonDict = dict(request.query)
+    if request.can_read_body:
+        if request.content_type == "application/json":
+            raw = await request.read()
+            if raw:
+                body = json.loads(raw)
+                if isinstance(body, dict):
+                    params.update(body)
+        else:
+            form = await request.post()
+            for key, value in form.items():
+                params[key] = value if isinstance(value, str) else getattr(value, "filename", "")
+    for key in _JSON_PARAMS & params.keys():
+        value = params[key]
+        if isinstance(value, str) and value[:1] in ("{", "["):
+            with contextlib.suppress(ValueError):
+                params[key] = json.loads(value)
+    return params
