@@ -102,8 +102,10 @@ def plan_fefo_draw(
     draws: list[LotDraw] = []
     left = amount
     cursor: tuple[datetime, int] | None = None
+    page = 4  # most draws need one to three lots; grow the page only for large ones
     while left > 0:
-        lots = uow.ledger.drawable_lots(member_id, cursor, limit=32)
+        lots = uow.ledger.drawable_lots(member_id, cursor, limit=page)
+        page = min(page * 2, 64)
         if not lots:
             raise LedgerInconsistent(f"member {member_id}: lots are {left} points short")
         for lot in lots:

@@ -12,6 +12,7 @@ from typing import Protocol, TypeVar
 
 from core.model import (
     Balances,
+    Gift,
     HistoryRow,
     Identity,
     Lot,
@@ -156,4 +157,38 @@ class Database(Protocol):
         Transient failures (SQLITE_BUSY, deadlock, serialization, a lost race on a unique
         key) are retried a bounded number of times, so `work` must be safe to re-run.
         """
+        ...
+
+
+class RecognitionRepository(Protocol):
+    def spend_allowance(self, member_id: int, period: str, points: int, allowance: int) -> bool:
+        """Conditionally add to what a member gave in `period`; False when over `allowance`."""
+        ...
+
+    def restore_allowance(self, member_id: int, period: str, points: int) -> None: ...
+    def allowance_spent(self, member_id: int, period: str) -> int: ...
+
+    def pair_given(self, giver_id: int, receiver_id: int, day: str) -> int:
+        """Points the giver gave the receiver on `day` (revoked gifts excluded)."""
+        ...
+
+    def add_gift(self, gift: Gift) -> None: ...
+    def gift(self, key: str) -> Gift | None: ...
+
+    def mark_revoked(self, key: str) -> bool:
+        """Mark a gift revoked; False when it already was."""
+        ...
+
+    def top_receivers(self, since: datetime, limit: int) -> list[tuple[int, int]]:
+        """(member id, points received) since a moment, most first."""
+        ...
+
+
+class RecognitionUnitOfWork(UnitOfWork, Protocol):
+    recognition: RecognitionRepository
+
+
+class RecognitionDatabase(Protocol):
+    def run(self, work: Callable[[RecognitionUnitOfWork], T], *, write: bool = True) -> T:
+        """As `Database.run`, with the recognition repository in the unit of work."""
         ...

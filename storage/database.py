@@ -1,0 +1,113 @@
+"""`SqlDatabase`: runs a unit of work in one transaction, retrying transient failures."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Engine
+from sqlalchemy.pool import PoolProxiedConnection
+
+from core.errors import DomainError
+from core.model import Purpose
+from core.ports import RecognitionUnitOfWork
+from storage.engine import create_engine_for
+from storage.errors import is_transient
+from storage.sql import Cursor, Sql, flavor_for
+from storage.uow import SqlUnitOfWork
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 8
+_BASE_DELAY = 0.002
+_MAX_DELAY = 0.1
+
+
+class SqlDatabase:
+    """`core.ports.Database` and `RecognitionDatabase` on a SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine, *, attempts: int = ATTEMPTS) -> None:
+        self.engine = engine
+        self._flavor = flavor_for(engine.dialect.name)
+        self._attempts = attempts
+        # System account ids never change once committed, so every transaction shares them.
+        self._system_ids: dict[Purpose, int] = {}
+
+    @classmethod
+    def from_url(cls, url: str) -> SqlDatabase:
+        """A database on a new engine for `url`."""
+        return cls(create_engine_for(url))
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def run(self, work: Callable[[RecognitionUnitOfWork], T], *, write: bool = True) -> T:
+        """Run `work` in one transaction: commit on return, roll back on any exception.
+
+        SQLITE_BUSY, deadlocks, serialization failures, lost connections and a lost race on a
+        unique business key are retried with jittered backoff; domain errors are not.
+        """
+
+        def attempt(sql: Sql) -> tuple[T, SqlUnitOfWork]:
+            uow = SqlUnitOfWork(sql, self._system_ids)
+            return work(uow), uow
+
+        result, uow = self.run_sql(attempt, write=write)
+        # Only now, after the commit, may ids of system accounts it created be shared.
+        self._system_ids.update(uow.created_system_ids)
+        return result
+
+    def run_sql(self, work: Callable[[Sql], T], *, write: bool = True) -> T:
+        """As `run`, for storage code that runs its own queries (say, the outbox dispatcher)."""
+        attempt = 1
+        while True:
+            try:
+                return self._attempt(work, write)
+            except DomainError:
+                raise
+            except Exception as exc:
+                if attempt >= self._attempts or not is_transient(exc):
+                    raise
+                log.info("retrying transaction (attempt %d): %s", attempt, exc)
+            delay = min(_BASE_DELAY * 2**attempt, _MAX_DELAY)
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            attempt += 1
+
+    def _attempt(self, work: Callable[[Sql], T], write: bool) -> T:
+        # The pooled driver connection directly: a SQLAlchemy Connection and its begin()
+        # would cost about as much as the journal's statements themselves (see storage.sql).
+        raw = self.engine.raw_connection()
+        try:
+            driver = cast(Any, raw.driver_connection)
+            cursor = cast(Cursor, driver.cursor())
+            try:
+                self._flavor.begin(cursor, write)
+                result = work(Sql(cursor, self._flavor))
+                # Closing first resets a statement the work left unfinished (say, a RETURNING
+                # whose row it never fetched), which sqlite3 would refuse to commit over.
+                cursor.close()
+                driver.commit()
+            except BaseException:
+                cursor.close()
+                _rollback(raw)
+                raise
+            return result
+        finally:
+            raw.close()
+
+
+def _rollback(raw: PoolProxiedConnection) -> None:
+    """Roll back; a connection that cannot even do that is dropped from the pool."""
+    driver = cast(Any, raw.driver_connection)
+    try:
+        if getattr(driver, "broken", False):
+            raise ConnectionError("connection broken")
+        driver.rollback()
+    except Exception:
+        log.warning("dropping a connection that failed to roll back", exc_info=True)
+        raw.invalidate()

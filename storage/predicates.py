@@ -1,0 +1,7 @@
+"""Partial-index predicates, shared by the tables and by the queries that must repeat them.
+
+Kept apart from `storage.tables` so the query modules do not import SQLModel at runtime.
+"""
+
+AVAILABLE_OPEN = "state = 'available' AND remaining > 0"
+PENDING_OPEN = "state = 'pending' AND remaining > 0"

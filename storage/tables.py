@@ -1,0 +1,292 @@
+"""The schema: SQLModel tables, the single source Alembic migrations are generated from.
+
+The repositories run hand-written SQL against these tables (see `storage.sql`); these
+classes define columns, constraints and indexes, and are handy for ad-hoc tooling.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+    true,
+)
+from sqlmodel import Field, SQLModel
+
+from storage.predicates import AVAILABLE_OPEN, PENDING_OPEN
+from storage.types import UTCDateTime
+
+
+def _when(nullable: bool = False) -> Any:
+    """A timezone-aware UTC timestamp field."""
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable))
+
+
+def _ref(target: str, *, nullable: bool = False, index: bool = False) -> Any:
+    """An integer foreign key field."""
+    return Field(sa_column=Column(Integer, ForeignKey(target), nullable=nullable, index=index))
+
+
+def _partial(name: str, predicate: str, *columns: str, unique: bool = False) -> Index:
+    """An index restricted to rows matching `predicate`, on both engines."""
+    where = text(predicate)
+    return Index(name, *columns, unique=unique, sqlite_where=where, postgresql_where=where)
+
+
+class MemberRow(SQLModel, table=True):
+    """A person enrolled in the program."""
+
+    __tablename__ = "member"
+    __table_args__ = (
+        UniqueConstraint("code", name="uq_member_code"),
+        UniqueConstraint("code_key", name="uq_member_code_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=Text)
+    # The code normalised for lookup (upper-case, no separators, O->0, I/L->1).
+    code_key: str = Field(sa_type=Text)
+    display_name: str = Field(sa_type=Text)
+    role: int = Field(sa_type=Integer)
+    language: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = _when()
+    referred_by: int | None = _ref("member.id", nullable=True)
+    notifications: bool = Field(
+        default=True, sa_type=Boolean, sa_column_kwargs={"server_default": true()}
+    )
+
+
+class IdentityRow(SQLModel, table=True):
+    """One chat identity (platform, external id) of a member."""
+
+    __tablename__ = "identity"
+    __table_args__ = (Index("ix_identity_username_key", "username_key"),)
+
+    platform: str = Field(sa_type=Text, primary_key=True)
+    external_id: str = Field(sa_type=Text, primary_key=True)
+    member_id: int = _ref("member.id", index=True)
+    username: str | None = Field(default=None, sa_type=Text)
+    # Lower-cased username without '@', so lookups are case-insensitive and indexed.
+    username_key: str | None = Field(default=None, sa_type=Text)
+    display_name: str = Field(default="", sa_type=Text)
+    language: str | None = Field(default=None, sa_type=Text)
+    time_zone: str | None = Field(default=None, sa_type=Text)
+
+
+class AccountRow(SQLModel, table=True):
+    """A member or system account; only member accounts keep a cached balance."""
+
+    __tablename__ = "account"
+    __table_args__ = (
+        UniqueConstraint("member_id", "purpose", name="uq_account_member_purpose"),
+        # NULL member ids never collide in a unique constraint, so system accounts need this.
+        _partial("uq_account_system_purpose", "member_id IS NULL", "purpose", unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int | None = _ref("member.id", nullable=True)
+    purpose: str = Field(sa_type=Text)
+    balance: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
+    version: int = Field(default=0, sa_type=Integer, sa_column_kwargs={"server_default": "0"})
+
+
+class JournalRow(SQLModel, table=True):
+    """One business event; append-only."""
+
+    __tablename__ = "journal"
+    __table_args__ = (UniqueConstraint("key", name="uq_journal_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_type=Text)
+    key: str = Field(sa_type=Text)
+    request_hash: str = Field(sa_type=Text)
+    effective_at: datetime = _when()
+    created_at: datetime = _when()
+    member_id: int | None = _ref("member.id", nullable=True)
+    actor_id: int | None = _ref("member.id", nullable=True)
+    reverses_id: int | None = _ref("journal.id", nullable=True)
+    meta: str = Field(default="{}", sa_type=Text)  # JSON object
+
+
+class PostingRow(SQLModel, table=True):
+    """One leg of a journal; append-only."""
+
+    __tablename__ = "posting"
+    __table_args__ = (
+        CheckConstraint("amount <> 0", name="ck_posting_amount_nonzero"),
+        Index("ix_posting_account_id", "account_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    journal_id: int = _ref("journal.id")
+    account_id: int = _ref("account.id")
+    amount: int = Field(sa_type=BigInteger)
+    balance_after: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class LotRow(SQLModel, table=True):
+    """Points earned together, tracked until spent or expired."""
+
+    __tablename__ = "lot"
+    __table_args__ = (
+        CheckConstraint("remaining >= 0 AND remaining <= amount", name="ck_lot_remaining"),
+        _partial("ix_lot_member_available", AVAILABLE_OPEN, "member_id", "expires_at", "id"),
+        _partial("ix_lot_member_pending", PENDING_OPEN, "member_id", "available_at", "id"),
+        _partial("ix_lot_expiry_due", AVAILABLE_OPEN, "expires_at", "id"),
+        _partial("ix_lot_release_due", PENDING_OPEN, "available_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = _ref("member.id")
+    journal_id: int = _ref("journal.id")
+    amount: int = Field(sa_type=BigInteger)
+    remaining: int = Field(sa_type=BigInteger)
+    state: str = Field(sa_type=Text)
+    earned_at: datetime = _when()
+    available_at: datetime = _when()
+    expires_at: datetime = _when()
+
+
+class LotMovementRow(SQLModel, table=True):
+    """Which lot gave how much to which journal."""
+
+    __tablename__ = "lot_movement"
+
+    id: int | None = Field(default=None, primary_key=True)
+    journal_id: int = _ref("journal.id")
+    lot_id: int = _ref("lot.id")
+    amount: int = Field(sa_type=BigInteger)
+    kind: str = Field(sa_type=Text)
+
+
+class PurchaseRow(SQLModel, table=True):
+    """A purchase that earned points, with what has been refunded so far."""
+
+    __tablename__ = "purchase"
+    __table_args__ = (Index("ix_purchase_member_occurred", "member_id", "occurred_at"),)
+
+    receipt: str = Field(sa_type=Text, primary_key=True)
+    member_id: int = _ref("member.id")
+    amount_minor: int = Field(sa_type=BigInteger)
+    points: int = Field(sa_type=BigInteger)
+    lot_id: int | None = _ref("lot.id", nullable=True)
+    journal_id: int = _ref("journal.id")
+    occurred_at: datetime = _when()
+    refunded_minor: int = Field(default=0, sa_type=BigInteger)
+    refunded_points: int = Field(default=0, sa_type=BigInteger)
+
+
+class RewardStockRow(SQLModel, table=True):
+    """How many units of a stocked reward were taken."""
+
+    __tablename__ = "reward_stock"
+
+    reward_id: str = Field(sa_type=Text, primary_key=True)
+    taken: int = Field(default=0, sa_type=Integer)
+
+
+class RedemptionRow(SQLModel, table=True):
+    """A reward a member redeemed, with its voucher."""
+
+    __tablename__ = "redemption"
+    __table_args__ = (
+        UniqueConstraint("voucher", name="uq_redemption_voucher"),
+        UniqueConstraint("journal_id", name="uq_redemption_journal"),
+        Index("ix_redemption_member_reward", "member_id", "reward_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = _ref("member.id")
+    reward_id: str = Field(sa_type=Text)
+    points: int = Field(sa_type=BigInteger)
+    voucher: str = Field(sa_type=Text)
+    journal_id: int = _ref("journal.id")
+    created_at: datetime = _when()
+    valid_until: datetime = _when()
+
+
+class InboundEventRow(SQLModel, table=True):
+    """An inbound update or event id, recorded so a redelivery is ignored."""
+
+    __tablename__ = "inbound_event"
+
+    key: str = Field(sa_type=Text, primary_key=True)
+    received_at: datetime = _when()
+
+
+class OutboxRow(SQLModel, table=True):
+    """A message to send on the bot's own initiative."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
+        Index("ix_outbox_due", "status", "not_before", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = _ref("member.id")
+    kind: str = Field(sa_type=Text)
+    params: str = Field(default="{}", sa_type=Text)  # JSON object
+    dedupe_key: str = Field(sa_type=Text)
+    status: str = Field(
+        default="queued", sa_type=Text, sa_column_kwargs={"server_default": "queued"}
+    )
+    attempts: int = Field(default=0, sa_type=Integer, sa_column_kwargs={"server_default": "0"})
+    # Never NULL (defaults to the enqueue time) so the (status, not_before) index is a range.
+    not_before: datetime = _when()
+    created_at: datetime = _when()
+    sent_at: datetime | None = _when(nullable=True)
+    last_error: str | None = Field(default=None, sa_type=Text)
+
+
+class AllowanceRow(SQLModel, table=True):
+    """What a member gave colleagues from their recognition allowance in one period."""
+
+    __tablename__ = "allowance"
+
+    member_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id"), primary_key=True, nullable=False)
+    )
+    period: str = Field(sa_type=Text, primary_key=True)  # "2026-11", in the giver's zone
+    spent: int = Field(default=0, sa_type=BigInteger)
+
+
+class GiftRow(SQLModel, table=True):
+    """One recognition gift from a giver to a colleague."""
+
+    __tablename__ = "gift"
+    __table_args__ = (
+        UniqueConstraint("journal_id", name="uq_gift_journal"),
+        Index("ix_gift_pair_day", "giver_id", "receiver_id", "day"),
+        Index("ix_gift_given_at", "given_at"),
+    )
+
+    key: str = Field(sa_type=Text, primary_key=True)
+    journal_id: int = _ref("journal.id")
+    giver_id: int = _ref("member.id")
+    receiver_id: int = _ref("member.id")
+    points: int = Field(sa_type=BigInteger)
+    value_tags: str = Field(default="[]", sa_type=Text)  # JSON list; VALUES is reserved in SQL
+    reason: str = Field(default="", sa_type=Text)
+    period: str = Field(sa_type=Text)
+    day: str = Field(sa_type=Text)
+    lot_id: int | None = _ref("lot.id", nullable=True)
+    given_at: datetime = _when()
+    revoked: bool = Field(
+        default=False, sa_type=Boolean, sa_column_kwargs={"server_default": false()}
+    )
+
+
+metadata = SQLModel.metadata

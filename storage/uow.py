@@ -1,0 +1,53 @@
+"""The unit of work: every repository, sharing one transaction's cursor."""
+
+from __future__ import annotations
+
+from core.model import Purpose
+from core.ports import (
+    InboundEventRepository,
+    LedgerRepository,
+    MemberRepository,
+    OutboxRepository,
+    PurchaseRepository,
+    RecognitionRepository,
+    RewardRepository,
+)
+from storage.repositories.events import SqlInboundEventRepository
+from storage.repositories.ledger import SqlLedgerRepository
+from storage.repositories.members import SqlMemberRepository
+from storage.repositories.outbox import SqlOutboxRepository
+from storage.repositories.purchases import SqlPurchaseRepository
+from storage.repositories.recognition import SqlRecognitionRepository
+from storage.repositories.rewards import SqlRewardRepository
+from storage.sql import Sql
+
+
+class SqlUnitOfWork:
+    """`core.ports.RecognitionUnitOfWork` (so also `UnitOfWork`) for one transaction."""
+
+    __slots__ = (
+        "_ledger",
+        "events",
+        "ledger",
+        "members",
+        "outbox",
+        "purchases",
+        "recognition",
+        "rewards",
+    )
+
+    def __init__(self, sql: Sql, system_ids: dict[Purpose, int]) -> None:
+        # Typed as the ports, so mypy checks that each repository implements its Protocol.
+        self._ledger = SqlLedgerRepository(sql, system_ids)
+        self.events: InboundEventRepository = SqlInboundEventRepository(sql)
+        self.members: MemberRepository = SqlMemberRepository(sql)
+        self.ledger: LedgerRepository = self._ledger
+        self.purchases: PurchaseRepository = SqlPurchaseRepository(sql)
+        self.rewards: RewardRepository = SqlRewardRepository(sql)
+        self.outbox: OutboxRepository = SqlOutboxRepository(sql)
+        self.recognition: RecognitionRepository = SqlRecognitionRepository(sql)
+
+    @property
+    def created_system_ids(self) -> dict[Purpose, int]:
+        """System accounts this transaction created; cacheable once it commits."""
+        return self._ledger.created_system_ids

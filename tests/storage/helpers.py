@@ -1,0 +1,66 @@
+"""Small builders shared by the storage tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from core.model import (
+    Identity,
+    JournalKind,
+    LotState,
+    Member,
+    MemberAccounts,
+    NewJournal,
+    NewLot,
+    Role,
+)
+from core.ports import UnitOfWork
+from storage.database import SqlDatabase
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def identity(name: str, platform: str = "telegram") -> Identity:
+    """A chat identity whose username and display name derive from `name`."""
+    return Identity(platform, f"id-{name}", display_name=name.title(), username=name)
+
+
+def add_member(
+    db: SqlDatabase, name: str, code: str | None = None, platform: str = "telegram"
+) -> tuple[Member, MemberAccounts]:
+    """Enroll a member; its code defaults to one derived from the name."""
+
+    def work(uow: UnitOfWork) -> tuple[Member, MemberAccounts]:
+        member = uow.members.add(
+            code or f"C-{name.upper()}", identity(name, platform), Role.MEMBER, T0, None
+        )
+        return member, uow.members.accounts(member.id)
+
+    return db.run(work)
+
+
+def new_journal(uow: UnitOfWork, key: str, member_id: int | None = None, **meta: object) -> int:
+    """Record a journal with this key; its id."""
+    return uow.ledger.add_journal(
+        NewJournal(JournalKind.EARN, key, f"hash-{key}", T0, member_id, meta=dict(meta))
+    )
+
+
+def lot(
+    member_id: int,
+    journal_id: int,
+    amount: int,
+    expires_in_days: int,
+    state: LotState = LotState.AVAILABLE,
+    available_in_days: int = 0,
+) -> NewLot:
+    """A lot earned at T0."""
+    return NewLot(
+        member_id=member_id,
+        journal_id=journal_id,
+        amount=amount,
+        state=state,
+        earned_at=T0,
+        available_at=T0 + timedelta(days=available_in_days),
+        expires_at=T0 + timedelta(days=expires_in_days),
+    )
