@@ -59,9 +59,16 @@ def record_purchase(
         _notify(uow, member.id, "points_earned", key, now, points=points, receipt=command.receipt)
     pending_until = now + timedelta(days=hold) if hold and lot_id else None
     return EarnResult(
-        member, command.receipt, command.amount_minor, points, tier.name, tier.multiplier,
-        pending_until, debt_paid, now,
-    )  # fmt: skip
+        member,
+        command.receipt,
+        command.amount_minor,
+        points,
+        tier.name,
+        tier.multiplier,
+        pending_until,
+        debt_paid,
+        now,
+    )
 
 
 def award_points(
@@ -75,13 +82,22 @@ def award_points(
         return AwardResult(member, points, command.reason, 0, duplicate=True)
     meta: dict[str, object] = {"ref": command.reason}
     journal_id = uow.ledger.add_journal(
-        NewJournal(JournalKind.AWARD, command.key, fingerprint, now, member.id, command.actor_id,
-                   None, meta)
-    )  # fmt: skip
+        NewJournal(
+            JournalKind.AWARD,
+            command.key,
+            fingerprint,
+            now,
+            member.id,
+            command.actor_id,
+            None,
+            meta,
+        )
+    )
     debt_paid, _ = issue_points(uow, program, journal_id, member.id, source, points, now, 0)
     if command.actor_id is not None and command.actor_id != member.id:
-        _notify(uow, member.id, "points_awarded", command.key, now, points=points,
-                reason=command.reason)  # fmt: skip
+        _notify(
+            uow, member.id, "points_awarded", command.key, now, points=points, reason=command.reason
+        )
     return AwardResult(member, points, command.reason, debt_paid)
 
 
@@ -112,9 +128,17 @@ def _replay(
     hold = program.returns.hold_days
     pending_until = purchase.occurred_at + timedelta(days=hold) if hold else None
     return EarnResult(
-        member, receipt, purchase.amount_minor, purchase.points, str(meta.get("tier", "")),
-        Decimal(str(meta.get("x", "1"))), pending_until, 0, purchase.occurred_at, duplicate=True,
-    )  # fmt: skip
+        member,
+        receipt,
+        purchase.amount_minor,
+        purchase.points,
+        str(meta.get("tier", "")),
+        Decimal(str(meta.get("x", "1"))),
+        pending_until,
+        0,
+        purchase.occurred_at,
+        duplicate=True,
+    )
 
 
 def _notify(

@@ -80,9 +80,10 @@ def redeem(uow: UnitOfWork, program: Program, command: RedeemReward, now: dateti
     voucher = new_voucher_code(reward.id)
     valid_until = program.end_of_day(now, reward.voucher_valid_days)
     uow.rewards.add_redemption(
-        Redemption(0, command.member_id, reward.id, reward.price, voucher, journal_id, now,
-                   valid_until)
-    )  # fmt: skip
+        Redemption(
+            0, command.member_id, reward.id, reward.price, voucher, journal_id, now, valid_until
+        )
+    )
     return RedeemResult(reward.id, reward.name, reward.price, voucher, valid_until, balance_after)
 
 
@@ -104,6 +105,11 @@ def _replay(uow: UnitOfWork, program: Program, journal_id: int) -> RedeemResult:
     accounts = uow.members.accounts(redemption.member_id)
     available = uow.ledger.balances(accounts).available
     return RedeemResult(
-        redemption.reward_id, name, redemption.points, redemption.voucher,
-        redemption.valid_until, available, duplicate=True,
-    )  # fmt: skip
+        redemption.reward_id,
+        name,
+        redemption.points,
+        redemption.voucher,
+        redemption.valid_until,
+        available,
+        duplicate=True,
+    )

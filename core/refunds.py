@@ -49,20 +49,37 @@ def refund_purchase(
     refunded_after = purchase.refunded_minor + amount
     points = purchase.points * refunded_after // purchase.amount_minor - purchase.refunded_points
     plan = _plan(uow, purchase, balances, points)
-    meta: dict[str, object] = {"ref": command.receipt, "amount": amount, "points": points,
-                               "pending": plan.from_pending, "available": plan.from_available,
-                               "shortfall": plan.shortfall}  # fmt: skip
+    meta: dict[str, object] = {
+        "ref": command.receipt,
+        "amount": amount,
+        "points": points,
+        "pending": plan.from_pending,
+        "available": plan.from_available,
+        "shortfall": plan.shortfall,
+    }
     journal_id = uow.ledger.add_journal(
-        NewJournal(JournalKind.REFUND, key, fingerprint, now, member.id, command.actor_id,
-                   purchase.journal_id, meta)
-    )  # fmt: skip
+        NewJournal(
+            JournalKind.REFUND,
+            key,
+            fingerprint,
+            now,
+            member.id,
+            command.actor_id,
+            purchase.journal_id,
+            meta,
+        )
+    )
     if points:
         _apply(uow, program, journal_id, accounts, plan, points)
         uow.outbox.add(
-            OutboxMessage(member.id, "points_refunded", {"receipt": command.receipt,
-                          "points": points}, f"points_refunded:{key}"),
+            OutboxMessage(
+                member.id,
+                "points_refunded",
+                {"receipt": command.receipt, "points": points},
+                f"points_refunded:{key}",
+            ),
             now,
-        )  # fmt: skip
+        )
     uow.purchases.add_refund(command.receipt, amount, points)
     return _result(command.receipt, member, meta, program, duplicate=False)
 
@@ -103,8 +120,10 @@ def _apply(
 ) -> None:
     uow.ledger.draw(journal_id, plan.draws, "clawback")
     postings = [Posting(uow.ledger.system_account(Purpose.ISSUED_PURCHASE), points)]
-    for account, amount in ((accounts.available, plan.from_available),
-                            (accounts.pending, plan.from_pending)):  # fmt: skip
+    for account, amount in (
+        (accounts.available, plan.from_available),
+        (accounts.pending, plan.from_pending),
+    ):
         if amount:
             postings.append(Posting(account, -amount, _debit(uow, account, amount, 0)))
     if plan.shortfall and program.refunds.when_spent == "debt":
@@ -147,6 +166,13 @@ def _result(
         return value if isinstance(value, int) else 0
 
     return RefundResult(
-        receipt, member, number("amount"), number("points"), number("pending"),
-        number("available"), number("shortfall"), program.refunds.when_spent, duplicate,
-    )  # fmt: skip
+        receipt,
+        member,
+        number("amount"),
+        number("points"),
+        number("pending"),
+        number("available"),
+        number("shortfall"),
+        program.refunds.when_spent,
+        duplicate,
+    )

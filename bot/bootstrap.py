@@ -1,0 +1,67 @@
+"""The composition root: the one place that builds engine -> database -> core -> router.
+
+Only this module imports `storage`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.cards import CardTokens, derive_secret
+from bot.clock import SystemClock
+from bot.commands import all_commands
+from bot.i18n import shipped_catalogs
+from bot.render import Renderer
+from bot.router import Router
+from bot.settings import Settings
+from core.loyalty import Loyalty
+from core.outbox import OutboxQueue
+from core.ports import Clock
+from core.program import Program, load_program
+from storage.database import SqlDatabase
+from storage.migrate import upgrade
+from storage.outbox_queue import SqlOutboxQueue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything an adapter needs, built once per process."""
+
+    settings: Settings
+    program: Program
+    database: SqlDatabase
+    loyalty: Loyalty
+    router: Router
+    renderer: Renderer
+    outbox: OutboxQueue
+    cards: CardTokens
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.database.dispose()
+
+
+def build(settings: Settings, clock: Clock | None = None, migrate: bool | None = None) -> Services:
+    """Wire the app; SQLite databases are migrated automatically (PostgreSQL on request)."""
+    program = load_program(settings.loyalty_program)
+    if migrate if migrate is not None else settings.database_url.startswith("sqlite"):
+        upgrade(settings.database_url)
+    database = SqlDatabase.from_url(settings.database_url)
+    clock = clock or SystemClock()
+    loyalty = Loyalty(database, program, clock, settings.admins)
+    secret = derive_secret(
+        settings.telegram_bot_token, settings.slack_signing_secret, settings.slack_bot_token
+    )
+    cards = CardTokens(secret, clock)
+    router = Router(loyalty, all_commands(), cards)
+    renderer = Renderer(shipped_catalogs(), program.zone)
+    outbox = SqlOutboxQueue(database)
+    return Services(settings, program, database, loyalty, router, renderer, outbox, cards)
+
+
+def migrate(settings: Settings) -> None:
+    """Apply database migrations up to the latest (`loyalty db upgrade`)."""
+    upgrade(settings.database_url)

@@ -1,0 +1,11 @@
+"""Chat command handlers, grouped by who may use them."""
+
+from __future__ import annotations
+
+from bot.commands import admin, member, staff
+from bot.router import Command
+
+
+def all_commands() -> list[Command]:
+    """Every command, in the order menus and /help list them."""
+    return [*member.COMMANDS, *staff.COMMANDS, *admin.COMMANDS]

@@ -1,0 +1,270 @@
+"""Member commands: joining, balance, history, rewards and redeeming, card, help."""
+
+from __future__ import annotations
+
+import secrets
+
+from bot.cards import qr_png
+from bot.commands.args import arg_count, whole_number
+from bot.replies import Button, Line, Money, Progress, Reply, Signed
+from bot.router import Command, Context, UsageError
+from core.commands import RedeemReward
+from core.errors import RewardNotFound
+from core.model import JournalKind, Purpose, Role
+from core.results import BalanceSummary
+
+REWARD_BUTTONS = 4
+
+
+def start(ctx: Context) -> Reply:
+    """Join the program (with an optional referral or campaign payload) or say hello again."""
+    arg_count(ctx.args, "start", 0, 1)
+    result = ctx.loyalty.enroll(ctx.request.identity, ctx.args[0] if ctx.args else None)
+    program = ctx.loyalty.program
+    member = result.member
+    key = "start.welcome" if result.created else "start.again"
+    lines = [Line(key, {"name": member.display_name, "program": program.program.name})]
+    unit = Money(
+        10**program.program.currency_decimals,
+        program.program.currency,
+        program.program.currency_decimals,
+    )
+    lines.append(Line("start.earn_rate", {"points": program.earning.points_per_unit, "unit": unit}))
+    lines.append(Line("start.code", {"code": member.code}))
+    if result.bonus:
+        lines.append(Line("start.bonus", {"points": result.bonus}))
+    if result.referred_by is not None:
+        lines.append(Line("start.referred", {"name": result.referred_by.display_name}))
+    return Reply(lines, buttons=[_menu_buttons()])
+
+
+def balance(ctx: Context) -> Reply:
+    """Where the member stands."""
+    arg_count(ctx.args, "balance", 0, 0)
+    summary = ctx.loyalty.balance(ctx.require_member().id)
+    return Reply(
+        balance_lines(summary, ctx.loyalty.program.program.currency_decimals),
+        buttons=[_menu_buttons()],
+    )
+
+
+def balance_lines(summary: BalanceSummary, decimals: int) -> list[Line]:
+    """The lines of a balance summary, shared by /balance and staff /lookup."""
+    lines = [Line("balance.points", {"points": summary.available})]
+    if summary.next_release is not None:
+        lines.append(
+            Line("balance.pending", {"points": summary.pending, "date": summary.next_release[0]})
+        )
+    tier = summary.tier
+    if tier.next_name is not None and tier.to_next is not None:
+        to_next: object = (
+            Money(int(tier.to_next.scaleb(decimals)), summary.currency, decimals)
+            if tier.measure == "spend"
+            else int(tier.to_next)
+        )
+        lines.append(
+            Line(
+                f"balance.tier_progress_{tier.measure}",
+                {
+                    "tier": tier.name,
+                    "percent": tier.percent,
+                    "bar": Progress(tier.percent),
+                    "next": tier.next_name,
+                    "to_next": to_next,
+                },
+            )
+        )
+    else:
+        lines.append(Line("balance.tier_top", {"tier": tier.name}))
+    if summary.nearest_reward is not None:
+        short = summary.nearest_reward.price - summary.available
+        lines.append(
+            Line("balance.nearest", {"reward": summary.nearest_reward.name, "points": short})
+        )
+    if summary.next_expiry is not None:
+        points, date = summary.next_expiry[1], summary.next_expiry[0]
+        lines.append(Line("balance.expiry", {"points": points, "date": date}))
+    if summary.debt:
+        lines.append(Line("balance.debt", {"points": summary.debt}))
+    if summary.saved_minor:
+        lines.append(
+            Line(
+                "balance.saved", {"amount": Money(summary.saved_minor, summary.currency, decimals)}
+            )
+        )
+    return lines
+
+
+def history(ctx: Context) -> Reply:
+    """A page of point movements, newest first."""
+    arg_count(ctx.args, "history", 0, 1)
+    page_number = whole_number(ctx.args[0], "history") if ctx.args else 1
+    page = ctx.loyalty.history(ctx.require_member().id, page_number)
+    if not page.rows:
+        return Reply.say("history.empty" if page_number == 1 else "history.no_more")
+    lines = [Line("history.title", {"page": page.page})]
+    for row in page.rows:
+        if row.kind is JournalKind.RELEASE and row.purpose is Purpose.PENDING:
+            continue  # a release shows once, as points becoming available
+        lines.append(
+            Line(
+                f"history.{row.kind.value}",
+                {"date": row.at, "points": Signed(row.amount), "ref": row.reference or ""},
+            )
+        )
+    buttons = []
+    if page.page > 1:
+        buttons.append(Button(Line("button.newer"), f"/history {page.page - 1}"))
+    if page.has_more:
+        buttons.append(Button(Line("button.older"), f"/history {page.page + 1}"))
+    return Reply(lines, buttons=[buttons] if buttons else [])
+
+
+def rewards(ctx: Context) -> Reply:
+    """The catalog with what the member can afford now."""
+    arg_count(ctx.args, "rewards", 0, 0)
+    available, options = ctx.loyalty.rewards(ctx.require_member().id)
+    if not options:
+        return Reply.say("rewards.none")
+    lines = [Line("rewards.title", {"points": available})]
+    for option in options:
+        if not option.in_stock:
+            lines.append(Line("rewards.sold_out", {"reward": option.name, "price": option.price}))
+        elif option.affordable:
+            lines.append(Line("rewards.can", {"reward": option.name, "price": option.price}))
+        else:
+            lines.append(
+                Line(
+                    "rewards.cannot",
+                    {
+                        "reward": option.name,
+                        "price": option.price,
+                        "short": option.price - available,
+                    },
+                )
+            )
+    buttons = [
+        [Button(Line("button.redeem", {"reward": o.name}), f"/redeem {o.reward_id}")]
+        for o in options
+        if o.affordable and o.in_stock
+    ]
+    return Reply(lines, buttons=buttons[:REWARD_BUTTONS])
+
+
+def redeem(ctx: Context) -> Reply:
+    """Ask to confirm a redemption; the confirm button carries a fresh nonce."""
+    if not ctx.args:
+        raise UsageError("redeem")
+    member = ctx.require_member()
+    wanted = " ".join(ctx.args)
+    try:
+        quote = ctx.loyalty.quote(member.id, wanted)
+    except RewardNotFound as error:
+        if error.params.get("suggestion") is None:
+            return Reply.say("redeem.unknown", text=wanted)
+        return Reply.say(
+            "redeem.unknown_hint",
+            text=wanted,
+            suggestion=error.params["suggestion"],
+            price=error.params["suggestion_price"],
+        )
+    if not quote.affordable:
+        return Reply.say(
+            "redeem.short",
+            reward=quote.reward_name,
+            price=quote.price,
+            points=quote.available,
+            short=quote.price - quote.available,
+        )
+    nonce = secrets.token_urlsafe(9)
+    return Reply(
+        [
+            Line(
+                "redeem.confirm",
+                {"reward": quote.reward_name, "price": quote.price, "left": quote.balance_after},
+            )
+        ],
+        buttons=[
+            [
+                Button(Line("button.confirm"), f"/confirm {quote.reward_id} {nonce}"),
+                Button(Line("button.cancel"), "/cancel"),
+            ]
+        ],
+    )
+
+
+def confirm(ctx: Context) -> Reply:
+    """Spend the points (the same nonce never spends twice)."""
+    arg_count(ctx.args, "confirm", 2, 2)
+    reward_id, nonce = ctx.args
+    result = ctx.loyalty.redeem(RedeemReward(ctx.require_member().id, reward_id, nonce))
+    return Reply(
+        [
+            Line(
+                "redeem.done",
+                {
+                    "reward": result.reward_name,
+                    "voucher": result.voucher,
+                    "until": result.valid_until,
+                    "left": result.balance_after,
+                },
+            ),
+            *([Line("redeem.already")] if result.duplicate else []),
+        ],
+    )
+
+
+def cancel(ctx: Context) -> Reply:
+    """Drop a pending confirmation."""
+    return Reply.say("redeem.cancelled")
+
+
+def card(ctx: Context) -> Reply:
+    """The member code to show at the till, with a QR code of a short-lived card token."""
+    arg_count(ctx.args, "card", 0, 0)
+    member = ctx.require_member()
+    lines = [Line("card.code", {"name": member.display_name, "code": member.code})]
+    image = qr_png(ctx.cards.issue(member.code)) if ctx.cards is not None else None
+    return Reply(lines, image_png=image)
+
+
+def help_(ctx: Context) -> Reply:
+    """The commands this person may use."""
+    role = ctx.member.role if ctx.member else Role.MEMBER
+    lines = [Line("help.title")]
+    lines += [Line(f"help.{name}") for name in _visible_commands(role)]
+    return Reply(lines)
+
+
+def _visible_commands(role: Role) -> list[str]:
+    hidden = {"confirm", "cancel"}
+    return [
+        c.name for c in COMMANDS + _staff_and_admin() if c.role <= role and c.name not in hidden
+    ]
+
+
+def _staff_and_admin() -> list[Command]:
+    from bot.commands import admin, staff
+
+    return [*staff.COMMANDS, *admin.COMMANDS]
+
+
+def _menu_buttons() -> list[Button]:
+    return [
+        Button(Line("button.balance"), "/balance"),
+        Button(Line("button.rewards"), "/rewards"),
+        Button(Line("button.history"), "/history"),
+    ]
+
+
+COMMANDS = [
+    Command("start", start, needs_member=False),
+    Command("balance", balance),
+    Command("history", history),
+    Command("rewards", rewards),
+    Command("redeem", redeem),
+    Command("confirm", confirm),
+    Command("cancel", cancel, needs_member=False),
+    Command("card", card),
+    Command("help", help_, needs_member=False),
+]

@@ -1,0 +1,122 @@
+"""Staff commands: record purchases and refunds, award points, look members up."""
+
+from __future__ import annotations
+
+from bot.commands.args import arg_count, money, whole_number
+from bot.commands.member import balance_lines
+from bot.replies import Line, Money, Reply, Timestamp
+from bot.router import Command, Context, UsageError
+from core.commands import AwardPoints, RecordPurchase, RefundPurchase
+from core.model import Role
+
+
+def earn(ctx: Context) -> Reply:
+    """/earn <member> <amount> [receipt]: points for a purchase, once per receipt."""
+    arg_count(ctx.args, "earn", 2, 3)
+    program = ctx.loyalty.program
+    amount = money(ctx.args[1], program, "earn")
+    member = ctx.loyalty.find_member(ctx.args[0])
+    # Without a receipt the delivery id stands in, so a re-delivered update earns once.
+    receipt = ctx.args[2] if len(ctx.args) == 3 else f"chat-{ctx.request.key}"
+    actor = ctx.require_member()
+    result = ctx.loyalty.record_purchase(RecordPurchase(member.id, receipt, amount, actor.id))
+    if result.duplicate:
+        return Reply.say(
+            "earn.duplicate",
+            receipt=receipt,
+            at=Timestamp(result.recorded_at),
+            name=member.display_name,
+            points=result.points,
+        )
+    params: dict[str, object] = {
+        "name": member.display_name,
+        "points": result.points,
+        "receipt": receipt,
+        "tier": result.tier,
+        "multiplier": result.multiplier,
+        "amount": Money(amount, program.program.currency, program.program.currency_decimals),
+    }
+    lines = [Line("earn.done", params)]
+    if result.pending_until is not None:
+        lines.append(Line("earn.pending", {"date": result.pending_until}))
+    if result.debt_paid:
+        lines.append(Line("earn.debt_paid", {"points": result.debt_paid}))
+    return Reply(lines)
+
+
+def refund(ctx: Context) -> Reply:
+    """/refund <receipt> [amount]: take back the points of all or part of a purchase."""
+    arg_count(ctx.args, "refund", 1, 2)
+    program = ctx.loyalty.program
+    amount = money(ctx.args[1], program, "refund") if len(ctx.args) == 2 else None
+    receipt = ctx.args[0]
+    actor = ctx.require_member()
+    result = ctx.loyalty.refund(
+        RefundPurchase(receipt, f"{receipt}:{ctx.request.key}", amount, actor.id)
+    )
+    lines = [
+        Line(
+            "refund.done",
+            {
+                "receipt": receipt,
+                "name": result.member.display_name,
+                "points": result.points,
+                "amount": Money(
+                    result.amount_minor, program.program.currency, program.program.currency_decimals
+                ),
+            },
+        )
+    ]
+    if result.from_pending:
+        lines.append(Line("refund.from_pending", {"points": result.from_pending}))
+    if result.shortfall:
+        lines.append(Line(f"refund.shortfall_{result.policy}", {"points": result.shortfall}))
+    return Reply(lines)
+
+
+def award(ctx: Context) -> Reply:
+    """/award <member> <points|action> <reason>: points for an action or goodwill."""
+    arg_count(ctx.args, "award", 2)
+    member = ctx.loyalty.find_member(ctx.args[0])
+    size, reason = ctx.args[1], " ".join(ctx.args[2:])
+    actor = ctx.require_member()
+    key = f"award:{ctx.request.key}"
+    if size.isdigit():
+        if not reason:
+            raise UsageError("award")
+        command = AwardPoints(
+            member.id, key, reason, points=whole_number(size, "award"), actor_id=actor.id
+        )
+    else:
+        command = AwardPoints(
+            member.id, key, reason or size, action=size.lower(), actor_id=actor.id
+        )
+    result = ctx.loyalty.award(command)
+    return Reply.say(
+        "award.done", name=member.display_name, points=result.points, reason=result.reason
+    )
+
+
+def lookup(ctx: Context) -> Reply:
+    """/lookup <member>: who this is and where they stand."""
+    arg_count(ctx.args, "lookup", 1, 1)
+    member = ctx.loyalty.find_member(ctx.args[0])
+    summary = ctx.loyalty.balance(member.id)
+    header = Line(
+        "lookup.header",
+        {
+            "name": member.display_name,
+            "code": member.code,
+            "role": member.role.name.lower(),
+            "since": member.created_at,
+        },
+    )
+    return Reply([header, *balance_lines(summary, ctx.loyalty.program.program.currency_decimals)])
+
+
+COMMANDS = [
+    Command("earn", earn, role=Role.STAFF),
+    Command("refund", refund, role=Role.STAFF),
+    Command("award", award, role=Role.STAFF),
+    Command("lookup", lookup, role=Role.STAFF),
+]

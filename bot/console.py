@@ -1,0 +1,85 @@
+"""The console adapter: the operator's own terminal as a chat, one line per message.
+
+`/as <name> [role]` switches who is speaking; the console may grant roles because the
+operator already controls the database.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from typing import TextIO
+
+from bot.bootstrap import Services
+from bot.replies import Reply
+from bot.requests import ChatRequest
+from core.model import Identity, Role
+
+PLATFORM = "console"
+DEFAULT_SPEAKER = "you"
+
+
+class Console:
+    """Reads chat lines and prints the bot's replies."""
+
+    def __init__(self, services: Services, out: TextIO) -> None:
+        self.services = services
+        self.out = out
+        self.speaker = self._identity(DEFAULT_SPEAKER)
+        self._deliveries = itertools.count(1)
+
+    def run(self, lines: Iterable[str], interactive: bool) -> None:
+        """Answer every line until the input ends."""
+        self._print(Reply.say("console.hello", program=self.services.program.program.name))
+        for raw in lines:
+            text = raw.strip()
+            if text:
+                self.handle(text)
+            if interactive:
+                self.out.write(f"{self.speaker.display_name}> ")
+                self.out.flush()
+
+    def handle(self, text: str) -> None:
+        """Answer one line."""
+        key = f"console:{next(self._deliveries)}"
+        request = ChatRequest.parse(self.speaker, text, key)
+        if request is None:
+            self._print(Reply.say("free_text"))
+        elif request.command == "as":
+            self._switch(request.args)
+        else:
+            self._print(self.services.router.handle(request))
+
+    def _switch(self, args: tuple[str, ...]) -> None:
+        if not 1 <= len(args) <= 2:
+            return self._print(Reply.say("usage.as"))
+        try:
+            role = Role.parse(args[1]) if len(args) == 2 else None
+        except ValueError:
+            return self._print(Reply.say("usage.as"))
+        self.speaker = self._identity(args[0])
+        loyalty = self.services.loyalty
+        member = loyalty.identify(self.speaker.platform, self.speaker.external_id)
+        if role is not None:  # a role needs a membership to hold it
+            member = member or loyalty.enroll(self.speaker).member
+            if role != member.role:
+                member = loyalty.set_role(member.code, role)
+        if member is None:
+            return self._print(Reply.say("console.as_guest", name=self.speaker.display_name))
+        self._print(
+            Reply.say("console.as", name=member.display_name, role=member.role.name.lower())
+        )
+        return None
+
+    def _print(self, reply: Reply) -> None:
+        renderer = self.services.renderer
+        self.out.write(renderer.text(reply, "en") + "\n")
+        for row in reply.buttons:
+            labels = [f"[{renderer.line(b.label, 'en')} → {b.command}]" for b in row]
+            self.out.write("  " + "  ".join(labels) + "\n")
+        self.out.flush()
+
+    @staticmethod
+    def _identity(name: str) -> Identity:
+        clean = name.lstrip("@")
+        return Identity(PLATFORM, clean.lower(), clean.capitalize(), clean.lower(), "en")

@@ -1,0 +1,69 @@
+"""Turn Reply models into text in the reader's language, with locale-aware numbers and dates."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+
+from bot.i18n import Catalogs
+from bot.replies import Line, Money, Progress, Reply, Signed, Timestamp
+
+log = logging.getLogger(__name__)
+BAR_CELLS = 10
+
+
+class Renderer:
+    """Renders replies for one program (its time zone) from the shipped catalogs."""
+
+    def __init__(self, catalogs: Catalogs, zone: ZoneInfo) -> None:
+        self.catalogs = catalogs
+        self.zone = zone
+
+    def line(self, line: Line, language: str) -> str:
+        """One catalog message with its parameters filled in."""
+        template = self.catalogs.template(line.key, language)
+        values = {name: self.value(value, language) for name, value in line.params.items()}
+        try:
+            return template.format(**values)
+        except (KeyError, IndexError, ValueError):
+            log.error("message %s (%s) does not fit its parameters %s", line.key, language, values)
+            return template
+
+    def text(self, reply: Reply, language: str) -> str:
+        """The whole reply as plain text, one line per message."""
+        return "\n".join(self.line(line, language) for line in reply.lines)
+
+    def value(self, value: object, language: str) -> str:
+        """One parameter formatted for `language`."""
+        match value:
+            case bool():
+                return str(value)
+            case int() | Decimal():
+                return format_decimal(value, locale=language)
+            case Signed(points=points):
+                sign = "+" if points > 0 else "−" if points < 0 else ""
+                return sign + format_decimal(abs(points), locale=language)
+            case Money(minor=minor, currency=currency, decimals=decimals):
+                amount = Decimal(minor).scaleb(-decimals)
+                return format_currency(amount, currency, locale=language)
+            case Progress(percent=percent):
+                full = round(max(0, min(percent, 100)) * BAR_CELLS / 100)
+                return "▓" * full + "░" * (BAR_CELLS - full)
+            case Timestamp(at=at):
+                return format_datetime(at.astimezone(self.zone), "d MMM HH:mm", locale=language)
+            case datetime():
+                local = value.astimezone(self.zone)
+                # The year only when it is not this one: "3 Dec", but "22 Nov 2027".
+                pattern = "d MMM" if local.year == datetime.now(self.zone).year else "d MMM y"
+                return format_date(local, pattern, locale=language)
+            case list() | tuple():
+                return ", ".join(self.value(item, language) for item in value)
+            case None:
+                return ""
+            case _:
+                return str(value)

@@ -1,0 +1,69 @@
+"""Reply models: what the bot says, as message keys and parameters, never as text.
+
+Adapters render a Reply for their platform (Telegram HTML + keyboards, Slack blocks,
+console text) in the reader's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Line:
+    """One catalog message with its parameters."""
+
+    key: str
+    params: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Button:
+    """A tap that runs `command` (a chat command line) as the person who taps it."""
+
+    label: Line
+    command: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    lines: list[Line]
+    buttons: list[list[Button]] = field(default_factory=list)
+    image_png: bytes | None = None
+    language: str | None = None
+
+    @classmethod
+    def say(cls, key: str, /, **params: object) -> Reply:
+        """A one-line reply."""
+        return cls([Line(key, params)])
+
+
+@dataclass(frozen=True)
+class Money:
+    """An amount of money for display, in minor units of `currency`."""
+
+    minor: int
+    currency: str
+    decimals: int = 2
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A percentage shown as a bar."""
+
+    percent: int
+
+
+@dataclass(frozen=True)
+class Signed:
+    """A points change shown with its sign."""
+
+    points: int
+
+
+@dataclass(frozen=True)
+class Timestamp:
+    """A moment shown with date and time (plain datetimes show the date only)."""
+
+    at: datetime

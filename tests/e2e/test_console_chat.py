@@ -1,0 +1,92 @@
+"""`loyalty chat` end to end: a script piped into the real console script, replies asserted."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+LOYALTY = Path(sys.executable).with_name("loyalty")
+
+
+@pytest.fixture
+def chat(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Run `loyalty chat` on one SQLite file; each call pipes a script and returns stdout."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'loyalty.db'}"}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    env.pop("SLACK_BOT_TOKEN", None)
+
+    def run(*lines: str) -> str:
+        done = subprocess.run(
+            [str(LOYALTY), "chat"], input="\n".join(lines) + "\n", capture_output=True,
+            text=True, env=env, cwd=tmp_path, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stdout + done.stderr
+        return done.stdout
+
+    return run
+
+
+def test_join_earn_balance_redeem_refund_and_bad_input(chat) -> None:  # type: ignore[no-untyped-def]
+    out = chat(
+        "/as sam staff",
+        "/as ann",
+        "/start",
+        "/as sam",
+        "/earn @ann 12.40 R-1",
+        "/earn @ann 12.40 R-1",
+        "/earn @ann 99 R-1",
+        "/award @ann 200 great review",
+        "/as ann",
+        "/earn @ann 100 R-2",
+        "/balance",
+        "/redeem lattee",
+        "/redeem cookie",
+    )
+    assert "You are now Sam (staff)." in out
+    assert "Welcome to Acme Coffee Rewards, Ann!" in out
+    assert "25 welcome points are already yours" in out
+    assert "Ann earned 12 points (Green ×1) for R-1 ($12.40)." in out
+    assert "R-1 was already recorded on" in out and "Nothing changed." in out
+    assert "earn:R-1 was already recorded differently" in out
+    assert "Ann received 200 points for great review." in out
+    assert "Only staff can do that." in out
+    assert "⭐ 225 points" in out
+    assert "⏳ +12 pending until" in out
+    assert "Did you mean Free latte (400)?" in out
+    assert "Redeem Cookie for 150 points? You'll have 75 left." in out
+    nonce = re.search(r"/confirm cookie (\S+)\]", out)
+    assert nonce is not None
+
+    out = chat(
+        "/as ann",
+        f"/confirm cookie {nonce.group(1)}",
+        f"/confirm cookie {nonce.group(1)}",
+        "/balance",
+        "/as sam",
+        "/refund R-1",
+        "/refund R-1",
+        "/earn",
+        "/earn @ann twelve",
+        "/refund",
+        "/lookup @nobody",
+        "/frobnicate",
+        "hello there",
+    )
+    vouchers = re.findall(r"Voucher (COO-[0-9A-Z]{4}-[0-9A-Z]{4})", out)
+    assert len(vouchers) == 2 and vouchers[0] == vouchers[1]
+    assert "This was already confirmed: same voucher, nothing spent twice." in out
+    assert "⭐ 75 points" in out
+    assert "Refunded R-1 ($12.40): 12 points taken back from Ann." in out
+    assert "12 of them were still pending." in out
+    assert "Receipt R-1 is already fully refunded. Nothing changed." in out
+    assert out.count("Usage: /earn <member code or @name> <amount> [receipt]") == 2
+    assert "Usage: /refund <receipt> [amount]" in out
+    assert "I can't find a member “@nobody”." in out
+    assert "I don't know /frobnicate." in out
+    assert "I understand commands like /balance" in out
