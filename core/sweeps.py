@@ -42,9 +42,10 @@ def release_lot(uow: UnitOfWork, lot_id: int, now: datetime) -> int | None:
     if lot.remaining == 0:  # fully refunded inside the return window
         return 0
     journal_id = uow.ledger.add_journal(
-        NewJournal(JournalKind.RELEASE, f"release:{lot.id}", request_hash(lot=lot.id), now,
-                   lot.member_id)
-    )  # fmt: skip
+        NewJournal(
+            JournalKind.RELEASE, f"release:{lot.id}", request_hash(lot=lot.id), now, lot.member_id
+        )
+    )
     available_after = uow.ledger.credit(accounts.available, lot.remaining)
     pending_after = uow.ledger.debit(accounts.pending, lot.remaining)
     if pending_after is None:
@@ -76,9 +77,15 @@ def expire_lot(uow: UnitOfWork, lot_id: int, now: datetime) -> int:
     if lot.remaining == 0 or lot.state is not LotState.AVAILABLE or lot.expires_at > now:
         return 0
     journal_id = uow.ledger.add_journal(
-        NewJournal(JournalKind.EXPIRE, f"expire:{lot.id}", request_hash(lot=lot.id), now,
-                   lot.member_id, meta={"ref": lot.expires_at.date().isoformat()})
-    )  # fmt: skip
+        NewJournal(
+            JournalKind.EXPIRE,
+            f"expire:{lot.id}",
+            request_hash(lot=lot.id),
+            now,
+            lot.member_id,
+            meta={"ref": lot.expires_at.date().isoformat()},
+        )
+    )
     balance_after = uow.ledger.debit(accounts.available, lot.remaining)
     if balance_after is None:
         raise LedgerInconsistent(f"lot {lot.id}: available balance below the lot")

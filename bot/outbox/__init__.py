@@ -1,0 +1,1 @@
+"""The outbox dispatcher: sends queued messages through each platform's sender, paced."""

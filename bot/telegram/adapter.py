@@ -1,0 +1,126 @@
+"""Telegram handlers: update -> ChatRequest -> router (in a worker thread) -> HTML reply."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update, User
+from telegram.constants import ParseMode
+from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.bootstrap import Services
+from bot.replies import Reply
+from bot.requests import ChatRequest
+from bot.telegram.app import TelegramApp
+from bot.telegram.menus import Menus
+from bot.telegram.render import CAPTION_LIMIT, html_text, keyboard
+from bot.telegram.sender import PLATFORM
+from core.model import Identity, Role
+
+log = logging.getLogger(__name__)
+
+
+def identity_of(user: User) -> Identity:
+    """The platform-neutral identity of a Telegram user."""
+    return Identity(PLATFORM, str(user.id), user.first_name, user.username, user.language_code)
+
+
+class TelegramAdapter:
+    """Installs the handlers on a PTB Application and answers through it."""
+
+    def __init__(self, services: Services, app: TelegramApp) -> None:
+        self.services = services
+        self.app = app
+        self.menus = Menus(app.bot, services.router, services.renderer)
+        app.add_handler(MessageHandler(filters.COMMAND, self.on_command))
+        app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self.on_text))
+        app.add_handler(CallbackQueryHandler(self.on_callback))
+        app.add_error_handler(self.on_error)
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A /command typed in a chat."""
+        message, user = update.effective_message, update.effective_user
+        if message is not None and user is not None and message.text:
+            await self._serve(update, user, message.chat_id, message.text)
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A button tap: run its command as the person who tapped."""
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()  # always, or the client keeps spinning
+        chat = update.effective_chat
+        if query.data and chat is not None:
+            await self._serve(update, query.from_user, chat.id, query.data)
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Plain text: a short hint towards the commands."""
+        message, user = update.effective_message, update.effective_user
+        if message is not None and user is not None:
+            language = await asyncio.to_thread(self._language, identity_of(user), None)
+            await self._send(message.chat_id, Reply.say("free_text"), language)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log with the update id and apologise once."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram update %s failed", update_id, exc_info=context.error)
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is not None:
+            try:
+                await self._send(chat.id, Reply.say("error.unexpected"), "en")
+            except Exception:
+                log.warning("could not apologise in chat %s", chat.id, exc_info=True)
+
+    async def _serve(self, update: Update, user: User, chat_id: int, text: str) -> None:
+        key = f"tg:{update.update_id}"
+        loyalty = self.services.loyalty
+        if not await asyncio.to_thread(loyalty.claim_event, key):
+            log.info("update %s was delivered again; skipped", update.update_id)
+            return
+        request = ChatRequest.parse(identity_of(user), text, key)
+        if request is None:
+            language = await asyncio.to_thread(self._language, identity_of(user), None)
+            await self._send(chat_id, Reply.say("free_text"), language)
+            return
+        reply, language, role = await asyncio.to_thread(self._handle, request)
+        await self._send(chat_id, reply, language)
+        await self.menus.refresh(chat_id, role, language)
+
+    def _handle(self, request: ChatRequest) -> tuple[Reply, str, Role]:
+        reply = self.services.router.handle(request)
+        identity = request.identity
+        member = self.services.loyalty.identify(identity.platform, identity.external_id)
+        if member is not None and request.command == "start":
+            # A member who blocked the bot and comes back may be written to again.
+            self.services.outbox.clear_unreachable(member.id, PLATFORM)
+        language = self.services.renderer.catalogs.language_for(
+            reply.language or (member.language if member else None) or identity.language
+        )
+        return reply, language, member.role if member else Role.MEMBER
+
+    def _language(self, identity: Identity, member_language: str | None) -> str:
+        member = self.services.loyalty.identify(identity.platform, identity.external_id)
+        wanted = member_language or (member.language if member else None) or identity.language
+        return self.services.renderer.catalogs.language_for(wanted)
+
+    async def _send(self, chat_id: int, reply: Reply, language: str) -> None:
+        renderer = self.services.renderer
+        markup = keyboard(renderer, reply, language)
+        bot = self.app.bot
+        if reply.image_png is not None:
+            caption = html_text(renderer, reply, language, CAPTION_LIMIT)
+            await bot.send_photo(
+                chat_id,
+                reply.image_png,
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )
+        else:
+            await bot.send_message(
+                chat_id,
+                html_text(renderer, reply, language),
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+            )

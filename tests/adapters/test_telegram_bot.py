@@ -1,0 +1,155 @@
+"""The Telegram adapter end to end: the real PTB client against the fake Bot API, real SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from core.model import Role
+from tests.adapters.telegram_support import Harness, running_bot, until
+from tests.fakes.telegram_api import FakeTelegramApi
+
+pytest_plugins = ["tests.fakes.fixtures"]
+
+ANN, BOB, SAM, TUBA = 1001, 1002, 1003, 1004
+
+
+@pytest_asyncio.fixture
+async def bot(fake_telegram: FakeTelegramApi, tmp_path: Path) -> AsyncIterator[Harness]:
+    async with running_bot(fake_telegram, tmp_path) as harness:
+        yield harness
+
+
+def buttons(call_params: dict[str, object]) -> list[str]:
+    markup = call_params.get("reply_markup") or {}
+    assert isinstance(markup, dict)
+    return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def test_referral_earn_balance_and_notifications(bot: Harness) -> None:
+    ann = await bot.join(ANN, "Ann")
+    bob = await bot.join(BOB, "Bob", payload=f"ref-{ann.code}")
+    assert bob.referred_by == ann.id
+    welcome = bot.fake.sent_messages(BOB)[-1].text or ""
+    assert "Ann's invitation" in welcome and bob.code in welcome
+    # The referrer hears about it through the outbox.
+    notes = await bot.replies(ANN, 2)
+    assert "Bob joined through your invitation" in (notes[-1].text or "")
+
+    sam = await bot.grant(await bot.join(SAM, "Sam"), Role.STAFF)
+    bot.command(SAM, f"/earn {bob.code} 12.40 R-1", "Sam")
+    earned = await bot.replies(SAM, 2)
+    assert "Bob earned 12 points" in (earned[-1].text or "")
+    assert sam.role is Role.STAFF
+    # The staff menu is set for Sam's chat once their role is seen.
+    await bot.fake.wait_for(lambda: bot.fake.commands_for({"type": "chat", "chat_id": SAM}))
+    staff_menu = [c["command"] for c in bot.fake.commands_for({"type": "chat", "chat_id": SAM})]
+    assert "earn" in staff_menu
+    assert "earn" not in [c["command"] for c in bot.fake.commands_for()]
+
+    bot.command(BOB, "/balance", "Bob")
+    balance = await until(
+        lambda: [m for m in bot.fake.sent_messages(BOB) if "pending" in (m.text or "")]
+    )
+    assert "+12 pending" in (balance[-1].text or "")
+
+
+async def test_redeem_confirm_tapped_twice_spends_once(bot: Harness) -> None:
+    bob = await bot.join(BOB, "Bob")
+    await bot.award(bob, 500, "gift-1")
+    bot.command(BOB, "/rewards", "Bob")
+    listing = await until(
+        lambda: [m for m in bot.fake.sent_messages(BOB) if "What you can get" in (m.text or "")]
+    )
+    redeem = buttons(listing[-1].params)[0]
+    assert redeem.startswith("/redeem ")
+
+    count = len(bot.fake.sent_messages(BOB))
+    bot.tap(BOB, redeem, "Bob")
+    asked = await bot.replies(BOB, count + 1)
+    confirm = next(b for b in buttons(asked[-1].params) if b.startswith("/confirm"))
+    available_before = (await asyncio.to_thread(bot.services.loyalty.balance, bob.id)).available
+
+    bot.tap(BOB, confirm, "Bob")
+    bot.tap(BOB, confirm, "Bob")
+    done = (await bot.replies(BOB, count + 3))[-2:]
+    vouchers = {re.search(r"Voucher (\S+),", m.text or "").group(1) for m in done}  # type: ignore[union-attr]
+    assert len(vouchers) == 1
+    after = await asyncio.to_thread(bot.services.loyalty.balance, bob.id)
+    price = int(re.search(r"for (\d+) points", asked[-1].text or "").group(1))  # type: ignore[union-attr]
+    assert after.available == available_before - price
+    # Every tap was answered, so no client keeps a spinner.
+    await until(lambda: len(bot.fake.calls_to("answerCallbackQuery")) == 3)
+
+
+async def test_card_token_is_accepted_by_staff(bot: Harness) -> None:
+    bob = await bot.join(BOB, "Bob")
+    await bot.grant(await bot.join(SAM, "Sam"), Role.STAFF)
+    bot.command(BOB, "/card", "Bob")
+    photo = await until(lambda: bot.fake.calls_to("sendPhoto"))
+    assert bob.code in (photo[0].text or "")
+    token = bot.services.cards.issue(bob.code)
+    assert bot.services.cards.verify(token) == bob.code
+    count = len(bot.fake.sent_messages(SAM))
+    bot.command(SAM, f"/lookup {token}", "Sam")
+    looked = await bot.replies(SAM, count + 1)
+    assert f"Bob · {bob.code}" in (looked[-1].text or "")
+    bot.command(SAM, f"/earn {token} 5.00 R-9", "Sam")
+    earned = await bot.replies(SAM, count + 2)
+    assert "Bob earned 5 points" in (earned[-1].text or "")
+
+
+async def test_bad_arguments_unknown_commands_and_free_text(bot: Harness) -> None:
+    await bot.grant(await bot.join(SAM, "Sam"), Role.STAFF)
+    bot.command(SAM, "/earn", "Sam")
+    bot.command(SAM, "/earn ABC twelve", "Sam")
+    bot.command(SAM, "/frobnicate", "Sam")
+    texts = [m.text or "" for m in (await bot.replies(SAM, 4))[1:]]
+    assert sum(t.startswith("Usage: /earn") for t in texts) == 2
+    assert any("I don't know /frobnicate" in t for t in texts)
+    bot.fake.push_update(
+        {
+            "message": {
+                "message_id": 99,
+                "date": 0,
+                "text": "hello <b>",
+                "chat": {"id": SAM, "type": "private"},
+                "from": {"id": SAM, "is_bot": False, "first_name": "Sam"},
+            }
+        }
+    )
+    hint = await bot.replies(SAM, 5)
+    assert "I understand commands like /balance" in (hint[-1].text or "")
+
+
+async def test_turkish_user_gets_turkish(bot: Harness) -> None:
+    await bot.join(TUBA, "Tuba", language="tr")
+    assert "programına hoş geldiniz" in (bot.fake.sent_messages(TUBA)[-1].text or "")
+    bot.command(TUBA, "/balance", "Tuba", language="tr")
+    reply = await bot.replies(TUBA, 2)
+    assert "puan" in (reply[-1].text or "")
+
+
+async def test_names_are_html_escaped(bot: Harness) -> None:
+    await bot.join(ANN, "<b>Ann</b>")
+    sent = bot.fake.sent_messages(ANN)[-1]
+    assert sent.params.get("parse_mode") == "HTML"
+    assert "&lt;b&gt;Ann&lt;/b&gt;" in (sent.text or "")
+
+
+async def test_an_unexpected_error_is_logged_and_answered_once(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(key: str) -> bool:
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(bot.services.loyalty, "claim_event", broken)
+    update_id = bot.command(ANN, "/balance")
+    apology = await bot.replies(ANN, 1)
+    assert "Sorry, something went wrong" in (apology[0].text or "")
+    assert any(f"update {update_id} failed" in r.getMessage() for r in caplog.records)
