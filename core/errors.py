@@ -68,3 +68,31 @@ class IdempotencyConflict(DomainError):
     """The same idempotency key was used before for a different request."""
 
     code = "idempotency_conflict"
+
+
+class RecognitionOff(DomainError):
+    code = "recognition_off"
+
+
+class SelfGift(DomainError):
+    code = "self_gift"
+
+
+class BotGift(DomainError):
+    code = "bot_gift"
+
+
+class GiftTooLarge(DomainError):
+    code = "gift_too_large"
+
+
+class AllowanceExceeded(DomainError):
+    code = "allowance_exceeded"
+
+
+class PairCapReached(DomainError):
+    code = "pair_cap_reached"
+
+
+class ValueRequired(DomainError):
+    code = "value_required"

@@ -59,6 +59,8 @@ class JournalKind(StrEnum):
     EXPIRE = "expire"
     TRANSFER = "transfer"
     ADJUST = "adjust"
+    RECOGNIZE = "recognize"
+    REVOKE = "revoke"
 
 
 class LotState(StrEnum):
@@ -219,3 +221,21 @@ class OutboxMessage:
     params: dict[str, object]
     dedupe_key: str
     not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Gift:
+    """One recognition gift: `points` from a giver's monthly allowance to a receiver."""
+
+    key: str
+    journal_id: int
+    giver_id: int
+    receiver_id: int
+    points: int
+    values: tuple[str, ...]
+    reason: str
+    period: str
+    day: str
+    lot_id: int | None
+    given_at: datetime
+    revoked: bool = False

@@ -87,6 +87,31 @@ class Awards(_Section):
     actions: dict[Slug, PositiveInt] = Field(default_factory=dict)
 
 
+class Recognition(_Section):
+    """Employee recognition: a monthly giving allowance spent on colleagues' earned points.
+
+    Earned points are redeemed from the program's own `[[rewards]]` catalog.
+    """
+
+    monthly_allowance: PositiveInt = 50
+    max_per_gift: PositiveInt = 10
+    daily_pair_cap: PositiveInt = Field(default=20, description="giver -> receiver, per day")
+    default_points: PositiveInt = 1
+    values: list[Slug] = Field(default_factory=list, description="company values as #hashtags")
+    require_value: bool = False
+    reactions: dict[str, PositiveInt] = Field(default_factory=dict, description="emoji -> points")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.default_points > self.max_per_gift:
+            raise ValueError("recognition.default_points must not exceed max_per_gift")
+        if self.max_per_gift > self.monthly_allowance:
+            raise ValueError("recognition.max_per_gift must not exceed monthly_allowance")
+        if self.require_value and not self.values:
+            raise ValueError("recognition.require_value needs at least one value")
+        return self
+
+
 class Program(_Section):
     """A validated program file."""
 
@@ -99,6 +124,7 @@ class Program(_Section):
     returns: Returns = Returns()
     refunds: Refunds = Refunds()
     awards: Awards = Awards()
+    recognition: Recognition | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -1,0 +1,29 @@
+"""The runner components for the configured chat platforms, plus the outbox dispatcher."""
+
+from __future__ import annotations
+
+from bot.bootstrap import Services
+from bot.outbox.dispatcher import Dispatcher
+from bot.runner import Component
+
+
+def platform_components(services: Services) -> list[Component]:
+    """Telegram and Slack (when configured) and the dispatcher that sends through their senders."""
+    from bot.telegram.component import TelegramComponent  # PTB only when Telegram is used
+
+    components: list[Component] = []
+    dispatcher = Dispatcher(
+        services.outbox, services.database, services.renderer, services.loyalty.clock
+    )
+    if services.settings.telegram_bot_token:
+        telegram = TelegramComponent(services)
+        dispatcher.register(telegram.sender())
+        components.append(telegram)
+    if services.settings.slack_bot_token and services.settings.slack_signing_secret:
+        from bot.slack.component import SlackComponent  # bolt only when Slack is used
+
+        slack = SlackComponent(services)
+        dispatcher.register(slack.sender())
+        components.append(slack)
+    components.append(dispatcher)
+    return components

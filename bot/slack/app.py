@@ -1,0 +1,197 @@
+"""The bolt AsyncApp: listeners for /kudos, /loyalty, `+N @person` messages, reactions, Home."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.replies import Line
+from bot.requests import ChatRequest
+from bot.router import Router
+from bot.slack.commands import ACTION_PREFIX, KudosCommand, identity_of
+from bot.slack.giving import Giving
+from bot.slack.home import Standing
+from bot.slack.parse import GiftRequest, plus_message
+from bot.slack.people import SlackPeople
+from core.loyalty import Loyalty
+
+log = logging.getLogger(__name__)
+
+# Messages people type; edits (message_changed), deletions and bot posts never give points.
+_GIVING_SUBTYPES = frozenset({None, "thread_broadcast"})
+
+
+def web_client(token: str, api_url: str) -> AsyncWebClient:
+    """A Web API client that waits out 429s instead of failing."""
+    base = api_url if api_url.endswith("/") else api_url + "/"  # slack-sdk joins URLs
+    client = AsyncWebClient(token=token, base_url=base)
+    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    return client
+
+
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """The id Slack gives this delivery: an event id, or a command's/action's trigger id."""
+    key = body.get("event_id") or body.get("trigger_id")
+    return f"slack:{key}" if key else None
+
+
+class SlackListeners:
+    """Every bolt listener of the bot, sharing the people directory and the core façades."""
+
+    def __init__(
+        self, loyalty: Loyalty, router: Router, giving: Giving, people: SlackPeople
+    ) -> None:
+        self.loyalty = loyalty
+        self.router = router
+        self.giving = giving
+        self.people = people
+        self.standing = Standing(loyalty, giving)
+        self.kudos_command = KudosCommand(router, giving, self.standing)
+
+    def register(self, app: AsyncApp) -> None:
+        """Attach middleware and listeners to `app`."""
+        app.use(self.drop_seen)
+        app.error(self.on_error)
+        app.command("/kudos")(self.on_kudos)
+        app.command("/loyalty")(self.on_loyalty)
+        app.event("message")(self.on_message)
+        app.event("reaction_added")(self.on_reaction_added)
+        app.event("reaction_removed")(self.on_reaction_removed)
+        app.event("app_home_opened")(self.on_home_opened)
+        app.action(re.compile("^" + re.escape(ACTION_PREFIX)))(self.on_button)
+
+    async def drop_seen(
+        self, body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
+        """Answer a delivery seen before with 200 and do nothing: Slack retries, bolt does not
+        de-duplicate."""
+        if self.people.bot_user_id is None:
+            self.people.bot_user_id = context.bot_user_id
+        key = delivery_key(body)
+        if key is not None and not await asyncio.to_thread(self.loyalty.claim_event, key):
+            log.info("dropping %s: seen before", key)
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    async def on_error(
+        self, error: Exception, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        """Log an unexpected failure with its delivery id; a person who asked gets an apology."""
+        log.error("slack delivery %s failed", delivery_key(body), exc_info=error)
+        if context.respond is not None:
+            await context.respond(self.giving.text(Line("error.unexpected")))
+
+    async def on_kudos(self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        """/kudos: give, or balance, leaderboard, rewards, redeem, award."""
+        await ack()
+        await self.kudos_command.handle(command, respond)
+
+    async def on_loyalty(
+        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        """/loyalty <command>: the shared member commands."""
+        await ack()
+        await self._run(
+            command["user_id"],
+            "/" + str(command.get("text") or "help").strip(),
+            f"slack:{command.get('trigger_id')}",
+            respond,
+        )
+
+    async def on_button(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        """A tapped button runs its command as the person who tapped it (a nonce keeps it once)."""
+        await ack()
+        await self._run(
+            body["user"]["id"],
+            str(action.get("value") or ""),
+            f"slack:{body.get('trigger_id')}",
+            respond,
+        )
+
+    async def _run(self, user_id: str, line: str, key: str, respond: AsyncRespond) -> None:
+        person = await self.people.person(user_id)
+        request = ChatRequest.parse(identity_of(person), line, key)
+        if request is not None:
+            await self.kudos_command.run(respond, request)
+
+    async def on_message(
+        self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        """`+5 @ana thanks #teamwork`: a gift to each person mentioned."""
+        if event.get("subtype") not in _GIVING_SUBTYPES or event.get("bot_id"):
+            return
+        request = plus_message(str(event.get("text") or ""))
+        if request is None or not event.get("user"):
+            return
+        outcome = await self.giving.give(event["user"], request, f"slack:{body['event_id']}")
+        channel = str(event["channel"])
+        for receiver, result in outcome.new_gifts:
+            text = self.giving.announcement(outcome.giver, receiver, result)
+            await client.chat_postMessage(
+                channel=channel, text=text, thread_ts=event.get("thread_ts")
+            )
+        await self._ephemeral(client, channel, event["user"], self.giving.private_reply(outcome))
+
+    async def on_reaction_added(self, event: dict[str, Any], client: AsyncWebClient) -> None:
+        """A configured emoji on a colleague's message gives its points."""
+        points, key = self._reaction(event)
+        if points is None or not event.get("item_user"):
+            return
+        request = GiftRequest((str(event["item_user"]),), points, f":{event['reaction']}:")
+        outcome = await self.giving.give(str(event["user"]), request, key)
+        if outcome.refusals or outcome.new_gifts:
+            channel = str(event["item"]["channel"])
+            text = self.giving.private_reply(outcome)
+            await self._ephemeral(client, channel, str(event["user"]), text)
+
+    async def on_reaction_removed(self, event: dict[str, Any], client: AsyncWebClient) -> None:
+        """Removing the emoji takes back exactly the gift it made."""
+        points, key = self._reaction(event)
+        if points is None or not event.get("item_user"):
+            return
+        giver = await self.people.person(str(event["user"]))
+        receiver = await self.people.person(str(event["item_user"]))
+        gift_key = f"{key}:{receiver.user_id}"
+        result = await asyncio.to_thread(self.giving.kudos.revoke, gift_key, giver.member_id)
+        if result is not None and not result.duplicate:
+            line = Line("kudos.revoked", {"points": result.gift.points, "name": receiver.name})
+            await self._ephemeral(
+                client, str(event["item"]["channel"]), giver.user_id, self.giving.text(line)
+            )
+
+    async def on_home_opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
+        """Publish the person's Home tab with fresh numbers."""
+        if event.get("tab") not in (None, "home"):
+            return
+        person = await self.people.person(str(event["user"]))
+        view = await self.standing.home_view(person)
+        await client.views_publish(user_id=person.user_id, view=view)
+
+    def _reaction(self, event: dict[str, Any]) -> tuple[int | None, str]:
+        rules = self.giving.kudos.program.recognition
+        points = rules.reactions.get(str(event.get("reaction"))) if rules else None
+        item = event.get("item") or {}
+        parts = (item.get("channel"), item.get("ts"), event.get("user"), event.get("reaction"))
+        return points, "slack:reaction:" + ":".join(str(part) for part in parts)
+
+    async def _ephemeral(self, client: AsyncWebClient, channel: str, user: str, text: str) -> None:
+        if text:
+            await client.chat_postEphemeral(channel=channel, user=user, text=text)
+
+
+def build_app(token: str, signing_secret: str, api_url: str, listeners: SlackListeners) -> AsyncApp:
+    """The bolt app with every listener; `auth.test` runs on its first request."""
+    app = AsyncApp(signing_secret=signing_secret, client=web_client(token, api_url))
+    listeners.register(app)
+    return app

@@ -1,0 +1,130 @@
+"""Giving recognition from Slack: one core call per recipient, each checked on its own."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from babel.dates import format_date
+
+from bot.render import Renderer
+from bot.replies import Line
+from bot.slack.parse import GiftRequest
+from bot.slack.people import Person, SlackPeople
+from core.errors import DomainError
+from core.kudos import Kudos
+from core.model import Gift
+from core.recognition import GiftResult, GiveKudos
+
+
+@dataclass
+class Outcome:
+    """What happened to a request for several recipients: gifts made and refusals."""
+
+    giver: Person
+    gifts: list[tuple[Person, GiftResult]] = field(default_factory=list)
+    refusals: list[Line] = field(default_factory=list)
+
+    @property
+    def new_gifts(self) -> list[tuple[Person, GiftResult]]:
+        """Gifts made by this delivery (a replayed key is not announced again)."""
+        return [(person, result) for person, result in self.gifts if not result.duplicate]
+
+
+class Giving:
+    """Turns gift requests into core calls and the results into lines of text."""
+
+    def __init__(
+        self, kudos: Kudos, people: SlackPeople, renderer: Renderer, language: str
+    ) -> None:
+        self.kudos = kudos
+        self.people = people
+        self.renderer = renderer
+        self.language = language
+
+    async def give(self, giver_id: str, request: GiftRequest, key_prefix: str) -> Outcome:
+        """Give to every recipient under keys `<key_prefix>:<recipient>`."""
+        outcome = Outcome(await self.people.person(giver_id))
+        for recipient in request.recipients:
+            await self._give_one(outcome, recipient, request, f"{key_prefix}:{recipient}")
+        return outcome
+
+    async def _give_one(
+        self, outcome: Outcome, user_id: str, request: GiftRequest, key: str
+    ) -> None:
+        try:
+            receiver = await self.people.person(user_id)
+        except DomainError as error:
+            outcome.refusals.append(self.refusal(error, f"<@{user_id}>"))
+            return
+        giver = outcome.giver
+        command = GiveKudos(
+            key,
+            giver.member_id,
+            receiver.member_id,
+            request.points,
+            request.reason,
+            giver.time_zone,
+            receiver.is_bot,
+        )
+        try:
+            result = await asyncio.to_thread(self.kudos.give, command)
+        except DomainError as error:
+            outcome.refusals.append(self.refusal(error, receiver.name))
+        else:
+            outcome.gifts.append((receiver, result))
+
+    def refusal(self, error: DomainError, name: str) -> Line:
+        """The line that says why a gift was refused and what is left."""
+        params = {**error.params, "name": name}
+        if isinstance(resets := params.get("resets"), datetime):
+            params["resets"] = self.day(resets)
+        return Line(f"error.{error.code}", params)
+
+    def day(self, moment: datetime) -> str:
+        """A date as the person sees it: `moment` is already in their time zone."""
+        return format_date(moment.date(), "d MMM", locale=self.language)
+
+    def announcement(self, giver: Person, receiver: Person, result: GiftResult) -> str:
+        """The public line for one gift."""
+        gift = result.gift
+        params: dict[str, object] = {
+            "receiver": f"<@{receiver.user_id}>",
+            "giver": giver.name,
+            "points": gift.points,
+            "reason": _untagged(gift),
+        }
+        if gift.values:
+            params["values"] = " ".join("#" + value for value in gift.values)
+            return self.text(Line("kudos.given_values", params))
+        return self.text(Line("kudos.given", params))
+
+    def left(self, result: GiftResult) -> Line:
+        """What the giver has left to give this month."""
+        rules = self.kudos.program.recognition
+        monthly = rules.monthly_allowance if rules is not None else 0
+        params = {
+            "left": result.allowance_left,
+            "monthly": monthly,
+            "resets": self.day(result.resets_at),
+        }
+        return Line("kudos.left", params)
+
+    def text(self, *lines: Line) -> str:
+        """Lines rendered in the workspace language, one per row."""
+        return "\n".join(self.renderer.line(line, self.language) for line in lines)
+
+    def private_reply(self, outcome: Outcome) -> str:
+        """The ephemeral answer to the giver: refusals, then the allowance left."""
+        lines = list(outcome.refusals)
+        if outcome.gifts:
+            lines.append(self.left(outcome.gifts[-1][1]))
+        return self.text(*lines)
+
+
+def _untagged(gift: Gift) -> str:
+    """The reason without the value hashtags, which the announcement lists on their own."""
+    tagged = {value.lower() for value in gift.values}
+    words = [w for w in gift.reason.split() if w.lstrip("#").lower() not in tagged or w[:1] != "#"]
+    return " ".join(words)

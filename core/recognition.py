@@ -1,0 +1,269 @@
+"""Recognition: employees give colleagues points from a monthly allowance.
+
+The allowance is a counter per (giver, month in the giver's own time zone), spent with one
+conditional update; the receiver's points arrive as a new lot issued from recognition.
+A gift is one journal; revoking it (a removed reaction) is one reversal journal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core import errors
+from core.ledger import issue_points, locked_balances, plan_fefo_draw, replayed, request_hash
+from core.model import Gift, JournalKind, LotDraw, NewJournal, OutboxMessage, Posting, Purpose
+from core.ports import RecognitionUnitOfWork
+from core.program import Program, Recognition
+
+HASHTAG = re.compile(r"#([a-z0-9][a-z0-9_-]{0,31})", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class GiveKudos:
+    """`giver` gives `points` (None: the program's default) to `receiver`, once per key."""
+
+    key: str
+    giver_id: int
+    receiver_id: int
+    points: int | None
+    reason: str
+    giver_zone: str | None = None
+    receiver_is_bot: bool = False
+
+
+@dataclass(frozen=True)
+class GiftResult:
+    gift: Gift
+    allowance_left: int
+    resets_at: datetime
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class RevokeResult:
+    gift: Gift
+    clawed_back: int
+    shortfall: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """What a person may still give this month, and when it resets."""
+
+    monthly: int
+    spent: int
+    resets_at: datetime
+
+    @property
+    def left(self) -> int:
+        return max(self.monthly - self.spent, 0)
+
+
+def settings(program: Program) -> Recognition:
+    """The program's recognition section; RecognitionOff when it has none."""
+    if program.recognition is None:
+        raise errors.RecognitionOff()
+    return program.recognition
+
+
+def zone_of(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
+    """A person's time zone by IANA name, or the fallback for a missing or unknown one."""
+    if not name:
+        return fallback
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return fallback
+
+
+def month_period(now: datetime, zone: ZoneInfo) -> tuple[str, datetime]:
+    """The allowance period key ("2026-11") at `now` in `zone`, and when the next starts."""
+    local = now.astimezone(zone)
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    resets = datetime.combine(local.date().replace(year=year, month=month, day=1), time(0), zone)
+    return f"{local.year:04d}-{local.month:02d}", resets
+
+
+def values_in(text: str, recognition: Recognition) -> tuple[str, ...]:
+    """The company values tagged in a reason, in order, each once."""
+    known = set(recognition.values)
+    found = [tag.lower() for tag in HASHTAG.findall(text)]
+    return tuple(dict.fromkeys(tag for tag in found if tag in known))
+
+
+def allowance(
+    uow: RecognitionUnitOfWork, program: Program, member_id: int, zone: str | None, now: datetime
+) -> Allowance:
+    """A person's allowance this month in their own time zone."""
+    period, resets = month_period(now, zone_of(zone, program.zone))
+    spent = uow.recognition.allowance_spent(member_id, period)
+    return Allowance(settings(program).monthly_allowance, spent, resets)
+
+
+def give(
+    uow: RecognitionUnitOfWork, program: Program, command: GiveKudos, now: datetime
+) -> GiftResult:
+    """Give points to a colleague, exactly once per key; refusals say why and what is left."""
+    rules = settings(program)
+    points = rules.default_points if command.points is None else command.points
+    values = _check_gift(rules, command, points)
+    zone = zone_of(command.giver_zone, program.zone)
+    period, resets = month_period(now, zone)
+    fingerprint = request_hash(g=command.giver_id, r=command.receiver_id, p=points)
+    if replayed(uow, command.key, fingerprint) is not None:
+        return _replay(uow, rules, command.key, period, resets)
+    # The journal goes first: a concurrent retry waits on its unique key and replays.
+    meta: dict[str, object] = {
+        "ref": command.reason,
+        "values": list(values),
+        "to": command.receiver_id,
+    }
+    journal_id = uow.ledger.add_journal(
+        NewJournal(
+            JournalKind.RECOGNIZE,
+            command.key,
+            fingerprint,
+            now,
+            command.giver_id,
+            command.giver_id,
+            None,
+            meta,
+        )
+    )
+    monthly = rules.monthly_allowance
+    if not uow.recognition.spend_allowance(command.giver_id, period, points, monthly):
+        left = monthly - uow.recognition.allowance_spent(command.giver_id, period)
+        raise errors.AllowanceExceeded(points=points, left=max(left, 0), resets=resets)
+    # The allowance update holds the giver's row lock, so the pair cap cannot be raced.
+    day = now.astimezone(zone).date().isoformat()
+    given = uow.recognition.pair_given(command.giver_id, command.receiver_id, day)
+    if given + points > rules.daily_pair_cap:
+        raise errors.PairCapReached(
+            points=points, left=max(rules.daily_pair_cap - given, 0), cap=rules.daily_pair_cap
+        )
+    _, lot_id = issue_points(
+        uow, program, journal_id, command.receiver_id, Purpose.ISSUED_RECOGNITION, points, now, 0
+    )
+    gift = Gift(
+        command.key,
+        journal_id,
+        command.giver_id,
+        command.receiver_id,
+        points,
+        values,
+        command.reason,
+        period,
+        day,
+        lot_id,
+        now,
+    )
+    uow.recognition.add_gift(gift)
+    giver = uow.members.by_id(command.giver_id)
+    params: dict[str, object] = {
+        "points": points,
+        "giver": giver.display_name if giver else "",
+        "reason": command.reason,
+        "values": list(values),
+    }
+    uow.outbox.add(
+        OutboxMessage(
+            command.receiver_id, "kudos_received", params, f"kudos_received:{command.key}"
+        ),
+        now,
+    )
+    spent = uow.recognition.allowance_spent(command.giver_id, period)
+    return GiftResult(gift, rules.monthly_allowance - spent, resets)
+
+
+def _check_gift(rules: Recognition, command: GiveKudos, points: int) -> tuple[str, ...]:
+    if command.receiver_is_bot:
+        raise errors.BotGift()
+    if command.giver_id == command.receiver_id:
+        raise errors.SelfGift()
+    if not 0 < points <= rules.max_per_gift:
+        raise errors.GiftTooLarge(points=points, maximum=rules.max_per_gift)
+    values = values_in(command.reason, rules)
+    if rules.require_value and not values:
+        raise errors.ValueRequired(values=["#" + value for value in rules.values])
+    return values
+
+
+def _replay(
+    uow: RecognitionUnitOfWork, rules: Recognition, key: str, period: str, resets: datetime
+) -> GiftResult:
+    gift = uow.recognition.gift(key)
+    if gift is None:  # the journal exists, so the gift row does too
+        raise errors.IdempotencyConflict(key=key)
+    spent = uow.recognition.allowance_spent(gift.giver_id, period)
+    return GiftResult(gift, max(rules.monthly_allowance - spent, 0), resets, duplicate=True)
+
+
+def revoke(
+    uow: RecognitionUnitOfWork, program: Program, key: str, actor_id: int | None, now: datetime
+) -> RevokeResult | None:
+    """Take back the gift recorded under `key` (once); None when there is no such gift."""
+    gift = uow.recognition.gift(key)
+    if gift is None:
+        return None
+    revoke_key = f"revoke:{key}"
+    if (journal := replayed(uow, revoke_key, request_hash(k=key))) is not None:
+        return RevokeResult(gift, _int(journal.meta, "clawed"), _int(journal.meta, "short"), True)
+    if not uow.recognition.mark_revoked(key):
+        return RevokeResult(gift, 0, 0, duplicate=True)
+    accounts, balances = locked_balances(uow, gift.receiver_id)
+    draws = _claw_back_draws(uow, gift, balances.available)
+    clawed = sum(draw.amount for draw in draws)
+    short = gift.points - clawed
+    meta: dict[str, object] = {"ref": gift.reason, "clawed": clawed, "short": short}
+    journal_id = uow.ledger.add_journal(
+        NewJournal(
+            JournalKind.REVOKE,
+            revoke_key,
+            request_hash(k=key),
+            now,
+            gift.receiver_id,
+            actor_id,
+            gift.journal_id,
+            meta,
+        )
+    )
+    uow.ledger.draw(journal_id, draws, "clawback")
+    postings = [Posting(uow.ledger.system_account(Purpose.ISSUED_RECOGNITION), gift.points)]
+    if clawed:
+        after = uow.ledger.debit(accounts.available, clawed)
+        postings.append(Posting(accounts.available, -clawed, _checked(after)))
+    if short:  # already spent: a debt that later earnings pay off first
+        after = uow.ledger.debit(accounts.debt, short, None)
+        postings.append(Posting(accounts.debt, -short, _checked(after)))
+    uow.ledger.add_postings(journal_id, postings)
+    uow.recognition.restore_allowance(gift.giver_id, gift.period, gift.points)
+    return RevokeResult(gift, clawed, short)
+
+
+def _claw_back_draws(uow: RecognitionUnitOfWork, gift: Gift, available: int) -> list[LotDraw]:
+    """The gift's own lot first, then other lots first-expiring-first, up to what is there."""
+    draws: list[LotDraw] = []
+    own = 0
+    if gift.lot_id is not None:
+        own = min(gift.points, uow.ledger.lot(gift.lot_id).remaining)
+        if own:
+            draws.append(LotDraw(gift.lot_id, own))
+    extra = min(gift.points - own, available - own)
+    if extra > 0:
+        draws += plan_fefo_draw(uow, gift.receiver_id, extra, skip_lot=gift.lot_id)
+    return draws
+
+
+def _checked(balance_after: int | None) -> int:
+    if balance_after is None:  # the amounts come from balances locked in this transaction
+        raise errors.InsufficientPoints(needed=0, available=0, short=0)
+    return balance_after
+
+
+def _int(meta: dict[str, object], name: str) -> int:
+    value = meta.get(name, 0)
+    return value if isinstance(value, int) else 0
