@@ -12,7 +12,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from core.program import Program
@@ -22,9 +22,8 @@ _SQL: dict[str, str] = {
     " m.referred_by, m.notifications FROM member m WHERE m.id = ?",
     "find_journal": "SELECT id, kind, key, request_hash, effective_at, member_id, meta"
     " FROM journal WHERE key = ?",
-    "qualifying": "SELECT COALESCE(SUM(amount_minor - refunded_minor), 0),"
-    " COALESCE(SUM(points - refunded_points), 0)"
-    " FROM purchase WHERE member_id = ? AND occurred_at >= ?",
+    "qualifying": "SELECT COALESCE(SUM(spend_minor), 0), COALESCE(SUM(points), 0)"
+    " FROM purchase_day WHERE member_id = ? AND day >= ?",
     "add_journal": "INSERT INTO journal (kind, key, request_hash, effective_at, created_at,"
     " member_id, actor_id, reverses_id, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     "accounts": "SELECT purpose, id FROM account WHERE member_id = ?"
@@ -41,6 +40,10 @@ _SQL: dict[str, str] = {
     "add_purchase": "INSERT INTO purchase (receipt, member_id, amount_minor, points, lot_id,"
     " journal_id, occurred_at, refunded_minor, refunded_points)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    "add_purchase_day": "INSERT INTO purchase_day (member_id, day, spend_minor, points)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT (member_id, day) DO UPDATE SET"
+    " spend_minor = purchase_day.spend_minor + excluded.spend_minor,"
+    " points = purchase_day.points + excluded.points",
     "outbox": "INSERT INTO outbox (member_id, kind, params, dedupe_key, status, attempts,"
     " not_before, created_at) VALUES (?, ?, ?, ?, 'queued', 0, ?, ?)"
     " ON CONFLICT (dedupe_key) DO NOTHING",
@@ -74,6 +77,7 @@ class HandWritten:
         if not self.sqlite:  # PostgreSQL takes the member's row locks, in id order
             self.sql["balances_locked"] += " ORDER BY id FOR UPDATE"
         self.t: Callable[[datetime], Any] = _sqlite_time if self.sqlite else _pg_time
+        self.day: Callable[[datetime], Any] = _sqlite_day if self.sqlite else _pg_day
         self._system: dict[str, int] = {}
         # Tier thresholds in minor units and multipliers in hundredths: integer arithmetic.
         scale = 10**program.program.currency_decimals
@@ -113,7 +117,7 @@ class HandWritten:
             if self._one("find_journal", (key,)) is not None:
                 raise RuntimeError(f"receipt {receipt} seen before")
             since = now - timedelta(days=program.tier_qualification.window_days)
-            spend = self._one("qualifying", (member_id, t(since)))[0]
+            spend = self._one("qualifying", (member_id, self.day(since)))[0]
             tier = [x for x in self._tiers if spend >= x[0]][-1]
             points = min(amount_minor * tier[1] // 10_000, self._cap)
             meta = json.dumps({"ref": receipt, "tier": tier[2], "x": tier[3]})
@@ -141,6 +145,9 @@ class HandWritten:
             self.cur.execute(
                 self.sql["add_purchase"],
                 (receipt, member_id, amount_minor, points, lot_id, journal_id, t(now), 0, 0),
+            )
+            self.cur.execute(
+                self.sql["add_purchase_day"], (member_id, self.day(now), amount_minor, points)
             )
             params = json.dumps({"points": points, "receipt": receipt})
             self.cur.execute(
@@ -225,3 +232,11 @@ def _sqlite_time(value: datetime) -> str:
 
 def _pg_time(value: datetime) -> datetime:
     return value
+
+
+def _sqlite_day(value: datetime) -> str:
+    return value.astimezone(UTC).date().isoformat()
+
+
+def _pg_day(value: datetime) -> date:
+    return value.astimezone(UTC).date()

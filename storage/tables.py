@@ -6,7 +6,7 @@ classes define columns, constraints and indexes, and are handy for ad-hoc toolin
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -186,6 +187,23 @@ class PurchaseRow(SQLModel, table=True):
     occurred_at: datetime = _when()
     refunded_minor: int = Field(default=0, sa_type=BigInteger)
     refunded_points: int = Field(default=0, sa_type=BigInteger)
+
+
+class PurchaseDayRow(SQLModel, table=True):
+    """A member's purchases on one UTC day, net of refunds: what tier qualification sums.
+
+    Kept by the purchase repository with one upsert per purchase and per refund (a refund
+    counts on its purchase's day), so the rolling window reads at most one row per day.
+    """
+
+    __tablename__ = "purchase_day"
+
+    member_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id"), primary_key=True, nullable=False)
+    )
+    day: date = Field(sa_column=Column(Date, primary_key=True, nullable=False))
+    spend_minor: int = Field(default=0, sa_type=BigInteger)
+    points: int = Field(default=0, sa_type=BigInteger)
 
 
 class RewardStockRow(SQLModel, table=True):

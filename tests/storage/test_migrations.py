@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Connection, insert, inspect, select
 
 from core.model import MEMBER_PURPOSES, Purpose
+from storage.database import SqlDatabase
 from storage.engine import create_engine_for
-from storage.migrate import upgrade
-from storage.tables import metadata
+from storage.migrate import alembic_config, upgrade
+from storage.tables import JournalRow, MemberRow, PurchaseDayRow, PurchaseRow, metadata
 
 PARTIAL_INDEXES = {
     "ix_lot_member_available",
@@ -77,4 +81,80 @@ def test_upgrade_at_head_is_a_no_op(database_url: str) -> None:
     before = _snapshot(database_url)
     upgrade(database_url)
     assert _snapshot(database_url) == before
-    assert before[0] == "0001"
+    assert before[0] == "0002"
+
+
+def test_0002_backfills_daily_totals_from_existing_purchases(database_url: str) -> None:
+    engine = create_engine_for(database_url)
+    try:
+        with engine.connect() as conn:
+            config = alembic_config(database_url)
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0001")
+            conn.commit()
+        with engine.begin() as conn:
+            _purchases_under_0001(conn)
+        with engine.connect() as conn:
+            config = alembic_config(database_url)
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0002")
+            conn.commit()
+        day_table = PurchaseDayRow.__table__
+        with engine.connect() as conn:
+            rows = conn.execute(select(day_table).order_by(day_table.c.member_id, day_table.c.day))
+            days = [(r.member_id, r.day, r.spend_minor, r.points) for r in rows]
+    finally:
+        engine.dispose()
+    assert days == [
+        # 1,000 + 500 - 300 refunded, 10 + 5 - 3; 23:59 UTC is still 1 March.
+        (1, date(2026, 3, 1), 1_200, 12),
+        # 00:00 UTC starts 2 March; fully refunded purchases stay as a zero row.
+        (1, date(2026, 3, 2), 0, 0),
+        # 01:30 at UTC+3 on 4 March is 22:30 UTC on 3 March.
+        (1, date(2026, 3, 3), 800, 8),
+        (2, date(2026, 3, 1), 2_500, 25),
+    ]
+    # The repository reads the backfilled totals, day-granular.
+    db = SqlDatabase.from_url(database_url)
+    try:
+        since = datetime(2026, 3, 1, 23, 0, tzinfo=UTC)
+        assert db.run(lambda uow: uow.purchases.qualifying(1, since)) == (2_000, 20)
+        assert db.run(lambda uow: uow.purchases.qualifying(2, since)) == (2_500, 25)
+    finally:
+        db.dispose()
+
+
+def _purchases_under_0001(conn: Connection) -> None:
+    """Two members and their purchases (some refunded), written with 0001's schema only."""
+    at = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    for member_id in (1, 2):
+        conn.execute(
+            insert(MemberRow.__table__).values(
+                id=member_id, code=f"C-{member_id}", code_key=f"C{member_id}",
+                display_name=f"M{member_id}", role=0, created_at=at,
+            )
+        )  # fmt: skip
+    conn.execute(
+        insert(JournalRow.__table__).values(
+            id=1, kind="earn", key="bulk", request_hash="-", effective_at=at, created_at=at,
+            meta="{}",
+        )
+    )  # fmt: skip
+    plus3 = timezone(timedelta(hours=3))
+    purchases = [
+        ("R-1", 1, 1_000, 10, datetime(2026, 3, 1, 0, 0, tzinfo=UTC), 300, 3),
+        ("R-2", 1, 500, 5, datetime(2026, 3, 1, 23, 59, 59, 999_999, tzinfo=UTC), 0, 0),
+        ("R-3", 1, 700, 7, datetime(2026, 3, 2, 0, 0, tzinfo=UTC), 700, 7),
+        ("R-4", 1, 800, 8, datetime(2026, 3, 4, 1, 30, tzinfo=plus3), 0, 0),
+        ("R-5", 2, 2_500, 25, datetime(2026, 3, 1, 12, 0, tzinfo=UTC), 0, 0),
+    ]
+    conn.execute(
+        insert(PurchaseRow.__table__),
+        [
+            {"receipt": receipt, "member_id": member_id, "amount_minor": minor,
+             "points": points, "lot_id": None, "journal_id": 1, "occurred_at": occurred_at,
+             "refunded_minor": refunded_minor, "refunded_points": refunded_points}
+            for receipt, member_id, minor, points, occurred_at, refunded_minor, refunded_points
+            in purchases
+        ],
+    )  # fmt: skip

@@ -1,4 +1,4 @@
-"""The lot and history queries use their indexes, so they stay fast with 10,000 lots."""
+"""The lot, history and qualifying queries use their indexes, so they stay fast when big."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
 
-from core.model import LotDraw, LotState, Posting, Purpose
+from core.model import LotDraw, LotState, Posting, Purchase, Purpose
 from core.ports import UnitOfWork
 from storage.database import SqlDatabase
 from storage.repositories import history, lots
+from storage.repositories import purchases as purchases_repo
 from storage.sql import Query, flavor_for
+from storage.tables import MemberRow, PurchaseDayRow
 from tests.storage.helpers import T0, add_member, lot, new_journal
 
 LOTS = 10_000
@@ -97,3 +100,50 @@ def test_queries_use_their_indexes_and_answer_right(loaded: tuple[SqlDatabase, i
     assert expiry == (T0 + timedelta(days=soonest), 10 * count)
     page = db.run(lambda uow: uow.ledger.drawable_lots(member_id, None, 32))
     assert len(page) == 32 and all(x.remaining == 10 for x in page)
+
+
+def test_qualifying_reads_a_range_of_the_daily_totals_key(db: SqlDatabase) -> None:
+    """3,000 purchases over 1,000 days, among 300 members' totals: a window reads ~366 rows."""
+    ann, _ = add_member(db, "ann")
+    purchases = [(T0 - timedelta(hours=8 * i), 100 + i % 7) for i in range(3_000)]
+
+    def work(uow: UnitOfWork) -> None:
+        journal_id = new_journal(uow, "bulk")
+        for n, (at, minor) in enumerate(purchases):
+            uow.purchases.add(Purchase(f"R-{n}", ann.id, minor, minor // 10, None, journal_id, at))
+
+    db.run(work)
+    with db.engine.begin() as conn:  # other members' totals, written directly: only the plan
+        others = [
+            {
+                "id": ann.id + 1 + i,
+                "code": f"O-{i}",
+                "code_key": f"O{i}",
+                "display_name": "other",
+                "role": 0,
+                "created_at": T0,
+            }
+            for i in range(300)
+        ]
+        conn.execute(insert(MemberRow.__table__), others)
+        conn.execute(
+            insert(PurchaseDayRow.__table__),
+            [{"member_id": o["id"], "day": T0.date() - timedelta(days=d), "spend_minor": 50,
+              "points": 5} for o in others for d in range(50)],
+        )  # fmt: skip
+        if db.engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("ANALYZE")
+    since = T0 - timedelta(days=365)
+    flavor = flavor_for(db.engine.dialect.name)
+    since_day: Any = since.date().isoformat() if flavor.name == "sqlite" else since.date()
+    plan = _plan(db, purchases_repo._QUALIFYING, {"member_id": ann.id, "since_day": since_day})
+    if flavor.name == "sqlite":
+        assert "purchase_day USING INDEX sqlite_autoindex_purchase_day_1" in plan, plan
+        assert "(member_id=? AND day>?)" in plan, plan
+    else:
+        assert "purchase_day_pkey" in plan and "Seq Scan" not in plan, plan
+    counted = [minor for at, minor in purchases if at.date() >= since.date()]
+    assert db.run(lambda uow: uow.purchases.qualifying(ann.id, since)) == (
+        sum(counted),
+        sum(minor // 10 for minor in counted),
+    )
