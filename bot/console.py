@@ -73,11 +73,16 @@ class Console:
 
     def _print(self, reply: Reply) -> None:
         renderer = self.services.renderer
-        self.out.write(renderer.text(reply, "en") + "\n")
+        language = renderer.catalogs.language_for(reply.language or self._member_language())
+        self.out.write(renderer.text(reply, language) + "\n")
         for row in reply.buttons:
-            labels = [f"[{renderer.line(b.label, 'en')} → {b.command}]" for b in row]
+            labels = [f"[{renderer.line(b.label, language)} → {b.command}]" for b in row]
             self.out.write("  " + "  ".join(labels) + "\n")
         self.out.flush()
+
+    def _member_language(self) -> str | None:
+        member = self.services.loyalty.identify(PLATFORM, self.speaker.external_id)
+        return member.language if member else self.speaker.language
 
     @staticmethod
     def _identity(name: str) -> Identity:

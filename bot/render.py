@@ -7,11 +7,12 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 
 from bot.i18n import Catalogs
-from bot.replies import Line, Money, Progress, Reply, Signed, Timestamp
+from bot.replies import LanguageName, Line, Money, Progress, Reply, Signed, Timestamp
 
 log = logging.getLogger(__name__)
 BAR_CELLS = 10
@@ -54,6 +55,8 @@ class Renderer:
             case Progress(percent=percent):
                 full = round(max(0, min(percent, 100)) * BAR_CELLS / 100)
                 return "▓" * full + "░" * (BAR_CELLS - full)
+            case LanguageName(code=code):
+                return str(Locale.parse(code).get_display_name(code)).capitalize()
             case Timestamp(at=at):
                 return format_datetime(at.astimezone(self.zone), "d MMM HH:mm", locale=language)
             case datetime():

@@ -63,6 +63,13 @@ class Signed:
 
 
 @dataclass(frozen=True)
+class LanguageName:
+    """A language code shown as the language's own name ("Türkçe")."""
+
+    code: str
+
+
+@dataclass(frozen=True)
 class Timestamp:
     """A moment shown with date and time (plain datetimes show the date only)."""
 

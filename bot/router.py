@@ -36,6 +36,7 @@ class Context:
     member: Member | None
     loyalty: Loyalty
     cards: CardTokens | None = None
+    languages: tuple[str, ...] = ("en",)
 
     @property
     def args(self) -> tuple[str, ...]:
@@ -65,11 +66,16 @@ class Router:
     """Dispatches chat requests to command handlers."""
 
     def __init__(
-        self, loyalty: Loyalty, commands: list[Command], cards: CardTokens | None = None
+        self,
+        loyalty: Loyalty,
+        commands: list[Command],
+        cards: CardTokens | None = None,
+        languages: tuple[str, ...] = ("en",),
     ) -> None:
         self.loyalty = loyalty
         self.commands = {command.name: command for command in commands}
         self.cards = cards
+        self.languages = languages
 
     def handle(self, request: ChatRequest) -> Reply:
         """Run one request; every outcome, even an unexpected error, is a Reply."""
@@ -85,7 +91,8 @@ class Router:
                 return Reply.say("error.not_enrolled")
             if command.role > (member.role if member else Role.MEMBER):
                 return Reply.say(f"denied.{command.role.name.lower()}")
-            return command.handler(Context(request, member, self.loyalty, self.cards))
+            context = Context(request, member, self.loyalty, self.cards, self.languages)
+            return command.handler(context)
         except UsageError as error:
             return Reply.say(f"usage.{error.command}")
         except DomainError as error:

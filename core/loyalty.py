@@ -117,6 +117,14 @@ class Loyalty:
         """Give the member behind `ref` a role."""
         return self.db.run(lambda uow: members.change_role(uow, ref, role))
 
+    def update_settings(
+        self, member_id: int, language: str | None = None, notifications: bool | None = None
+    ) -> Member:
+        """Change the member's language and/or notifications."""
+        return self.db.run(
+            lambda uow: members.update_preferences(uow, member_id, language, notifications)
+        )
+
     def claim_event(self, key: str) -> bool:
         """Record an inbound update/event id; False when it was processed before."""
         now = self.clock.now()

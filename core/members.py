@@ -31,6 +31,14 @@ def find_member(uow: UnitOfWork, ref: str) -> Member:
     return member
 
 
+def update_preferences(
+    uow: UnitOfWork, member_id: int, language: str | None, notifications: bool | None
+) -> Member:
+    """Store a member's language and notification choice; the member as they are now."""
+    uow.members.set_preferences(member_id, language, notifications)
+    return get_member(uow, member_id)
+
+
 def change_role(uow: UnitOfWork, ref: str, role: Role) -> Member:
     """Give a member a role; returns the member as they are now."""
     member = find_member(uow, ref)

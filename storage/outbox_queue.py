@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
 from core.outbox import QueuedMessage
 from storage.database import SqlDatabase
-from storage.sql import Cursor, Query, Sql, flavor_for
+from storage.sql import Query, Sql, flavor_for
 
 T = TypeVar("T")
 
@@ -49,7 +49,7 @@ class SqlOutboxQueue:
     """Outbox claiming and settling on the database's engine."""
 
     def __init__(self, database: SqlDatabase) -> None:
-        self._engine = database.engine
+        self._database = database
         self._flavor = flavor_for(database.engine.dialect.name)
 
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[QueuedMessage]:
@@ -101,22 +101,7 @@ class SqlOutboxQueue:
         self._run(lambda sql: sql.run(_CLEAR, params))
 
     def _run(self, work: Callable[[Sql], T], write: bool = True) -> T:
-        raw = self._engine.raw_connection()
-        try:
-            driver = cast(Any, raw.driver_connection)
-            cursor = cast(Cursor, driver.cursor())
-            try:
-                self._flavor.begin(cursor, write)
-                result = work(Sql(cursor, self._flavor))
-                driver.commit()
-            except BaseException:
-                driver.rollback()
-                raise
-            finally:
-                cursor.close()
-            return result
-        finally:
-            raw.close()
+        return self._database.run_sql(work, write=write)
 
 
 def _params(value: object) -> dict[str, object]:

@@ -57,6 +57,10 @@ _REFRESH_NAME = Query(
     " AND display_name <> :display_name"
 )
 _SET_ROLE = Query("UPDATE member SET role = :role WHERE id = :id")
+_SET_PREFERENCES = Query(
+    "UPDATE member SET language = COALESCE(:language, language),"
+    " notifications = COALESCE(:notifications, notifications) WHERE id = :id"
+)
 _ACCOUNTS = Query(
     "SELECT purpose, id FROM account WHERE member_id = :member_id"
     " AND purpose IN ('available', 'pending', 'debt')"
@@ -151,6 +155,13 @@ class SqlMemberRepository:
     def set_role(self, member_id: int, role: Role) -> None:
         """Change what a member may do."""
         self._sql.run(_SET_ROLE, {"id": member_id, "role": int(role)})
+
+    def set_preferences(
+        self, member_id: int, language: str | None, notifications: bool | None
+    ) -> None:
+        """Change language and/or notifications; None keeps the current value."""
+        params = {"id": member_id, "language": language, "notifications": notifications}
+        self._sql.run(_SET_PREFERENCES, params)
 
     def accounts(self, member_id: int) -> MemberAccounts:
         """The ids of the member's own accounts."""

@@ -90,3 +90,21 @@ def test_join_earn_balance_redeem_refund_and_bad_input(chat) -> None:  # type: i
     assert "I can't find a member “@nobody”." in out
     assert "I don't know /frobnicate." in out
     assert "I understand commands like /balance" in out
+
+
+def test_settings_change_language_and_notifications(chat) -> None:  # type: ignore[no-untyped-def]
+    out = chat(
+        "/as ann",
+        "/start",
+        "/settings",
+        "/settings language tr",
+        "/balance",
+        "/settings notifications off",
+        "/settings language klingon",
+    )
+    assert "Language: English" in out
+    assert "[Türkçe → /settings language tr]" in out
+    assert "Dil: Türkçe" in out
+    assert "⭐ 25 puan" in out
+    assert "Bildirimler: kapalı." in out
+    assert "Kullanım: /settings" in out
