@@ -56,6 +56,13 @@ class MemberRepository(Protocol):
         ...
 
     def set_role(self, member_id: int, role: Role) -> None: ...
+
+    def set_preferences(
+        self, member_id: int, language: str | None, notifications: bool | None
+    ) -> None:
+        """Change the member's language and/or notification choice (None leaves it)."""
+        ...
+
     def accounts(self, member_id: int) -> MemberAccounts: ...
     def identities(self, member_id: int) -> list[Identity]: ...
 
@@ -181,6 +188,10 @@ class RecognitionRepository(Protocol):
 
     def top_receivers(self, since: datetime, limit: int) -> list[tuple[int, int]]:
         """(member id, points received) since a moment, most first."""
+        ...
+
+    def recent_gifts(self, member_id: int, limit: int) -> list[Gift]:
+        """Gifts the member gave or received (revoked ones left out), newest first."""
         ...
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from core.outbox import QueuedMessage
@@ -27,20 +27,19 @@ _CLAIM = Query(
 _SENT = Query("UPDATE outbox SET status = 'sent', sent_at = :now, last_error = NULL WHERE id = :id")
 _REQUEUE = Query("UPDATE outbox SET not_before = :not_before, last_error = :error WHERE id = :id")
 _FAILED = Query("UPDATE outbox SET status = 'failed', last_error = :error WHERE id = :id")
-_BLOCKED = Query("UPDATE outbox SET status = 'blocked', last_error = :marker WHERE id = :id")
-# The marker lives on blocked rows, so no extra table is needed: a member is unreachable on a
-# platform while one of their blocked rows still carries that platform's marker.
+_BLOCKED = Query("UPDATE outbox SET status = 'blocked', last_error = :error WHERE id = :id")
+_MARK_UNREACHABLE = Query(
+    "INSERT INTO unreachable (member_id, platform, since)"
+    " SELECT member_id, :platform, :now FROM outbox WHERE id = :id"
+    " ON CONFLICT (member_id, platform) DO NOTHING"
+)
 _UNREACHABLE = Query(
-    "SELECT 1 FROM outbox WHERE member_id = :member_id AND status = 'blocked'"
-    " AND last_error = :marker LIMIT 1"
+    "SELECT 1 FROM unreachable WHERE member_id = :member_id AND platform = :platform"
 )
-_CLEAR = Query(
-    "UPDATE outbox SET last_error = :cleared WHERE member_id = :member_id"
-    " AND status = 'blocked' AND last_error = :marker"
-)
+_CLEAR = Query("DELETE FROM unreachable WHERE member_id = :member_id AND platform = :platform")
 
 
-def unreachable_marker(platform: str) -> str:
+def unreachable_reason(platform: str) -> str:
     """The last_error of a row blocked because the member is unreachable on `platform`."""
     return f"unreachable:{platform}"
 
@@ -85,19 +84,23 @@ class SqlOutboxQueue:
         self._run(lambda sql: sql.run(_FAILED, {"id": message_id, "error": error[:500]}))
 
     def mark_blocked(self, message_id: int, platform: str) -> None:
-        """Blocked on `platform`; the row doubles as the unreachable marker."""
-        marker = unreachable_marker(platform)
-        self._run(lambda sql: sql.run(_BLOCKED, {"id": message_id, "marker": marker}))
+        """Settle the row as blocked and remember that its member is unreachable there."""
+        now = self._flavor.bind_time(datetime.now(UTC))
+
+        def work(sql: Sql) -> None:
+            sql.run(_BLOCKED, {"id": message_id, "error": unreachable_reason(platform)})
+            sql.run(_MARK_UNREACHABLE, {"id": message_id, "platform": platform, "now": now})
+
+        self._run(work)
 
     def unreachable(self, member_id: int, platform: str) -> bool:
-        """Whether the member blocked the bot on `platform`."""
-        params = {"member_id": member_id, "marker": unreachable_marker(platform)}
+        """Whether the member blocked the bot on `platform` (a primary-key lookup)."""
+        params = {"member_id": member_id, "platform": platform}
         return self._run(lambda sql: sql.one(_UNREACHABLE, params), write=False) is not None
 
     def clear_unreachable(self, member_id: int, platform: str) -> None:
-        """Lift the marker (the member wrote to the bot again)."""
-        marker = unreachable_marker(platform)
-        params = {"member_id": member_id, "marker": marker, "cleared": f"{marker}:cleared"}
+        """Forget the block (the member wrote to the bot again)."""
+        params = {"member_id": member_id, "platform": platform}
         self._run(lambda sql: sql.run(_CLEAR, params))
 
     def _run(self, work: Callable[[Sql], T], write: bool = True) -> T:

@@ -269,6 +269,16 @@ class OutboxRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=Text)
 
 
+class UnreachableRow(SQLModel, table=True):
+    """A member who blocked the bot on a platform: the outbox stops writing to them there."""
+
+    __tablename__ = "unreachable"
+
+    member_id: int = Field(sa_column=Column(Integer, ForeignKey("member.id"), primary_key=True))
+    platform: str = Field(sa_type=Text, primary_key=True)
+    since: datetime = _when()
+
+
 class AllowanceRow(SQLModel, table=True):
     """What a member gave colleagues from their recognition allowance in one period."""
 
