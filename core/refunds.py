@@ -55,6 +55,7 @@ def refund_purchase(
         "points": points,
         "pending": plan.from_pending,
         "available": plan.from_available,
+        "expired": plan.expired,
         "shortfall": plan.shortfall,
     }
     journal_id = uow.ledger.add_journal(
@@ -84,30 +85,53 @@ def refund_purchase(
     return _result(command.receipt, member, meta, program, duplicate=False)
 
 
+# Draws from the refunded purchase's own lot are told apart from claw-backs out of other lots.
+OWN_LOT_DRAW = "refund"
+
+
 @dataclass(frozen=True)
 class _ClawBack:
-    draws: list[LotDraw]
+    own_lot: list[LotDraw]
+    other_lots: list[LotDraw]
     from_pending: int
     from_available: int
+    expired: int
     shortfall: int
 
 
 def _plan(uow: UnitOfWork, purchase: Purchase, balances: Balances, points: int) -> _ClawBack:
-    from_pending, from_available, draws = 0, 0, list[LotDraw]()
+    from_pending, from_available, expired = 0, 0, 0
+    own, others = list[LotDraw](), list[LotDraw]()
     if points and purchase.lot_id is not None:
         lot = uow.ledger.lot(purchase.lot_id)
         take = min(points, lot.remaining)
         if take:
-            draws.append(LotDraw(lot.id, take))
+            own.append(LotDraw(lot.id, take))
             if lot.state is LotState.PENDING:
                 from_pending = take
             else:
                 from_available = take
-    extra = min(points - from_pending - from_available, balances.available - from_available)
+        expired = min(points - take, _expired_unrefunded(uow, purchase, lot.id))
+    extra = min(points - from_pending - from_available - expired,
+                balances.available - from_available)  # fmt: skip
     if extra > 0:
-        draws += plan_fefo_draw(uow, purchase.member_id, extra, skip_lot=purchase.lot_id)
+        others = plan_fefo_draw(uow, purchase.member_id, extra, skip_lot=purchase.lot_id)
         from_available += extra
-    return _ClawBack(draws, from_pending, from_available, points - from_pending - from_available)
+    shortfall = points - from_pending - from_available - expired
+    return _ClawBack(own, others, from_pending, from_available, expired, shortfall)
+
+
+def _expired_unrefunded(uow: UnitOfWork, purchase: Purchase, lot_id: int) -> int:
+    """Points of the purchase's lot that expired and no earlier refund has accounted for.
+
+    The member already lost those, so refunding them must not take points again. Each
+    refund takes from the lot's remainder first, then from what expired, so earlier refunds
+    accounted for `refunded - clawed from the lot` of the expired points at most.
+    """
+    moved = uow.ledger.lot_movements(lot_id)
+    expired = moved.get("expire", 0)
+    accounted = max(min(expired, purchase.refunded_points - moved.get(OWN_LOT_DRAW, 0)), 0)
+    return expired - accounted
 
 
 def _apply(
@@ -118,7 +142,8 @@ def _apply(
     plan: _ClawBack,
     points: int,
 ) -> None:
-    uow.ledger.draw(journal_id, plan.draws, "clawback")
+    uow.ledger.draw(journal_id, plan.own_lot, OWN_LOT_DRAW)
+    uow.ledger.draw(journal_id, plan.other_lots, "clawback")
     postings = [Posting(uow.ledger.system_account(Purpose.ISSUED_PURCHASE), points)]
     for account, amount in (
         (accounts.available, plan.from_available),
@@ -126,6 +151,8 @@ def _apply(
     ):
         if amount:
             postings.append(Posting(account, -amount, _debit(uow, account, amount, 0)))
+    if plan.expired:  # the expiry is undone: those points should never have been issued
+        postings.append(Posting(uow.ledger.system_account(Purpose.EXPIRED), -plan.expired))
     if plan.shortfall and program.refunds.when_spent == "debt":
         after = _debit(uow, accounts.debt, plan.shortfall, None)
         postings.append(Posting(accounts.debt, -plan.shortfall, after))

@@ -164,6 +164,7 @@ class LotMovementRow(SQLModel, table=True):
     """Which lot gave how much to which journal."""
 
     __tablename__ = "lot_movement"
+    __table_args__ = (Index("ix_lot_movement_lot", "lot_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     journal_id: int = _ref("journal.id")

@@ -66,6 +66,7 @@ _NEXT_EXPIRY = Query(
     **_PARTS,
 )
 _BATCH = 500  # ids per IN list, well below SQLite's parameter limit
+_MOVED = Query("SELECT kind, SUM(amount) FROM lot_movement WHERE lot_id = :id GROUP BY kind")
 _INSERT_MOVEMENTS = "INSERT INTO lot_movement (journal_id, lot_id, amount, kind)"
 _MAKE_AVAILABLE = "UPDATE lot SET state = 'available' WHERE state = 'pending' AND id IN"
 
@@ -98,7 +99,7 @@ class LotStore:
         """The lot with this id; LookupError if there is none."""
         row = self._sql.one(_BY_ID, {"id": lot_id})
         if row is None:
-            raise LookupError("no lot {lot_id}")
+            raise LookupError(f"no lot {lot_id}")
         return self._lot(row)
 
     def drawable_lots(
@@ -119,12 +120,16 @@ class LotStore:
         params: list[object] = []
         for d in draws:
             if d.amount <= 0:
-                raise ValueError("draw amount must be positive, got {d.amount}")
+                raise ValueError(f"draw amount must be positive, got {d.amount}")
             if not self._sql.run(_TAKE, {"id": d.lot_id, "amount": d.amount}):
-                raise ConcurrentUpdate("lot {d.lot_id} no longer holds {d.amount} points")
+                raise ConcurrentUpdate(f"lot {d.lot_id} no longer holds {d.amount} points")
             params += (journal_id, d.lot_id, d.amount, kind)
         sql = insert_rows(self._sql.flavor, _INSERT_MOVEMENTS, len(draws), 4)
         self._sql.run_text(sql, params)
+
+    def lot_movements(self, lot_id: int) -> dict[str, int]:
+        """Points each kind of journal (redeem, expire, clawback, ...) took from a lot."""
+        return {str(kind): int(total) for kind, total in self._sql.all(_MOVED, {"id": lot_id})}
 
     def make_available(self, lot_ids: Sequence[int]) -> None:
         """Mark pending lots available (their points were released)."""

@@ -1,4 +1,5 @@
-"""Members unreachable on a platform, in their own table (looked up by primary key per send).
+"""Members unreachable on a platform, in their own table (looked up by primary key per send);
+an index to total what each lot gave (refunds of purchases whose points expired).
 
 Revision ID: 0003
 Revises: 0002
@@ -27,7 +28,9 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["member_id"], ["member.id"]),
         sa.PrimaryKeyConstraint("member_id", "platform"),
     )
+    op.create_index("ix_lot_movement_lot", "lot_movement", ["lot_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_lot_movement_lot", table_name="lot_movement")
     op.drop_table("unreachable")
