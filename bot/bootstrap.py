@@ -56,8 +56,9 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         settings.telegram_bot_token, settings.slack_signing_secret, settings.slack_bot_token
     )
     cards = CardTokens(secret, clock)
-    router = Router(loyalty, all_commands(), cards)
-    renderer = Renderer(shipped_catalogs(), program.zone)
+    catalogs = shipped_catalogs()
+    router = Router(loyalty, all_commands(), cards, tuple(catalogs.languages))
+    renderer = Renderer(catalogs, program.zone)
     outbox = SqlOutboxQueue(database)
     return Services(settings, program, database, loyalty, router, renderer, outbox, cards)
 

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from bot.bootstrap import build, migrate
+from bot.bootstrap import Services, build, migrate
 from bot.console import Console
 from bot.platforms import platform_components
 from bot.runner import serve
@@ -32,13 +32,16 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _chat() -> None:
-    settings = _settings()
+def _services(settings: Settings) -> Services:
     try:
-        services = build(settings)
+        return build(settings)
     except ProgramError as error:
         typer.echo(f"Program file error: {error}", err=True)
         raise typer.Exit(2) from None
+
+
+def _chat() -> None:
+    services = _services(_settings())
     try:
         Console(services, sys.stdout).run(sys.stdin, interactive=sys.stdin.isatty())
     finally:
@@ -58,16 +61,14 @@ def run() -> None:
     if not settings.has_chat_platform:
         _chat()
         return
-    if settings.slack_bot_token and not settings.slack_signing_secret:
+    if settings.slack_bot_token and not (settings.slack_signing_secret or settings.slack_app_token):
         typer.echo(
-            "SLACK_BOT_TOKEN is set but SLACK_SIGNING_SECRET is not; Slack needs both.", err=True
+            "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP mode) nor"
+            " SLACK_APP_TOKEN (Socket Mode) is; Slack needs one of them.",
+            err=True,
         )
         raise typer.Exit(2)
-    try:
-        services = build(settings)
-    except ProgramError as error:
-        typer.echo(f"Program file error: {error}", err=True)
-        raise typer.Exit(2) from None
+    services = _services(settings)
     try:
         asyncio.run(serve(services, platform_components(services)))
     finally:

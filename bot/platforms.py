@@ -19,7 +19,8 @@ def platform_components(services: Services) -> list[Component]:
         telegram = TelegramComponent(services)
         dispatcher.register(telegram.sender())
         components.append(telegram)
-    if services.settings.slack_bot_token and services.settings.slack_signing_secret:
+    settings = services.settings
+    if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
         from bot.slack.component import SlackComponent  # bolt only when Slack is used
 
         slack = SlackComponent(services)

@@ -51,10 +51,16 @@ def http_app(components: list[Component]) -> Starlette:
 async def serve(services: Services, components: list[Component]) -> None:
     """Start everything, serve until SIGINT/SIGTERM, then stop in reverse order."""
     settings = services.settings
+    await serve_http(components, settings.http_host, settings.http_port)
+
+
+async def serve_http(components: list[Component], host: str, port: int) -> None:
+    """Start the components and the HTTP server on `host:port`, serve until SIGINT/SIGTERM,
+    then stop the components in reverse order."""
     config = uvicorn.Config(
         http_app(components),
-        host=settings.http_host,
-        port=settings.http_port,
+        host=host,
+        port=port,
         log_level="warning",
         lifespan="off",
     )

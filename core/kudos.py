@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from core import recognition
-from core.model import Member
+from core.model import Gift, Member
 from core.ports import Clock, RecognitionDatabase, RecognitionUnitOfWork
 from core.program import Program
 from core.recognition import Allowance, GiftResult, GiveKudos, RevokeResult
+
+
+@dataclass(frozen=True)
+class RecentGift:
+    """A gift as one person sees it: received or given, and the colleague on the other side."""
+
+    gift: Gift
+    received: bool
+    other: Member | None
 
 
 class Kudos:
@@ -47,6 +57,19 @@ class Kudos:
             return [(member, points) for member, points in members if member is not None]
 
         return self.db.run(top, write=False)
+
+    def recent(self, member_id: int, limit: int = 5) -> list[RecentGift]:
+        """The member's latest gifts, given and received, with the other person, newest first."""
+
+        def latest(uow: RecognitionUnitOfWork) -> list[RecentGift]:
+            rows = []
+            for gift in uow.recognition.recent_gifts(member_id, limit):
+                received = gift.receiver_id == member_id
+                other = uow.members.by_id(gift.giver_id if received else gift.receiver_id)
+                rows.append(RecentGift(gift, received, other))
+            return rows
+
+        return self.db.run(latest, write=False)
 
     def month_start(self, now: datetime) -> datetime:
         """The start of the current month in the program's time zone."""

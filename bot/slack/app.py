@@ -8,17 +8,19 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.replies import Line
 from bot.requests import ChatRequest
 from bot.router import Router
-from bot.slack.commands import ACTION_PREFIX, KudosCommand, identity_of
+from bot.slack.commands import KudosCommand, Respond, identity_of
 from bot.slack.giving import Giving
-from bot.slack.home import Standing
+from bot.slack.home import ACTION_PREFIX, Standing
 from bot.slack.parse import GiftRequest, plus_message
 from bot.slack.people import SlackPeople
 from core.loyalty import Loyalty
@@ -43,6 +45,51 @@ def delivery_key(body: dict[str, Any]) -> str | None:
     return f"slack:{key}" if key else None
 
 
+class ResponseUrls:
+    """Answers at response URLs like bolt's `respond`, over one shared HTTP session: bolt
+    opens a new session (and TCP connection) for every answer."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    def to(self, url: object) -> Respond | None:
+        """A `respond` for `url`; None when there is no response URL."""
+        if not isinstance(url, str) or not url:
+            return None
+
+        async def respond(text: str = "", blocks: Any = None, **options: Any) -> Any:
+            client = AsyncWebhookClient(url, session=self._open())
+            return await client.send(text=text, blocks=blocks, **options)
+
+        return respond
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        return self._session
+
+    async def close(self) -> None:
+        """Close the shared session."""
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
+class DirectMessage:
+    """Answers like bolt's `respond`, as a direct message from the bot (no response URL)."""
+
+    def __init__(self, client: AsyncWebClient, user_id: str) -> None:
+        self.client = client
+        self.user_id = user_id
+
+    async def __call__(
+        self, text: str = "", blocks: list[dict[str, Any]] | None = None, **_: Any
+    ) -> None:
+        opened = await self.client.conversations_open(users=self.user_id)
+        channel = str((opened.get("channel") or {}).get("id", self.user_id))
+        await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+
+
 class SlackListeners:
     """Every bolt listener of the bot, sharing the people directory and the core façades."""
 
@@ -55,6 +102,7 @@ class SlackListeners:
         self.people = people
         self.standing = Standing(loyalty, giving)
         self.kudos_command = KudosCommand(router, giving, self.standing)
+        self.responses = ResponseUrls()
 
     def register(self, app: AsyncApp) -> None:
         """Attach middleware and listeners to `app`."""
@@ -93,7 +141,9 @@ class SlackListeners:
     async def on_kudos(self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         """/kudos: give, or balance, leaderboard, rewards, redeem, award."""
         await ack()
-        await self.kudos_command.handle(command, respond)
+        await self.kudos_command.handle(
+            command, self.responses.to(command.get("response_url")) or respond
+        )
 
     async def on_loyalty(
         self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
@@ -104,22 +154,32 @@ class SlackListeners:
             command["user_id"],
             "/" + str(command.get("text") or "help").strip(),
             f"slack:{command.get('trigger_id')}",
-            respond,
+            self.responses.to(command.get("response_url")) or respond,
         )
 
     async def on_button(
-        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+        self,
+        ack: AsyncAck,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: AsyncRespond | None,
+        client: AsyncWebClient,
     ) -> None:
-        """A tapped button runs its command as the person who tapped it (a nonce keeps it once)."""
+        """A tapped button runs its command as the person who tapped it (a nonce keeps it once).
+
+        A button on the Home tab has no response URL: its answer (e.g. the redeem confirmation)
+        arrives as a direct message, whose own buttons then answer in place.
+        """
         await ack()
+        user_id = str(body["user"]["id"])
+        answer: Respond = DirectMessage(client, user_id)
+        if respond is not None and body.get("response_url"):
+            answer = self.responses.to(body["response_url"]) or respond
         await self._run(
-            body["user"]["id"],
-            str(action.get("value") or ""),
-            f"slack:{body.get('trigger_id')}",
-            respond,
+            user_id, str(action.get("value") or ""), f"slack:{body.get('trigger_id')}", answer
         )
 
-    async def _run(self, user_id: str, line: str, key: str, respond: AsyncRespond) -> None:
+    async def _run(self, user_id: str, line: str, key: str, respond: Respond) -> None:
         person = await self.people.person(user_id)
         request = ChatRequest.parse(identity_of(person), line, key)
         if request is not None:
@@ -191,7 +251,14 @@ class SlackListeners:
 
 
 def build_app(token: str, signing_secret: str, api_url: str, listeners: SlackListeners) -> AsyncApp:
-    """The bolt app with every listener; `auth.test` runs on its first request."""
-    app = AsyncApp(signing_secret=signing_secret, client=web_client(token, api_url))
+    """The bolt app with every listener; `auth.test` runs on its first request.
+
+    Without a signing secret (Socket Mode) nothing is signed, so nothing is verified.
+    """
+    app = AsyncApp(
+        signing_secret=signing_secret or None,
+        client=web_client(token, api_url),
+        request_verification_enabled=bool(signing_secret),
+    )
     listeners.register(app)
     return app

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncRespond
-
-from bot.replies import Button, Line, Reply
+from bot.replies import Line, Reply
 from bot.requests import ChatRequest
 from bot.router import Router
 from bot.slack.giving import Giving
-from bot.slack.home import Standing
+from bot.slack.home import Standing, button_element
 from bot.slack.parse import MENTION, kudos_command
 from bot.slack.people import PLATFORM, Person
 from core.model import Identity
 
-ACTION_PREFIX = "run:"
+# bolt's `respond`, or anything answering like it (a direct message, for Home tab buttons).
+Respond = Callable[..., Awaitable[Any]]
 
 
 def identity_of(person: Person) -> Identity:
@@ -30,17 +30,8 @@ def blocks_for(giving: Giving, reply: Reply) -> list[dict[str, Any]]:
         {"type": "section", "text": {"type": "mrkdwn", "text": giving.text(*reply.lines)}}
     ]
     for row in reply.buttons:
-        blocks.append({"type": "actions", "elements": [_button(giving, b) for b in row]})
+        blocks.append({"type": "actions", "elements": [button_element(giving, b) for b in row]})
     return blocks
-
-
-def _button(giving: Giving, button: Button) -> dict[str, Any]:
-    return {
-        "type": "button",
-        "text": {"type": "plain_text", "text": giving.text(button.label)[:75]},
-        "action_id": ACTION_PREFIX + button.command[:200],
-        "value": button.command,
-    }
 
 
 class KudosCommand:
@@ -51,7 +42,7 @@ class KudosCommand:
         self.giving = giving
         self.standing = standing
 
-    async def handle(self, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def handle(self, command: dict[str, Any], respond: Respond) -> None:
         """Run one `/kudos` invocation and answer through `respond`."""
         text = str(command.get("text") or "").strip()
         word, _, rest = text.partition(" ")
@@ -72,7 +63,7 @@ class KudosCommand:
             case _:
                 await self.give(respond, person, text, key)
 
-    async def give(self, respond: AsyncRespond, person: Person, text: str, key: str) -> None:
+    async def give(self, respond: Respond, person: Person, text: str, key: str) -> None:
         """Give to everyone mentioned; announce in the channel, answer the giver privately."""
         request = kudos_command(text)
         if request is None:
@@ -84,7 +75,7 @@ class KudosCommand:
             await respond(announcement, response_type="in_channel", replace_original=False)
         await respond(self.giving.private_reply(outcome), replace_original=False)
 
-    async def award(self, respond: AsyncRespond, person: Person, rest: str, key: str) -> None:
+    async def award(self, respond: Respond, person: Person, rest: str, key: str) -> None:
         """`/kudos award @person <points> <reason>`: the shared staff award, by mention."""
         mention, _, tail = rest.strip().partition(" ")
         found = MENTION.fullmatch(mention)
@@ -95,7 +86,7 @@ class KudosCommand:
         args = (receiver.member.code, *tail.split())
         await self.run(respond, ChatRequest(identity_of(person), "award", args, key))
 
-    async def run(self, respond: AsyncRespond, request: ChatRequest) -> None:
+    async def run(self, respond: Respond, request: ChatRequest) -> None:
         """A shared router command, answered with text and buttons."""
         reply = await asyncio.to_thread(self.router.handle, request)
         await respond(self.giving.text(*reply.lines), blocks=blocks_for(self.giving, reply))

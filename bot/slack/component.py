@@ -1,7 +1,9 @@
-"""The Slack adapter as a runner Component: POST /slack/events on the shared HTTP server."""
+"""The Slack adapter as a runner Component: POST /slack/events on the shared HTTP server, or
+Socket Mode (a WebSocket Slack opens for us) when an app-level token is configured."""
 
 from __future__ import annotations
 
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from starlette.requests import Request
@@ -17,38 +19,55 @@ from core.kudos import Kudos
 
 
 class SlackComponent:
-    """Bolt in HTTP mode, sharing the process's event loop with the other adapters."""
+    """Bolt in HTTP or Socket Mode, sharing the process's event loop with the other adapters."""
 
     def __init__(self, services: Services) -> None:
         settings = services.settings
-        if not settings.slack_bot_token or not settings.slack_signing_secret:
-            raise ValueError("SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are both needed")
+        if not settings.slack_bot_token or not (
+            settings.slack_signing_secret or settings.slack_app_token
+        ):
+            raise ValueError(
+                "SLACK_BOT_TOKEN needs SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN"
+                " (Socket Mode)"
+            )
         self.client = web_client(settings.slack_bot_token, settings.slack_api_url)
         kudos = Kudos(services.database, services.program, services.loyalty.clock)
         people = SlackPeople(self.client, services.loyalty, None)
         language = services.renderer.catalogs.language_for(services.program.program.locale)
         giving = Giving(kudos, people, services.renderer, language)
         listeners = SlackListeners(services.loyalty, services.router, giving, people)
+        self.listeners = listeners
         self.app: AsyncApp = build_app(
             settings.slack_bot_token,
-            settings.slack_signing_secret,
+            settings.slack_signing_secret or "",  # Socket Mode deliveries are not signed
             settings.slack_api_url,
             listeners,
         )
         self._handler = AsyncSlackRequestHandler(self.app)
+        self.socket_mode: AsyncSocketModeHandler | None = None
+        if settings.slack_app_token:
+            self.socket_mode = AsyncSocketModeHandler(self.app, settings.slack_app_token)
 
     def routes(self) -> list[BaseRoute]:
-        """Slack's Events API, slash commands and interactivity all post here."""
+        """Slack's Events API, slash commands and interactivity all post here (HTTP mode)."""
+        if self.socket_mode is not None:
+            return []
         return [Route("/slack/events", self._events, methods=["POST"])]
 
     async def _events(self, request: Request) -> Response:
         return await self._handler.handle(request)
 
     async def start(self) -> None:
-        """Nothing to start: bolt runs inside the HTTP server's requests."""
+        """Socket Mode: open the WebSocket (apps.connections.open, then connect); HTTP: nothing,
+        bolt runs inside the HTTP server's requests."""
+        if self.socket_mode is not None:
+            await self.socket_mode.connect_async()  # type: ignore[no-untyped-call]
 
     async def stop(self) -> None:
-        """Nothing to stop."""
+        """Socket Mode: close the WebSocket; close the session answers go out on."""
+        if self.socket_mode is not None:
+            await self.socket_mode.close_async()  # type: ignore[no-untyped-call]
+        await self.listeners.responses.close()
 
     def sender(self) -> SlackSender:
         """The outbox sender that delivers notifications as Slack DMs."""

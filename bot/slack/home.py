@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.replies import Line
+from bot.replies import Button, Line
 from bot.slack.giving import Giving
 from bot.slack.people import Person
 from core.loyalty import Loyalty
+
+ACTION_PREFIX = "run:"
+RECENT_GIFTS = 5
+REWARD_BUTTONS = 5
 
 
 class Standing:
@@ -51,12 +55,68 @@ class Standing:
         ]
         return [Line("kudos.leaderboard_title"), *rows]
 
+    async def recent_lines(self, person: Person) -> list[Line]:
+        """The latest gifts the person received and gave, newest first."""
+        if person.member is None:
+            return []
+        member_id = person.member.id
+        recent = await asyncio.to_thread(self.giving.kudos.recent, member_id, RECENT_GIFTS)
+        if not recent:
+            return [Line("home.recent_none")]
+        lines = [Line("home.recent_title")]
+        for row in recent:
+            values = " ".join("#" + value for value in row.gift.values)
+            params = {
+                "points": row.gift.points,
+                "name": row.other.display_name if row.other is not None else "?",
+                "values": f" ({values})" if values else "",
+            }
+            lines.append(
+                Line("home.recent_received" if row.received else "home.recent_given", params)
+            )
+        return lines
+
+    async def reward_buttons(self, person: Person) -> tuple[list[Line], list[Button]]:
+        """The catalog as redeem buttons: each runs `/redeem <reward>`, which asks to confirm."""
+        if person.member is None:
+            return [], []
+        available, options = await asyncio.to_thread(self.loyalty.rewards, person.member.id)
+        shown = [option for option in options if option.in_stock][:REWARD_BUTTONS]
+        if not shown:
+            return [], []
+        buttons = [
+            Button(
+                Line("button.home_redeem", {"reward": o.name, "price": o.price}),
+                f"/redeem {o.reward_id}",
+            )
+            for o in shown
+        ]
+        return [Line("home.rewards_title", {"points": available})], buttons
+
     async def home_view(self, person: Person) -> dict[str, Any]:
-        """The Home tab: balance, allowance, the leaderboard."""
-        sections = [await self.balance_lines(person), await self.leaderboard_lines()]
+        """The Home tab: balance and allowance, this month's top, recent gifts, rewards."""
+        sections = [
+            await self.balance_lines(person),
+            await self.leaderboard_lines(),
+            await self.recent_lines(person),
+        ]
+        title, buttons = await self.reward_buttons(person)
         blocks: list[dict[str, Any]] = [
             {"type": "section", "text": {"type": "mrkdwn", "text": self.giving.text(*lines)}}
-            for lines in sections
+            for lines in [*sections, title]
             if lines
         ]
+        if buttons:
+            elements = [button_element(self.giving, button) for button in buttons]
+            blocks.append({"type": "actions", "block_id": "rewards", "elements": elements})
         return {"type": "home", "blocks": blocks}
+
+
+def button_element(giving: Giving, button: Button) -> dict[str, Any]:
+    """A Block Kit button that runs `button.command` as the person who taps it."""
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": giving.text(button.label)[:75]},
+        "action_id": ACTION_PREFIX + button.command[:200],
+        "value": button.command,
+    }

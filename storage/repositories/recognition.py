@@ -39,6 +39,12 @@ _TOP = Query(
     " GROUP BY receiver_id ORDER BY SUM(points) DESC, receiver_id LIMIT :limit"
 )
 
+_RECENT = Query(
+    "SELECT key, journal_id, giver_id, receiver_id, points, value_tags, reason, period, day,"
+    " lot_id, given_at, revoked FROM gift WHERE (giver_id = :member_id OR receiver_id ="
+    " :member_id) AND revoked = :no ORDER BY journal_id DESC LIMIT :limit"
+)
+
 
 class SqlRecognitionRepository:
     """`core.ports.RecognitionRepository` on SQL."""
@@ -104,6 +110,11 @@ class SqlRecognitionRepository:
         """(member id, points received) since a moment, most first."""
         params = {"since": self._sql.flavor.bind_time(since), "no": False, "limit": limit}
         return [(int(r[0]), int(r[1])) for r in self._sql.all(_TOP, params)]
+
+    def recent_gifts(self, member_id: int, limit: int) -> list[Gift]:
+        """Gifts the member gave or received (revoked ones left out), newest first."""
+        params = {"member_id": member_id, "no": False, "limit": limit}
+        return [self._gift(row) for row in self._sql.all(_RECENT, params)]
 
     def _gift(self, row: Row) -> Gift:
         return Gift(

@@ -103,9 +103,9 @@ class SlackHarness:
 
 
 def program_file(tmp: Path) -> Path:
-    """The example program without a sign-up bonus, plus a recognition section."""
+    """The example program without a sign-up bonus, its recognition section replaced by ours."""
     path = tmp / "program.toml"
-    example = EXAMPLE_PROGRAM.read_text(encoding="utf-8")
+    example, _, _ = EXAMPLE_PROGRAM.read_text(encoding="utf-8").partition("\n[recognition]\n")
     assert "\nsignup = 25\n" in example
     path.write_text(example.replace("\nsignup = 25\n", "\n") + RECOGNITION, encoding="utf-8")
     return path
@@ -128,4 +128,5 @@ async def running_slack(
         try:
             yield SlackHarness(fake, services, http, clock)
         finally:
+            await component.stop()
             services.close()

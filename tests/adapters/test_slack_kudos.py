@@ -132,19 +132,6 @@ async def test_bad_signatures_and_stale_timestamps_are_refused(bot: SlackHarness
     assert await bot.available("UBEA") == 0
 
 
-async def test_app_home_shows_the_persons_numbers(bot: SlackHarness) -> None:
-    await bot.command("UALI", "<@UBEA> 5 thanks #teamwork", "r1")
-    await bot.replies("r1", 2)
-    await bot.command("UBEA", "<@UCAN> 2 thanks", "r2")
-    await bot.replies("r2", 2)
-    await bot.event(s.app_home_opened_event("UBEA"))
-    view = await bot.fake.wait_for(lambda: bot.fake.published_views.get("UBEA"))
-    text = "\n".join(block["text"]["text"] for block in view["blocks"])
-    assert "⭐ Balance 5 points to spend" in text
-    assert "🎁 To give: 48 of 50 left, resets 1 Dec" in text
-    assert "1. bea — 5\n2. can — 2" in text
-
-
 async def test_the_allowance_resets_at_the_month_start_in_the_givers_zone(
     fake_slack: FakeSlackApi, tmp_path: Path
 ) -> None:

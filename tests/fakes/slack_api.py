@@ -8,6 +8,10 @@ bodies, the token in the ``Authorization: Bearer`` header or a ``token`` field) 
 ``POST /response_url/{id}`` (what bolt's ``respond()`` sends). Every Web API call is recorded as an
 :class:`ApiCall`; every response_url post as a :class:`ResponseUrlPost`.
 
+Socket Mode: ``apps.connections.open`` answers ``ws://…/socket-mode/{n}``; a client connecting
+there gets a ``hello``, then whatever ``push_envelope`` sends; the acks it sends back
+(``{"envelope_id": …, "payload": …}``) are recorded in ``socket_acks``.
+
 Two ways to run it:
 
 * ``async with FakeSlackApi() as fake:`` in the test's own event loop (see ``slack_fixtures``),
@@ -117,7 +121,12 @@ class FakeSlackApi:
         self.messages: dict[tuple[str, str], JsonDict] = {}
         self.reactions: set[tuple[str, str, str, str]] = set()
         self.too_many_requests = 0
+        self.socket_acks: list[JsonDict] = []
+        self.socket_connections = 0  # WebSocket clients that ever connected
 
+        self._sockets: list[web.WebSocketResponse] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._socket_counter = itertools.count(1)
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
@@ -141,6 +150,7 @@ class FakeSlackApi:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response_url/{id}", self._handle_response_url)
+        app.router.add_get("/socket-mode/{id}", self._handle_socket)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, self.host, 0)
@@ -148,9 +158,12 @@ class FakeSlackApi:
         self._runner = runner
         self._port = int(runner.addresses[0][1])
         self._loop_thread_id = threading.get_ident()
+        self._loop = asyncio.get_running_loop()
 
     async def stop(self) -> None:
-        """Stop listening and close open connections."""
+        """Stop listening and close open connections (WebSockets first)."""
+        for socket in list(self._sockets):
+            await socket.close()
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
@@ -380,6 +393,76 @@ class FakeSlackApi:
             with contextlib.suppress(RuntimeError):  # the waiter's loop is already closed
                 loop.call_soon_threadsafe(_resolve, future)
 
+    # ------------------------------------------------------------------ Socket Mode
+
+    async def push_envelope(
+        self,
+        type: str,
+        payload: JsonDict,
+        envelope_id: str | None = None,
+        accepts_response_payload: bool = True,
+        timeout: float = 5.0,
+    ) -> str:
+        """Send an envelope (``slash_commands``, ``events_api``, ``interactive``) to the newest
+        connected Socket Mode client, waiting for one to connect; returns its envelope id."""
+        await self.wait_for(lambda: self._sockets, timeout)
+        envelope_id = envelope_id or f"env-{next(self._socket_counter)}"
+        envelope: JsonDict = {
+            "envelope_id": envelope_id,
+            "type": type,
+            "payload": payload,
+            "accepts_response_payload": accepts_response_payload,
+        }
+        if type == "events_api":
+            envelope["retry_attempt"] = 0
+            envelope["retry_reason"] = ""
+        await self._sockets[-1].send_json(envelope)
+        return envelope_id
+
+    def push_envelope_sync(self, type: str, payload: JsonDict, **options: Any) -> str:
+        """Blocking ``push_envelope`` for a fake running in another thread."""
+        if self._loop is None:
+            raise RuntimeError("FakeSlackApi is not started")
+        pushed = asyncio.run_coroutine_threadsafe(self.push_envelope(type, payload, **options),
+                                                  self._loop)  # fmt: skip
+        return pushed.result(float(options.get("timeout", 5.0)) + 1.0)
+
+    def acks_for(self, envelope_id: str) -> list[JsonDict]:
+        """The acks a Socket Mode client sent for ``envelope_id``."""
+        with self._lock:
+            return [a for a in self.socket_acks if a.get("envelope_id") == envelope_id]
+
+    async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(autoping=True)
+        await socket.prepare(request)
+        with self._lock:
+            self._sockets.append(socket)
+            self.socket_connections += 1
+            self._notify()
+        hello = {
+            "type": "hello",
+            "num_connections": len(self._sockets),
+            "debug_info": {"host": "fake-slack", "approximate_connection_time": 3600},
+            "connection_info": {"app_id": "A1"},
+        }
+        try:
+            await socket.send_json(hello)
+            async for message in socket:
+                if message.type != web.WSMsgType.TEXT:
+                    continue
+                with contextlib.suppress(ValueError):
+                    ack = json.loads(message.data)
+                    if isinstance(ack, dict) and "envelope_id" in ack:
+                        with self._lock:
+                            self.socket_acks.append(ack)
+                            self._notify()
+        finally:
+            with self._lock:
+                with contextlib.suppress(ValueError):
+                    self._sockets.remove(socket)
+                self._notify()
+        return socket
+
     # ------------------------------------------------------------------ HTTP handlers
 
     async def _handle_api(self, request: web.Request) -> web.Response:
@@ -465,6 +548,7 @@ class FakeSlackApi:
     def _methods(self) -> dict[str, Callable[[JsonDict], JsonDict]]:
         return {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
@@ -494,6 +578,10 @@ class FakeSlackApi:
             "bot_id": self.bot_id,
             "is_enterprise_install": False,
         }
+
+    def _apps_connections_open(self, params: JsonDict) -> JsonDict:
+        url = self.url.replace("http://", "ws://", 1)
+        return {"ok": True, "url": f"{url}/socket-mode/{next(self._socket_counter)}"}
 
     def _chat_post_message(self, params: JsonDict) -> JsonDict:
         channel = params.get("channel")

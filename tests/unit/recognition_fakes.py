@@ -175,6 +175,11 @@ class FakeRecognition:
                 totals[g.receiver_id] = totals.get(g.receiver_id, 0) + g.points
         return sorted(totals.items(), key=lambda item: -item[1])[:limit]
 
+    def recent_gifts(self, member_id: int, limit: int) -> list[Gift]:
+        mine = [g for g in self.state.gifts.values()
+                if member_id in (g.giver_id, g.receiver_id) and not g.revoked]  # fmt: skip
+        return sorted(mine, key=lambda g: -g.journal_id)[:limit]
+
 
 class FakeUnitOfWork:
     def __init__(self, state: State) -> None:
