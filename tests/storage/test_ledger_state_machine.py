@@ -634,6 +634,32 @@ class LedgerMachine(RuleBasedStateMachine):
         self._redeem_until_refused(member_id, "coffee")
         self._refund(receipt, how, part)
 
+    @precondition(has_members)
+    @rule(
+        i=indexes,
+        amount=st.integers(min_value=30_00, max_value=150_00),
+        spend=st.integers(0, 3),
+        cuts=st.lists(st.integers(1, 10_000), max_size=2),
+    )
+    def expire_then_refund(self, i: int, amount: int, spend: int, cuts: list[int]) -> None:
+        """A refund after the purchase's points expired takes nothing the member lost already."""
+        self.earn(i, amount)
+        receipt = f"R-{self.receipts}"
+        self.advance(int(self.m.hold.total_seconds() // 3600) + 1)
+        self.release_due()
+        self.redeem(i, "coffee", spend)
+        self.advance(24 * (LIFETIME_DAYS + 1))
+        self.release_due()
+        self.expire_due()
+        expired_before = self.m.expired
+        purchase = self.m.purchases[receipt]
+        for cut in [*cuts, None]:
+            if purchase.refunded_minor >= purchase.amount:
+                break
+            self._refund(receipt, "full" if cut is None else "part", cut or 0)
+        if self.m.expired < expired_before:
+            event("refund gave back expired points")
+
     @precondition(has_purchases)
     @rule(j=indexes, cuts=st.lists(st.integers(1, 10_000), min_size=1, max_size=4))
     def refund_in_parts(self, j: int, cuts: list[int]) -> None:
