@@ -1,9 +1,14 @@
-"""`python -m benchmarks [--quick] [--engine sqlite|postgresql] [--no-concurrent]`."""
+"""`python -m benchmarks [ledger|telegram|slack|all] [--quick] ...`; the ledger suite by default.
+
+ledger:   `[--engine sqlite|postgresql] [--no-concurrent]`
+telegram: `[--only balance|outbox] [--notifications N] [--profile DIR]`
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from benchmarks.settings import BENCHMARKS_DOC, RESULTS_DIR, Sizes
 from benchmarks.suite import run_suite
@@ -11,13 +16,42 @@ from benchmarks.suite import run_suite
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "suite",
+        nargs="?",
+        default="ledger",
+        choices=["ledger", "telegram", "slack", "all"],
+        help="ledger (default), telegram (issue 3: /balance and the outbox), slack (issue 4), all",
+    )
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke run")
     parser.add_argument(
         "--engine", action="append", choices=["sqlite", "postgresql"], help="repeatable"
     )
     parser.add_argument("--no-concurrent", action="store_true", help="skip the 4-client runs")
     parser.add_argument("--no-save", action="store_true", help="print only")
+    parser.add_argument(
+        "--only", choices=["balance", "outbox"], help="telegram: one of the two benchmarks"
+    )
+    parser.add_argument(
+        "--notifications", type=int, help="telegram: outbox size (3,000; --quick 300)"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="telegram: run `loyalty run` under cProfile and phase timers, write them to DIR",
+    )
     args = parser.parse_args(argv)
+    if args.suite in ("ledger", "all"):
+        _ledger(args)
+    if args.suite in ("telegram", "all"):
+        _telegram(args)
+    if args.suite in ("slack", "all"):
+        _slack(args)
+    return 0
+
+
+def _ledger(args: argparse.Namespace) -> None:
     sizes = Sizes.quick() if args.quick else Sizes.full()
     engines = args.engine or ["sqlite", "postgresql"]
     report = run_suite(engines, sizes, concurrent=not args.no_concurrent, echo=print)
@@ -27,7 +61,33 @@ def main(argv: list[str] | None = None) -> int:
         report.save(RESULTS_DIR, "quick" if args.quick else "latest")
         if not args.quick:
             report.update_doc(BENCHMARKS_DOC)
-    return 0
+
+
+def _telegram(args: argparse.Namespace) -> None:
+    from benchmarks.telegram_suite import profile_summary, run_telegram
+
+    report = run_telegram(
+        quick=args.quick,
+        only=args.only,
+        notifications=args.notifications,
+        profile_dir=args.profile,
+        echo=print,
+    )
+    print(report.markdown())
+    if args.profile is not None:
+        print(profile_summary(args.profile))
+    # Only a complete, full-size, unprofiled run replaces the numbers in the docs.
+    complete = not (args.quick or args.only or args.notifications or args.profile)
+    if not args.no_save:
+        report.save(RESULTS_DIR, "telegram" if complete else "telegram-partial")
+        if complete:
+            report.update_doc(BENCHMARKS_DOC)
+
+
+def _slack(args: argparse.Namespace) -> None:
+    from benchmarks.slack_kudos import run_and_report  # issue 4: /kudos through `loyalty run`
+
+    run_and_report(quick=args.quick, save=not args.no_save, echo=print)
 
 
 if __name__ == "__main__":
