@@ -17,7 +17,7 @@ def platform_components(services: Services) -> list[Component]:
     )
     if services.settings.telegram_bot_token:
         telegram = TelegramComponent(services)
-        dispatcher.register(telegram.sender())
+        dispatcher.register(telegram.sender(), telegram.pacer)
         components.append(telegram)
     settings = services.settings
     if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):

@@ -46,10 +46,13 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def register(self, sender: OutboxSender) -> None:
-        """Send to members on `sender.platform` through `sender` (first registered, first tried)."""
+    def register(self, sender: OutboxSender, pacer: Pacer | None = None) -> None:
+        """Send to members on `sender.platform` through `sender` (first registered, first tried).
+
+        `pacer` shares one send budget with the adapter's own replies, when it has one.
+        """
         self._senders[sender.platform] = sender
-        self._pacers[sender.platform] = Pacer(sender.per_second, sender.per_chat_interval)
+        self._pacers[sender.platform] = pacer or Pacer(sender.per_second, sender.per_chat_interval)
 
     def routes(self) -> list[BaseRoute]:
         """No HTTP routes."""

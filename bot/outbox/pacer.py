@@ -44,6 +44,15 @@ class Pacer:
         if delay > 0:
             await asyncio.sleep(delay)
 
+    async def wait_turn(self) -> None:
+        """Sleep until an overall slot is due, with no per-chat gap (a reply to a command)."""
+        async with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self._gap
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
     def pause(self, seconds: float) -> None:
         """Nothing goes out for `seconds` (a 429 from the platform stops every chat)."""
         self._next = max(self._next, self._clock() + seconds)

@@ -10,6 +10,7 @@ from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.bootstrap import Services
+from bot.outbox.pacer import Pacer
 from bot.replies import Reply
 from bot.requests import ChatRequest
 from bot.telegram.app import TelegramApp
@@ -29,9 +30,10 @@ def identity_of(user: User) -> Identity:
 class TelegramAdapter:
     """Installs the handlers on a PTB Application and answers through it."""
 
-    def __init__(self, services: Services, app: TelegramApp) -> None:
+    def __init__(self, services: Services, app: TelegramApp, pacer: Pacer | None = None) -> None:
         self.services = services
         self.app = app
+        self.pacer = pacer
         self.menus = Menus(app.bot, services.router, services.renderer)
         app.add_handler(MessageHandler(filters.COMMAND, self.on_command))
         app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self.on_text))
@@ -73,21 +75,26 @@ class TelegramAdapter:
                 log.warning("could not apologise in chat %s", chat.id, exc_info=True)
 
     async def _serve(self, update: Update, user: User, chat_id: int, text: str) -> None:
-        key = f"tg:{update.update_id}"
-        loyalty = self.services.loyalty
-        if not await asyncio.to_thread(loyalty.claim_event, key):
+        # One hop to a worker thread per update: the core is synchronous.
+        handled = await asyncio.to_thread(self._handle, update.update_id, user, text)
+        if handled is None:
             log.info("update %s was delivered again; skipped", update.update_id)
             return
-        request = ChatRequest.parse(identity_of(user), text, key)
-        if request is None:
-            language = await asyncio.to_thread(self._language, identity_of(user), None)
-            await self._send(chat_id, Reply.say("free_text"), language)
-            return
-        reply, language, role = await asyncio.to_thread(self._handle, request)
+        reply, language, role = handled
         await self._send(chat_id, reply, language)
         await self.menus.refresh(chat_id, role, language)
 
-    def _handle(self, request: ChatRequest) -> tuple[Reply, str, Role]:
+    def _handle(self, update_id: int, user: User, text: str) -> tuple[Reply, str, Role] | None:
+        """Record the delivery, run the command; None when the update was seen before."""
+        key = f"tg:{update_id}"
+        if not self.services.loyalty.claim_event(key):
+            return None
+        request = ChatRequest.parse(identity_of(user), text, key)
+        if request is None:
+            return Reply.say("free_text"), self._language(identity_of(user), None), Role.MEMBER
+        return self._run(request)
+
+    def _run(self, request: ChatRequest) -> tuple[Reply, str, Role]:
         reply = self.services.router.handle(request)
         identity = request.identity
         member = self.services.loyalty.identify(identity.platform, identity.external_id)
@@ -105,6 +112,8 @@ class TelegramAdapter:
         return self.services.renderer.catalogs.language_for(wanted)
 
     async def _send(self, chat_id: int, reply: Reply, language: str) -> None:
+        if self.pacer is not None:
+            await self.pacer.wait_turn()
         renderer = self.services.renderer
         markup = keyboard(renderer, reply, language)
         bot = self.app.bot

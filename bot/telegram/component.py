@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Route
 from telegram import Update
 
 from bot.bootstrap import Services
+from bot.outbox.pacer import Pacer
 from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.app import TelegramApp, build_application
 from bot.telegram.sender import TelegramSender
@@ -32,7 +33,9 @@ class TelegramComponent:
         if settings.telegram_webhook_url and not settings.telegram_webhook_secret:
             raise ValueError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET")
         self.app = app or build_application(settings)
-        self.adapter = TelegramAdapter(services, self.app)
+        # One send budget per bot: replies and notifications together stay under the limit.
+        self.pacer = Pacer(TelegramSender.per_second, TelegramSender.per_chat_interval)
+        self.adapter = TelegramAdapter(services, self.app, self.pacer)
         self.webhook_url = settings.telegram_webhook_url
         self._secret = settings.telegram_webhook_secret or ""
         self._poll_timeout = poll_timeout
