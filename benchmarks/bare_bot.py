@@ -34,7 +34,7 @@ async def main() -> None:
         .token(os.environ["TELEGRAM_BOT_TOKEN"])
         .base_url(base)
         .base_file_url(base.removesuffix("/bot") + "/file/bot")
-        .concurrent_updates(True)
+        .concurrent_updates(POOL_SIZE)
         .connection_pool_size(POOL_SIZE)
         .pool_timeout(10.0)
         .build()

@@ -79,14 +79,22 @@ class Router:
 
     def handle(self, request: ChatRequest) -> Reply:
         """Run one request; every outcome, even an unexpected error, is a Reply."""
+        identity = request.identity
+        try:
+            member = self.loyalty.identify(identity.platform, identity.external_id)
+        except Exception:
+            log.exception("identifying the sender of %s failed", request.key)
+            return Reply.say("error.unexpected")
+        return self.handle_as(request, member)
+
+    def handle_as(self, request: ChatRequest, member: Member | None) -> Reply:
+        """Run one request from a sender the adapter already identified."""
         if self.cards is not None:  # a scanned card token stands for the member's code
             request = self.cards.resolve(request)
-        identity = request.identity
         command = self.commands.get(request.command)
         if command is None:
             return Reply.say("unknown_command", command=request.command)
         try:
-            member = self.loyalty.identify(identity.platform, identity.external_id)
             if member is None and command.needs_member:
                 return Reply.say("error.not_enrolled")
             if command.role > (member.role if member else Role.MEMBER):

@@ -130,6 +130,14 @@ class Loyalty:
         now = self.clock.now()
         return self.db.run(lambda uow: uow.events.claim(key, now))
 
+    def admit(self, key: str, platform: str, external_id: str) -> tuple[bool, Member | None]:
+        """Claim a delivery and identify its sender in one transaction (the hot path)."""
+        now = self.clock.now()
+        claimed, member = self.db.run(
+            lambda uow: (uow.events.claim(key, now), uow.members.by_identity(platform, external_id))
+        )
+        return claimed, self._with_bootstrap_role(member, platform, external_id)
+
     def release_due(self, limit: int = 500) -> SweepResult:
         """Release pending points whose return window has ended."""
         now = self.clock.now()

@@ -44,14 +44,12 @@ class Pacer:
         if delay > 0:
             await asyncio.sleep(delay)
 
-    async def wait_turn(self) -> None:
-        """Sleep until an overall slot is due, with no per-chat gap (a reply to a command)."""
-        async with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self._gap
-        if slot > now:
-            await asyncio.sleep(slot - now)
+    def spend(self) -> None:
+        """Use up an overall slot without waiting: a reply to someone who is waiting for it.
+
+        Replies go first; the notifications sharing this budget slow down to make room.
+        """
+        self._next = max(self._clock(), self._next) + self._gap
 
     def pause(self, seconds: float) -> None:
         """Nothing goes out for `seconds` (a 429 from the platform stops every chat)."""

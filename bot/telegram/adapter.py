@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
-from telegram import Update, User
+from telegram import InlineKeyboardMarkup, Update, User
 from telegram.constants import ParseMode
 from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
@@ -15,11 +16,24 @@ from bot.replies import Reply
 from bot.requests import ChatRequest
 from bot.telegram.app import TelegramApp
 from bot.telegram.menus import Menus
-from bot.telegram.render import CAPTION_LIMIT, html_text, keyboard
+from bot.telegram.render import CAPTION_LIMIT, TEXT_LIMIT, html_text, keyboard
 from bot.telegram.sender import PLATFORM
-from core.model import Identity, Role
+from core.model import Identity, Member, Role
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A reply ready for the Bot API: HTML text, keyboard, optional photo."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None
+    image_png: bytes | None
+
+
+# Commands after which the sender's membership or language may differ.
+MEMBERSHIP_COMMANDS = frozenset({"start", "settings"})
 
 
 def identity_of(user: User) -> Identity:
@@ -80,24 +94,35 @@ class TelegramAdapter:
         if handled is None:
             log.info("update %s was delivered again; skipped", update.update_id)
             return
-        reply, language, role = handled
-        await self._send(chat_id, reply, language)
+        rendered, language, role = handled
+        await self._deliver(chat_id, rendered)
         await self.menus.refresh(chat_id, role, language)
 
-    def _handle(self, update_id: int, user: User, text: str) -> tuple[Reply, str, Role] | None:
-        """Record the delivery, run the command; None when the update was seen before."""
-        key = f"tg:{update_id}"
-        if not self.services.loyalty.claim_event(key):
+    def _handle(self, update_id: int, user: User, text: str) -> tuple[Rendered, str, Role] | None:
+        """Record the delivery, run the command and render the reply (all off the event loop);
+        None when the update was seen before."""
+        handled = self._answer(update_id, user, text)
+        if handled is None:
             return None
-        request = ChatRequest.parse(identity_of(user), text, key)
-        if request is None:
-            return Reply.say("free_text"), self._language(identity_of(user), None), Role.MEMBER
-        return self._run(request)
+        reply, language, role = handled
+        return self._render(reply, language), language, role
 
-    def _run(self, request: ChatRequest) -> tuple[Reply, str, Role]:
-        reply = self.services.router.handle(request)
+    def _answer(self, update_id: int, user: User, text: str) -> tuple[Reply, str, Role] | None:
+        identity = identity_of(user)
+        key = f"tg:{update_id}"
+        claimed, member = self.services.loyalty.admit(key, PLATFORM, identity.external_id)
+        if not claimed:
+            return None
+        request = ChatRequest.parse(identity, text, key)
+        if request is None:
+            return Reply.say("free_text"), self._language(identity, None), Role.MEMBER
+        return self._run(request, member)
+
+    def _run(self, request: ChatRequest, member: Member | None) -> tuple[Reply, str, Role]:
+        reply = self.services.router.handle_as(request, member)
         identity = request.identity
-        member = self.services.loyalty.identify(identity.platform, identity.external_id)
+        if request.command in MEMBERSHIP_COMMANDS:  # they may have changed who this is
+            member = self.services.loyalty.identify(identity.platform, identity.external_id)
         if member is not None and request.command == "start":
             # A member who blocked the bot and comes back may be written to again.
             self.services.outbox.clear_unreachable(member.id, PLATFORM)
@@ -111,25 +136,28 @@ class TelegramAdapter:
         wanted = member_language or (member.language if member else None) or identity.language
         return self.services.renderer.catalogs.language_for(wanted)
 
-    async def _send(self, chat_id: int, reply: Reply, language: str) -> None:
-        if self.pacer is not None:
-            await self.pacer.wait_turn()
+    def _render(self, reply: Reply, language: str) -> Rendered:
         renderer = self.services.renderer
-        markup = keyboard(renderer, reply, language)
+        limit = TEXT_LIMIT if reply.image_png is None else CAPTION_LIMIT
+        text = html_text(renderer, reply, language, limit)
+        return Rendered(text, keyboard(renderer, reply, language), reply.image_png)
+
+    async def _send(self, chat_id: int, reply: Reply, language: str) -> None:
+        await self._deliver(chat_id, self._render(reply, language))
+
+    async def _deliver(self, chat_id: int, rendered: Rendered) -> None:
+        if self.pacer is not None:
+            self.pacer.spend()
         bot = self.app.bot
-        if reply.image_png is not None:
-            caption = html_text(renderer, reply, language, CAPTION_LIMIT)
+        if rendered.image_png is not None:
             await bot.send_photo(
                 chat_id,
-                reply.image_png,
-                caption=caption,
+                rendered.image_png,
+                caption=rendered.text,
                 parse_mode=ParseMode.HTML,
-                reply_markup=markup,
+                reply_markup=rendered.markup,
             )
         else:
             await bot.send_message(
-                chat_id,
-                html_text(renderer, reply, language),
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
+                chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup
             )

@@ -9,7 +9,8 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.settings import Settings
 
 TelegramApp = Application[Any, Any, Any, Any, Any, Any]
-# Updates run concurrently and the dispatcher sends alongside, so allow more connections.
+# Updates run concurrently and the dispatcher sends alongside, so allow more connections;
+# no more updates at once than connections, or httpcore's pool spends its time queueing.
 POOL_SIZE = 32
 
 
@@ -24,7 +25,7 @@ def build_application(settings: Settings) -> TelegramApp:
         .token(settings.telegram_bot_token)
         .base_url(base)
         .base_file_url(file_base)
-        .concurrent_updates(True)
+        .concurrent_updates(POOL_SIZE)
         .connection_pool_size(POOL_SIZE)
         .pool_timeout(10.0)
         .build()

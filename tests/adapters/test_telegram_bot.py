@@ -145,10 +145,10 @@ async def test_names_are_html_escaped(bot: Harness) -> None:
 async def test_an_unexpected_error_is_logged_and_answered_once(
     bot: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(key: str) -> bool:
+    def broken(key: str, platform: str, external_id: str) -> bool:
         raise RuntimeError("database down")
 
-    monkeypatch.setattr(bot.services.loyalty, "claim_event", broken)
+    monkeypatch.setattr(bot.services.loyalty, "admit", broken)
     update_id = bot.command(ANN, "/balance")
     apology = await bot.replies(ANN, 1)
     assert "Sorry, something went wrong" in (apology[0].text or "")

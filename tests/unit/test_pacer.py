@@ -39,3 +39,11 @@ def test_pause_holds_every_chat() -> None:
     assert pacer.reserve("ann") == 5
     clock.now += 10
     assert pacer.reserve("bob") == 0
+
+
+def test_replies_spend_the_budget_and_notifications_make_room() -> None:
+    clock = FakeTime()
+    pacer = Pacer(per_second=10, per_chat_interval=1.0, clock=clock)
+    for _ in range(5):  # five replies go out at once, without waiting
+        pacer.spend()
+    assert abs(pacer.reserve("ann") - 0.5) < 1e-9  # the next notification waits for them
