@@ -15,6 +15,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.outbox.pacer import Pacer
 from bot.replies import Line
 from bot.requests import ChatRequest
 from bot.router import Router
@@ -26,6 +27,8 @@ from bot.slack.people import SlackPeople
 from core.loyalty import Loyalty
 
 log = logging.getLogger(__name__)
+# Across channels: a generous workspace-wide pace; per channel the 1/s gap is what counts.
+CHANNEL_POSTS_PER_SECOND = 20.0
 
 # Messages people type; edits (message_changed), deletions and bot posts never give points.
 _GIVING_SUBTYPES = frozenset({None, "thread_broadcast"})
@@ -103,6 +106,8 @@ class SlackListeners:
         self.standing = Standing(loyalty, giving)
         self.kudos_command = KudosCommand(router, giving, self.standing)
         self.responses = ResponseUrls()
+        # chat.postMessage allows about one message per second per channel.
+        self.channels = Pacer(per_second=CHANNEL_POSTS_PER_SECOND, per_chat_interval=1.0)
 
     def register(self, app: AsyncApp) -> None:
         """Attach middleware and listeners to `app`."""
@@ -198,6 +203,7 @@ class SlackListeners:
         channel = str(event["channel"])
         for receiver, result in outcome.new_gifts:
             text = self.giving.announcement(outcome.giver, receiver, result)
+            await self.channels.wait(channel)
             await client.chat_postMessage(
                 channel=channel, text=text, thread_ts=event.get("thread_ts")
             )

@@ -48,6 +48,13 @@ async def test_a_plus_message_gives_to_each_person_mentioned(bot: SlackHarness) 
     assert (await bot.available("UBEA"), await bot.available("UCAN")) == (5, 5)
 
 
+async def test_announcements_keep_to_one_post_per_second_per_channel(bot: SlackHarness) -> None:
+    bot.fake.enforce_channel_rate(per_sec=1)
+    await bot.event(s.message_event("C1", "UALI", "+2 <@UBEA> <@UCAN> thanks #teamwork"))
+    await bot.fake.wait_for(lambda: len(announcements(bot.fake)) == 2, timeout=10)
+    assert bot.fake.too_many_requests == 0
+
+
 async def test_a_gift_in_a_thread_is_announced_in_that_thread(bot: SlackHarness) -> None:
     await bot.event(s.message_event("C1", "UALI", "+2 <@UBEA> nice", thread_ts="1700.000100"))
     (post,) = await bot.fake.wait_for(lambda: bot.fake.posted_messages("C1"))
