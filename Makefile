@@ -24,7 +24,7 @@ test: lint  ## lint, type-check and run the whole test suite
 	.venv/bin/python -m pytest
 
 bench: .venv/.synced  ## run the benchmarks (see docs/BENCHMARKS.md)
-	.venv/bin/python -m benchmarks
+	.venv/bin/python -m benchmarks all
 
 clean:
 	rm -rf .venv .uv .pytest_cache .mypy_cache .ruff_cache .hypothesis
