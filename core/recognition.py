@@ -215,9 +215,9 @@ def revoke(
     if not uow.recognition.mark_revoked(key):
         return RevokeResult(gift, 0, 0, duplicate=True)
     accounts, balances = locked_balances(uow, gift.receiver_id)
-    draws = _claw_back_draws(uow, gift, balances.available)
+    draws, expired = _claw_back_draws(uow, gift, balances.available)
     clawed = sum(draw.amount for draw in draws)
-    short = gift.points - clawed
+    short = gift.points - clawed - expired
     meta: dict[str, object] = {"ref": gift.reason, "clawed": clawed, "short": short}
     journal_id = uow.ledger.add_journal(
         NewJournal(
@@ -233,6 +233,8 @@ def revoke(
     )
     uow.ledger.draw(journal_id, draws, "clawback")
     postings = [Posting(uow.ledger.system_account(Purpose.ISSUED_RECOGNITION), gift.points)]
+    if expired:  # the receiver already lost those: undo the expiry, take nothing again
+        postings.append(Posting(uow.ledger.system_account(Purpose.EXPIRED), -expired))
     if clawed:
         after = uow.ledger.debit(accounts.available, clawed)
         postings.append(Posting(accounts.available, -clawed, _checked(after)))
@@ -244,18 +246,22 @@ def revoke(
     return RevokeResult(gift, clawed, short)
 
 
-def _claw_back_draws(uow: RecognitionUnitOfWork, gift: Gift, available: int) -> list[LotDraw]:
-    """The gift's own lot first, then other lots first-expiring-first, up to what is there."""
+def _claw_back_draws(
+    uow: RecognitionUnitOfWork, gift: Gift, available: int
+) -> tuple[list[LotDraw], int]:
+    """The gift's own lot first, then other lots first-expiring-first, up to what is there;
+    and how many of the gift's points had already expired (those are not taken again)."""
     draws: list[LotDraw] = []
-    own = 0
+    own = expired = 0
     if gift.lot_id is not None:
         own = min(gift.points, uow.ledger.lot(gift.lot_id).remaining)
         if own:
             draws.append(LotDraw(gift.lot_id, own))
-    extra = min(gift.points - own, available - own)
+        expired = min(gift.points - own, uow.ledger.lot_movements(gift.lot_id).get("expire", 0))
+    extra = min(gift.points - own - expired, available - own)
     if extra > 0:
         draws += plan_fefo_draw(uow, gift.receiver_id, extra, skip_lot=gift.lot_id)
-    return draws
+    return draws, expired
 
 
 def _checked(balance_after: int | None) -> int:

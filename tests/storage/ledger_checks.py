@@ -484,7 +484,12 @@ def _check_movements(
         drawn = [lot_by_id[m[2]] for m in rows]
         assert all(lot.member_id == member_id for lot in drawn), f"journal {jid}: another's lot"
         # A refund draws its purchase's own lot as "refund" and other lots as "clawback".
-        expected = {"redeem": {"redeem"}, "expire": {"expire"}, "refund": {"refund", "clawback"}}
+        expected = {
+            "redeem": {"redeem"},
+            "expire": {"expire"},
+            "refund": {"refund", "clawback"},
+            "revoke": {"clawback"},
+        }
         assert all(m[4] in expected.get(kind, set()) for m in rows), f"journal {jid}: {rows}"
         total = sum(int(m[3]) for m in rows)
         legs = member_posting[jid]
@@ -520,6 +525,9 @@ def _check_movements(
             assert legs.get("pending", 0) == -meta["pending"]
             assert legs.get("available", 0) == -meta["available"]
             assert legs.get("system:issued:purchase", 0) == meta["points"]
+        elif kind == "revoke":
+            meta = json.loads(journals[jid][8])
+            assert total == meta["clawed"] == -legs.get("available", 0), f"revoke {jid}"
         else:
             raise AssertionError(f"unexpected lot movement in a {kind} journal {jid}")
 

@@ -46,6 +46,7 @@ class State:
     outbox: list[OutboxMessage] = field(default_factory=list)
     allowance: dict[tuple[int, str], int] = field(default_factory=dict)
     gifts: dict[str, Gift] = field(default_factory=dict)
+    movements: list[tuple[int, int, str]] = field(default_factory=list)  # lot, amount, kind
     next_id: int = 1000
 
     def new_id(self) -> int:
@@ -123,6 +124,14 @@ class FakeLedger:
         for d in draws:
             lot = self.state.lots[d.lot_id]
             self.state.lots[d.lot_id] = replace(lot, remaining=lot.remaining - d.amount)
+            self.state.movements.append((d.lot_id, d.amount, kind))
+
+    def lot_movements(self, lot_id: int) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for lot, amount, kind in self.state.movements:
+            if lot == lot_id:
+                totals[kind] = totals.get(kind, 0) + amount
+        return totals
 
 
 class FakeOutbox:
