@@ -28,12 +28,21 @@ class Renderer:
     def line(self, line: Line, language: str) -> str:
         """One catalog message with its parameters filled in."""
         template = self.catalogs.template(line.key, language)
-        values = {name: self.value(value, language) for name, value in line.params.items()}
+        values = {name: self._safe_value(value, language) for name, value in line.params.items()}
         try:
             return template.format(**values)
         except (KeyError, IndexError, ValueError):
             log.error("message %s (%s) does not fit its parameters %s", line.key, language, values)
             return template
+
+    def _safe_value(self, value: object, language: str) -> str:
+        # A value the locale data cannot format (say, a 40-digit number) shows as plain text
+        # rather than turning a whole reply into an apology.
+        try:
+            return self.value(value, language)
+        except (ValueError, ArithmeticError, TypeError):
+            log.warning("could not format %r for %s", value, language)
+            return str(value)
 
     def text(self, reply: Reply, language: str) -> str:
         """The whole reply as plain text, one line per message."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from bot.cards import CardTokens
 from bot.replies import Reply
 from bot.requests import ChatRequest
-from core.errors import DomainError
+from core.errors import DomainError, NotEnrolled
 from core.loyalty import Loyalty
 from core.model import Member, Role
 
@@ -37,6 +37,7 @@ class Context:
     loyalty: Loyalty
     cards: CardTokens | None = None
     languages: tuple[str, ...] = ("en",)
+    menu: tuple[str, ...] = ()  # the commands this speaker may use, for /help
 
     @property
     def args(self) -> tuple[str, ...]:
@@ -45,8 +46,6 @@ class Context:
     def require_member(self) -> Member:
         """The speaker's membership; NotEnrolled makes the reply point at /start."""
         if self.member is None:
-            from core.errors import NotEnrolled
-
             raise NotEnrolled()
         return self.member
 
@@ -60,6 +59,7 @@ class Command:
     handler: Handler
     role: Role = Role.MEMBER
     needs_member: bool = True
+    hidden: bool = False  # reached through buttons only: not in menus or /help
 
 
 class Router:
@@ -99,7 +99,9 @@ class Router:
                 return Reply.say("error.not_enrolled")
             if command.role > (member.role if member else Role.MEMBER):
                 return Reply.say(f"denied.{command.role.name.lower()}")
-            context = Context(request, member, self.loyalty, self.cards, self.languages)
+            role = member.role if member else Role.MEMBER
+            menu = tuple(self.commands_for(role))
+            context = Context(request, member, self.loyalty, self.cards, self.languages, menu)
             return command.handler(context)
         except UsageError as error:
             return Reply.say(f"usage.{error.command}")
@@ -110,5 +112,5 @@ class Router:
             return Reply.say("error.unexpected")
 
     def commands_for(self, role: Role) -> list[str]:
-        """Command names a person with `role` may use, in menu order."""
-        return [c.name for c in self.commands.values() if c.role <= role]
+        """Command names a person with `role` may use, in menu order (hidden ones left out)."""
+        return [c.name for c in self.commands.values() if c.role <= role and not c.hidden]

@@ -40,7 +40,9 @@ def replayed(uow: UnitOfWork, key: str, fingerprint: str) -> RecordedJournal | N
     if journal is None:
         return None
     if journal.request_hash != fingerprint:
-        raise IdempotencyConflict(key=key, recorded_at=journal.effective_at)
+        # `ref` is the business reference without the key's kind prefix ("earn:R-1" -> "R-1").
+        ref = key.split(":", 1)[-1]
+        raise IdempotencyConflict(key=key, ref=ref, recorded_at=journal.effective_at)
     return journal
 
 

@@ -14,20 +14,26 @@ def arg_count(args: tuple[str, ...], command: str, least: int, most: int | None 
         raise UsageError(command)
 
 
+# Far beyond any real purchase or page number, well inside every database integer.
+LARGEST_AMOUNT = Decimal(10) ** 12
+LARGEST_NUMBER_DIGITS = 9
+
+
 def money(text: str, program: Program, command: str) -> int:
     """A positive amount such as 12.40 (or 12,40) in minor units."""
     try:
         amount = Decimal(text.replace(",", ".").lstrip("$€£₺"))
-        minor = program.to_minor(amount)
+        if not amount.is_finite() or not 0 < amount < LARGEST_AMOUNT:
+            raise UsageError(command)
+        return program.to_minor(amount)
     except (InvalidOperation, ValueError):
         raise UsageError(command) from None
-    if minor <= 0:
-        raise UsageError(command)
-    return minor
 
 
 def whole_number(text: str, command: str) -> int:
-    """A positive whole number."""
-    if not text.isdigit() or int(text) <= 0:
+    """A positive whole number written with ASCII digits (not "²", not 40 digits long)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > LARGEST_NUMBER_DIGITS:
+        raise UsageError(command)
+    if int(text) <= 0:
         raise UsageError(command)
     return int(text)

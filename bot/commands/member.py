@@ -10,7 +10,7 @@ from bot.replies import Button, LanguageName, Line, Money, Progress, Reply, Sign
 from bot.router import Command, Context, UsageError
 from core.commands import RedeemReward
 from core.errors import RewardNotFound
-from core.model import JournalKind, Member, Purpose, Role
+from core.model import JournalKind, Member, Purpose
 from core.results import BalanceSummary
 
 REWARD_BUTTONS = 4
@@ -265,23 +265,9 @@ def _change_setting(ctx: Context, member_id: int) -> Member:
 
 def help_(ctx: Context) -> Reply:
     """The commands this person may use."""
-    role = ctx.member.role if ctx.member else Role.MEMBER
     lines = [Line("help.title")]
-    lines += [Line(f"help.{name}") for name in _visible_commands(role)]
+    lines += [Line(f"help.{name}") for name in ctx.menu]
     return Reply(lines)
-
-
-def _visible_commands(role: Role) -> list[str]:
-    hidden = {"confirm", "cancel"}
-    return [
-        c.name for c in COMMANDS + _staff_and_admin() if c.role <= role and c.name not in hidden
-    ]
-
-
-def _staff_and_admin() -> list[Command]:
-    from bot.commands import admin, staff
-
-    return [*staff.COMMANDS, *admin.COMMANDS]
 
 
 def _menu_buttons() -> list[Button]:
@@ -298,8 +284,8 @@ COMMANDS = [
     Command("history", history),
     Command("rewards", rewards),
     Command("redeem", redeem),
-    Command("confirm", confirm),
-    Command("cancel", cancel, needs_member=False),
+    Command("confirm", confirm, hidden=True),
+    Command("cancel", cancel, needs_member=False, hidden=True),
     Command("card", card),
     Command("settings", settings),
     Command("help", help_, needs_member=False),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup, Update, User
 from telegram.constants import ParseMode
+from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.bootstrap import Services
@@ -65,7 +66,10 @@ class TelegramAdapter:
         query = update.callback_query
         if query is None:
             return
-        await query.answer()  # always, or the client keeps spinning
+        try:
+            await query.answer()  # always, or the client keeps spinning
+        except BadRequest:  # "query is too old" after downtime: the tap still counts
+            log.info("callback query of update %s could not be answered", update.update_id)
         chat = update.effective_chat
         if query.data and chat is not None:
             await self._serve(update, query.from_user, chat.id, query.data)

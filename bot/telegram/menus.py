@@ -12,7 +12,6 @@ from bot.router import Router
 from core.model import Role
 
 log = logging.getLogger(__name__)
-HIDDEN = frozenset({"confirm", "cancel"})
 
 
 class Menus:
@@ -26,7 +25,7 @@ class Menus:
 
     def commands(self, role: Role, language: str) -> list[BotCommand]:
         """The menu for `role`, described by the /help lines."""
-        names = [n for n in self._router.commands_for(role) if n not in HIDDEN]
+        names = self._router.commands_for(role)
         return [BotCommand(name, self._description(name, language)) for name in names]
 
     async def publish_defaults(self) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.codes import normalize_code
 from core.model import Identity, Member, MemberAccounts, Purpose, Role
 from storage.sql import Query, Row, Sql
-
-_CODE_MAP = str.maketrans({"O": "0", "I": "1", "L": "1", "-": None, " ": None})
 
 _MEMBER = {
     "member": "m.id, m.code, m.display_name, m.role, m.language, m.created_at, m.referred_by,"
@@ -74,11 +73,6 @@ _IDENTITIES = Query(
 _MEMBER_ACCOUNTS = (Purpose.AVAILABLE, Purpose.PENDING, Purpose.DEBT)
 
 
-def normalise_code(code: str) -> str:
-    """A member code as compared: upper-case, no '-' or spaces, O->0 and I/L->1."""
-    return code.upper().translate(_CODE_MAP)
-
-
 def username_key(username: str | None) -> str | None:
     """A username as looked up: lower-case, without a leading '@'."""
     if username is None:
@@ -101,7 +95,7 @@ class SqlMemberRepository:
 
     def by_code(self, code: str) -> Member | None:
         """The member whose code matches, forgiving case, separators and O/0, I/L/1 mix-ups."""
-        return self._member(self._sql.one(_BY_CODE, {"key": normalise_code(code)}))
+        return self._member(self._sql.one(_BY_CODE, {"key": normalize_code(code)}))
 
     def by_username(self, username: str) -> Member | None:
         """The one member with this username on any platform; None if none or ambiguous."""
@@ -122,7 +116,7 @@ class SqlMemberRepository:
         created_at = self._sql.flavor.bind_time(now)
         params = {
             "code": code,
-            "code_key": normalise_code(code),
+            "code_key": normalize_code(code),
             "display_name": identity.display_name,
             "role": int(role),
             "language": identity.language,

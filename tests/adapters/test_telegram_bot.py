@@ -87,6 +87,30 @@ async def test_redeem_confirm_tapped_twice_spends_once(bot: Harness) -> None:
     await until(lambda: len(bot.fake.calls_to("answerCallbackQuery")) == 3)
 
 
+async def test_a_tap_whose_query_is_too_old_to_answer_still_runs(bot: Harness) -> None:
+    await bot.join(BOB, "Bob")
+    count = len(bot.fake.sent_messages(BOB))
+    bot.fake.fail_next(
+        "answerCallbackQuery", status=400, description="Bad Request: query is too old"
+    )
+    bot.tap(BOB, "/balance", "Bob")
+    answer = await bot.replies(BOB, count + 1)
+    assert "points" in (answer[-1].text or "")
+
+
+async def test_bad_numbers_get_usage_replies(bot: Harness) -> None:
+    await bot.grant(await bot.join(SAM, "Sam"), Role.STAFF)
+    for text in ("/earn @Sam Infinity", "/earn @Sam 1e30", "/refund R-1 nan", "/history ²",
+                 "/history 99999999999999999999"):  # fmt: skip
+        bot.command(SAM, text, "Sam")
+    texts = [m.text or "" for m in (await bot.replies(SAM, 6))[1:]]
+    # Updates run concurrently, so the replies may come in any order.
+    assert sorted(t.split(" ", 2)[1] for t in texts) == sorted(
+        ["/earn", "/earn", "/refund", "/history", "/history"]
+    )
+    assert all(t.startswith("Usage:") for t in texts)
+
+
 async def test_card_token_is_accepted_by_staff(bot: Harness) -> None:
     bob = await bot.join(BOB, "Bob")
     await bot.grant(await bot.join(SAM, "Sam"), Role.STAFF)

@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from core.codes import normalize_code
 from core.model import Identity, Member, Role
 from storage.database import SqlDatabase
-from storage.repositories.members import normalise_code
 from tests.storage.helpers import T0, add_member, identity
 
 
@@ -49,7 +49,7 @@ def test_by_code_maps_letters_that_look_like_digits(db: SqlDatabase) -> None:
     for typed in ("AO1-IBO", "aoi-lbo", "A0L1B0", "AOIIBO"):
         assert _by_code(db, typed) == ann
     assert db.run(lambda uow: uow.members.by_code("A01-1B8")) is None
-    assert normalise_code("k7q-4mx2") == "K7Q4MX2"
+    assert normalize_code("k7q-4mx2") == "K7Q4MX2"
 
 
 def test_by_username_ignores_case_and_at_sign(db: SqlDatabase) -> None:

@@ -37,3 +37,30 @@ def test_placeholders_match_english(language: str) -> None:
 def test_turkish_is_shipped() -> None:
     assert "tr" in CATALOGS.languages
     assert CATALOGS.language_for("tr-TR") == "tr"
+
+
+def test_every_journal_kind_has_a_history_line() -> None:
+    from core.model import JournalKind
+
+    missing = {f"history.{kind.value}" for kind in JournalKind} - CATALOGS.keys("en")
+    assert missing == set()
+
+
+def test_every_domain_error_has_a_message() -> None:
+    from core import errors
+
+    codes = {
+        cls.code
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and issubclass(cls, errors.DomainError) and cls.code != "error"
+    }
+    assert {f"error.{code}" for code in codes} - CATALOGS.keys("en") == set()
+
+
+def test_every_command_has_usage_and_help() -> None:
+    from bot.commands import all_commands
+
+    names = {c.name for c in all_commands()}
+    missing_usage = {f"usage.{n}" for n in names} - CATALOGS.keys("en")
+    missing_help = {f"help.{n}" for n in names - {"confirm", "cancel"}} - CATALOGS.keys("en")
+    assert (missing_usage, missing_help) == (set(), set())
