@@ -25,7 +25,10 @@ _CLAIM = Query(
     _CLAIM_SQL.format(lock=""), postgresql=_CLAIM_SQL.format(lock=" FOR UPDATE SKIP LOCKED")
 )
 _SENT = Query("UPDATE outbox SET status = 'sent', sent_at = :now, last_error = NULL WHERE id = :id")
-_REQUEUE = Query("UPDATE outbox SET not_before = :not_before, last_error = :error WHERE id = :id")
+_REQUEUE = Query(
+    "UPDATE outbox SET not_before = :not_before, last_error = :error,"
+    " attempts = attempts - :uncounted WHERE id = :id"
+)
 _FAILED = Query("UPDATE outbox SET status = 'failed', last_error = :error WHERE id = :id")
 _BLOCKED = Query("UPDATE outbox SET status = 'blocked', last_error = :error WHERE id = :id")
 _MARK_UNREACHABLE = Query(
@@ -70,12 +73,15 @@ class SqlOutboxQueue:
             lambda sql: sql.run(_SENT, {"id": message_id, "now": self._flavor.bind_time(now)})
         )
 
-    def requeue(self, message_id: int, not_before: datetime, error: str) -> None:
-        """Try again at `not_before`."""
+    def requeue(
+        self, message_id: int, not_before: datetime, error: str, failed: bool = True
+    ) -> None:
+        """Try again at `not_before`; a postponement that was no failure gives back its attempt."""
         params = {
             "id": message_id,
             "not_before": self._flavor.bind_time(not_before),
             "error": error,
+            "uncounted": 0 if failed else 1,
         }
         self._run(lambda sql: sql.run(_REQUEUE, params))
 

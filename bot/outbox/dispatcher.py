@@ -120,7 +120,7 @@ class Dispatcher:
         busy = pacer.chat_ready_in(identity.external_id)
         if busy > 0:  # this chat had a message moments ago: come back instead of holding others
             later = self._clock.now() + timedelta(seconds=busy)
-            await asyncio.to_thread(queue.requeue, message.id, later, "paced")
+            await asyncio.to_thread(queue.requeue, message.id, later, "paced", False)
             return
         await pacer.wait(identity.external_id)
         try:
@@ -128,7 +128,7 @@ class Dispatcher:
         except RetryLater as wait:
             pacer.pause(wait.seconds)
             later = self._clock.now() + timedelta(seconds=wait.seconds)
-            await asyncio.to_thread(queue.requeue, message.id, later, str(wait))
+            await asyncio.to_thread(queue.requeue, message.id, later, str(wait), False)
         except Unreachable:
             log.info("member %s is unreachable on %s", member.id, identity.platform)
             await asyncio.to_thread(queue.mark_blocked, message.id, identity.platform)

@@ -55,6 +55,16 @@ def test_settling_rows(db: SqlDatabase) -> None:
     assert not queue.unreachable(member_id, "telegram")
 
 
+def test_postponing_without_a_failure_gives_the_attempt_back(db: SqlDatabase) -> None:
+    queue_messages(db, 2)
+    queue = SqlOutboxQueue(db)
+    paced, failed = queue.claim(NOW, NOW + LEASE, 2)
+    queue.requeue(paced.id, NOW, "paced", failed=False)
+    queue.requeue(failed.id, NOW, "timeout")
+    again = {m.id: m.attempts for m in queue.claim(NOW, NOW + LEASE, 2)}
+    assert again == {paced.id: 1, failed.id: 2}
+
+
 def test_concurrent_claimers_never_share_a_row(db: SqlDatabase) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
