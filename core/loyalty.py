@@ -97,10 +97,13 @@ class Loyalty:
         result = self.db.run(
             lambda uow: summary.balance_summary(uow, self.program, member_id, now), write=False
         )
-        if result.next_release is not None and result.next_release[0] <= now:
-            self.db.run(lambda uow: sweeps.release_member_due(uow, member_id, now))
-            return self.balance(member_id)
-        return result
+        if result.next_release is None or result.next_release[0] > now:
+            return result
+        # Points whose return window has ended are released first, then summed up afresh.
+        self.db.run(lambda uow: sweeps.release_member_due(uow, member_id, now))
+        return self.db.run(
+            lambda uow: summary.balance_summary(uow, self.program, member_id, now), write=False
+        )
 
     def history(self, member_id: int, page: int = 1) -> HistoryPage:
         """A page of the member's point movements."""
