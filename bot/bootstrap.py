@@ -6,7 +6,7 @@ Only this module imports `storage`.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.cards import CardTokens, derive_secret
 from bot.clock import SystemClock
@@ -14,12 +14,14 @@ from bot.commands import all_commands
 from bot.i18n import shipped_catalogs
 from bot.render import Renderer
 from bot.router import Router
+from bot.scheduler import Leadership
 from bot.settings import Settings
 from core.loyalty import Loyalty
 from core.outbox import OutboxQueue
 from core.ports import Clock
 from core.program import Program, load_program
 from storage.database import SqlDatabase
+from storage.leader import SoleLeader, leader_for
 from storage.migrate import upgrade
 from storage.outbox_queue import SqlOutboxQueue
 
@@ -38,9 +40,12 @@ class Services:
     renderer: Renderer
     outbox: OutboxQueue
     cards: CardTokens
+    # Decides which worker runs the scheduler's sweeps (bot.scheduler).
+    leader: Leadership = field(default_factory=SoleLeader)
 
     def close(self) -> None:
-        """Release database connections."""
+        """Release database connections (the leader's dedicated one too)."""
+        self.leader.release()
         self.database.dispose()
 
 
@@ -60,7 +65,8 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     router = Router(loyalty, all_commands(), cards, tuple(catalogs.languages))
     renderer = Renderer(catalogs, program.zone)
     outbox = SqlOutboxQueue(database)
-    return Services(settings, program, database, loyalty, router, renderer, outbox, cards)
+    leader = leader_for(database.engine)
+    return Services(settings, program, database, loyalty, router, renderer, outbox, cards, leader)
 
 
 def migrate(settings: Settings) -> None:

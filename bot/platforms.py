@@ -1,10 +1,12 @@
-"""The runner components for the configured chat platforms, plus the outbox dispatcher."""
+"""The runner components for the configured chat platforms, plus the outbox dispatcher and
+the scheduler."""
 
 from __future__ import annotations
 
 from bot.bootstrap import Services
 from bot.outbox.dispatcher import Dispatcher
 from bot.runner import Component
+from bot.scheduler import Scheduler
 
 
 def platform_components(services: Services) -> list[Component]:
@@ -27,4 +29,5 @@ def platform_components(services: Services) -> list[Component]:
         dispatcher.register(slack.sender())
         components.append(slack)
     components.append(dispatcher)
+    components.append(Scheduler(services.loyalty, services.leader))
     return components

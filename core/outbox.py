@@ -32,6 +32,7 @@ class OutboxQueue(Protocol):
         """Offer the row again at `not_before`; `failed=False` (paced, or the platform asked
         us to wait) does not count the claim as an attempt."""
         ...
+
     def mark_failed(self, message_id: int, error: str) -> None: ...
 
     def mark_blocked(self, message_id: int, platform: str) -> None:

@@ -1,0 +1,182 @@
+"""Time-driven ledger work while the bot runs: releasing pending points and expiring due lots.
+
+APScheduler 3 cannot share a job store between processes, so with several workers only the
+leader sweeps; the sweeps are idempotent, so leadership only saves wasted work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+
+from starlette.routing import BaseRoute
+
+from core.results import SweepResult
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+BATCH = 500
+# A cap per run so one job never holds a worker thread for long; the next run continues.
+MAX_BATCHES = 200
+
+
+class Sweeps(Protocol):
+    """The core's time-driven use cases (`core.loyalty.Loyalty`)."""
+
+    def release_due(self, limit: int = ...) -> SweepResult: ...
+    def expire_due(self, limit: int = ...) -> SweepResult: ...
+
+
+class Leadership(Protocol):
+    """Who runs the jobs when several workers serve one shop (see `storage.leader`)."""
+
+    def try_acquire(self) -> bool:
+        """True while this process leads, becoming leader if nobody is."""
+        ...
+
+    def release(self) -> None:
+        """Stop leading, so another process may take over."""
+        ...
+
+
+def drain(sweep: Callable[[int], SweepResult], batch: int = BATCH) -> SweepResult:
+    """Run `sweep` batch after batch while it returns a full one; the total it moved."""
+    lots, points = 0, 0
+    for _ in range(MAX_BATCHES):
+        result = sweep(batch)
+        lots, points = lots + result.lots, points + result.points
+        if result.lots < batch:
+            break
+    return SweepResult(lots, points)
+
+
+def catch_up(sweeps: Sweeps) -> None:
+    """Release, then expire, everything due now (releasing first: released lots may be due)."""
+    drain(sweeps.release_due)
+    drain(sweeps.expire_due)
+
+
+class Scheduler:
+    """A runner Component running the sweeps on intervals, in the leader process only."""
+
+    def __init__(
+        self,
+        sweeps: Sweeps,
+        leadership: Leadership,
+        *,
+        release_every: float = 60,
+        expire_every: float = 600,
+        first_expire_after: float = 10,
+        elect_every: float = 60,
+        batch: int = BATCH,
+    ) -> None:
+        self._sweeps = sweeps
+        self._leadership = leadership
+        self._release_every = release_every
+        self._expire_every = expire_every
+        self._first_expire_after = first_expire_after
+        self._elect_every = elect_every
+        self._batch = batch
+        self._leading = False
+        self._scheduler: Any = None
+        self._in_flight: set[asyncio.Future[Any]] = set()
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the sweeps now."""
+        return self._leading
+
+    def routes(self) -> list[BaseRoute]:
+        """No HTTP routes."""
+        return []
+
+    async def start(self) -> None:
+        """Elect, then schedule the jobs (they do nothing while another process leads)."""
+        # APScheduler only when the bot runs: the console never starts a scheduler.
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        await self.elect()
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        self._add(scheduler, self.elect, "elect-leader", self._elect_every)
+        self._add(scheduler, self.release, "release-due", self._release_every)
+        first_expiry = datetime.now(UTC) + timedelta(seconds=self._first_expire_after)
+        self._add(scheduler, self.expire, "expire-due", self._expire_every, first_expiry)
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def stop(self) -> None:
+        """Stop the jobs, let a transaction under way finish, and give up leadership."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+            await asyncio.sleep(0)  # the shutdown itself runs on the loop's next turn
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await asyncio.to_thread(self._leadership.release)
+        self._leading = False
+
+    async def elect(self) -> None:
+        """Become (or stay) leader if possible; a non-leader takes over when the leader dies."""
+        try:
+            leading = await self._in_thread(self._leadership.try_acquire)
+        except Exception:
+            log.warning("leader election failed; not sweeping until it succeeds", exc_info=True)
+            leading = False
+        if leading != self._leading:
+            log.info("scheduler: this process %s", "leads" if leading else "no longer leads")
+        self._leading = leading
+
+    async def release(self) -> None:
+        """Release every pending lot whose return window has ended."""
+        await self._sweep("released", self._sweeps.release_due)
+
+    async def expire(self) -> None:
+        """Expire every lot that is due."""
+        await self._sweep("expired", self._sweeps.expire_due)
+
+    async def _sweep(self, verb: str, sweep: Callable[[int], SweepResult]) -> None:
+        if not self._leading:
+            return
+        try:
+            moved = await self._in_thread(drain, sweep, self._batch)
+        except Exception:
+            log.exception("sweep failed (%s); the next run retries", verb)
+            return
+        if moved.lots:
+            log.info("%s %d points (%d lots)", verb, moved.points, moved.lots)
+
+    async def _in_thread(self, func: Callable[..., T], *args: Any) -> T:
+        future = asyncio.ensure_future(asyncio.to_thread(func, *args))
+        self._in_flight.add(future)
+        future.add_done_callback(self._in_flight.discard)
+        # Shielded: stopping cancels the job, but its transaction finishes and stop() waits.
+        return await asyncio.shield(future)
+
+    def _add(
+        self,
+        scheduler: Any,
+        job: Callable[[], Any],
+        job_id: str,
+        every: float,
+        first: datetime | None = None,
+    ) -> None:
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        # Passing next_run_time=None would add the job paused, so only a given one is passed.
+        when = {} if first is None else {"next_run_time": first}
+        scheduler.add_job(
+            job,
+            IntervalTrigger(seconds=every, timezone=UTC),
+            id=job_id,
+            **when,
+            coalesce=True,  # runs missed while the loop was busy collapse into one
+            max_instances=1,  # a long drain is never overlapped by the next run
+            # A late sweep is still worth running until the next one is due; later than
+            # that, the next run does the same work (APScheduler's default is 1 s).
+            misfire_grace_time=max(1, math.ceil(every)),
+        )
