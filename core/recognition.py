@@ -214,6 +214,9 @@ def revoke(
         return RevokeResult(gift, _int(journal.meta, "clawed"), _int(journal.meta, "short"), True)
     if not uow.recognition.mark_revoked(key):
         return RevokeResult(gift, 0, 0, duplicate=True)
+    # The giver's allowance row first, then the receiver's accounts: `give` takes its locks
+    # in that order too, so a gift and a revoke never wait on each other in a cycle.
+    uow.recognition.restore_allowance(gift.giver_id, gift.period, gift.points)
     accounts, balances = locked_balances(uow, gift.receiver_id)
     draws, expired = _claw_back_draws(uow, gift, balances.available)
     clawed = sum(draw.amount for draw in draws)
@@ -242,7 +245,6 @@ def revoke(
         after = uow.ledger.debit(accounts.debt, short, None)
         postings.append(Posting(accounts.debt, -short, _checked(after)))
     uow.ledger.add_postings(journal_id, postings)
-    uow.recognition.restore_allowance(gift.giver_id, gift.period, gift.points)
     return RevokeResult(gift, clawed, short)
 
 

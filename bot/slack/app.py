@@ -23,8 +23,9 @@ from bot.slack.commands import KudosCommand, Respond, identity_of
 from bot.slack.giving import Giving
 from bot.slack.home import ACTION_PREFIX, Standing
 from bot.slack.parse import GiftRequest, plus_message
-from bot.slack.people import SlackPeople
+from bot.slack.people import PLATFORM, SlackPeople
 from core.loyalty import Loyalty
+from core.model import Member
 
 log = logging.getLogger(__name__)
 # Across channels: a generous workspace-wide pace; per channel the 1/s gap is what counts.
@@ -43,9 +44,16 @@ def web_client(token: str, api_url: str) -> AsyncWebClient:
 
 
 def delivery_key(body: dict[str, Any]) -> str | None:
-    """The id Slack gives this delivery: an event id, or a command's/action's trigger id."""
+    """The id Slack gives this delivery: an event id, or a command's/action's trigger id;
+    None when it has neither (such a delivery is refused: it cannot be kept to once)."""
     key = body.get("event_id") or body.get("trigger_id")
     return f"slack:{key}" if key else None
+
+
+def admitted(context: AsyncBoltContext) -> tuple[str, Member | None]:
+    """The delivery key and the sender's membership that `SlackListeners.admit` recorded."""
+    member = context.get("member")
+    return str(context["delivery_key"]), member if isinstance(member, Member) else None
 
 
 class ResponseUrls:
@@ -103,7 +111,7 @@ class SlackListeners:
         self.router = router
         self.giving = giving
         self.people = people
-        self.standing = Standing(loyalty, giving)
+        self.standing = Standing(giving)
         self.kudos_command = KudosCommand(router, giving, self.standing)
         self.responses = ResponseUrls()
         # chat.postMessage allows about one message per second per channel.
@@ -111,7 +119,7 @@ class SlackListeners:
 
     def register(self, app: AsyncApp) -> None:
         """Attach middleware and listeners to `app`."""
-        app.use(self.drop_seen)
+        app.use(self.admit)
         app.error(self.on_error)
         app.command("/kudos")(self.on_kudos)
         app.command("/loyalty")(self.on_loyalty)
@@ -121,17 +129,37 @@ class SlackListeners:
         app.event("app_home_opened")(self.on_home_opened)
         app.action(re.compile("^" + re.escape(ACTION_PREFIX)))(self.on_button)
 
-    async def drop_seen(
+    async def admit(
         self, body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
     ) -> BoltResponse | None:
-        """Answer a delivery seen before with 200 and do nothing: Slack retries, bolt does not
-        de-duplicate."""
+        """Claim the delivery and identify its sender in one transaction; answer a delivery
+        seen before with 200 and do nothing (Slack retries, bolt does not de-duplicate).
+
+        Listeners find the key and the sender's membership in the context (`admitted`).
+        A delivery without an id is refused: every such one would share a key.
+        """
         if self.people.bot_user_id is None:
             self.people.bot_user_id = context.bot_user_id
         key = delivery_key(body)
-        if key is not None and not await asyncio.to_thread(self.loyalty.claim_event, key):
+        if key is None:
+            log.error(
+                "refusing a slack delivery without an event or trigger id: %s", body.get("type")
+            )
+            if context.respond is not None:
+                language = self.giving.language
+                await context.respond(self.giving.text(language, Line("error.unexpected")))
+            return BoltResponse(status=200, body="")
+        user_id = context.user_id
+        member: Member | None = None
+        if user_id:
+            claimed, member = await asyncio.to_thread(self.loyalty.admit, key, PLATFORM, user_id)
+        else:
+            claimed = await asyncio.to_thread(self.loyalty.claim_event, key)
+        if not claimed:
             log.info("dropping %s: seen before", key)
             return BoltResponse(status=200, body="")
+        context["delivery_key"] = key
+        context["member"] = member
         await next()
         return None
 
@@ -141,24 +169,40 @@ class SlackListeners:
         """Log an unexpected failure with its delivery id; a person who asked gets an apology."""
         log.error("slack delivery %s failed", delivery_key(body), exc_info=error)
         if context.respond is not None:
-            await context.respond(self.giving.text(Line("error.unexpected")))
+            member = context.get("member")
+            language = self.giving.language_of(None, member if isinstance(member, Member) else None)
+            await context.respond(self.giving.text(language, Line("error.unexpected")))
 
-    async def on_kudos(self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_kudos(
+        self,
+        ack: AsyncAck,
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
+    ) -> None:
         """/kudos: give, or balance, leaderboard, rewards, redeem, award."""
         await ack()
-        await self.kudos_command.handle(
-            command, self.responses.to(command.get("response_url")) or respond
-        )
+        key, member = admitted(context)
+        answer = self.responses.to(command.get("response_url")) or respond
+        await self.kudos_command.handle(command, answer, key, member)
 
     async def on_loyalty(
-        self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond
+        self,
+        ack: AsyncAck,
+        command: dict[str, Any],
+        respond: AsyncRespond,
+        context: AsyncBoltContext,
     ) -> None:
-        """/loyalty <command>: the shared member commands."""
+        """/loyalty <command>: the shared member commands (`/loyalty /balance` works too)."""
         await ack()
+        text = str(command.get("text") or "").strip()
+        text = text.removeprefix("/").strip() or "help"
+        key, member = admitted(context)
         await self._run(
-            command["user_id"],
-            "/" + str(command.get("text") or "help").strip(),
-            f"slack:{command.get('trigger_id')}",
+            str(command["user_id"]),
+            "/" + text,
+            key,
+            member,
             self.responses.to(command.get("response_url")) or respond,
         )
 
@@ -169,6 +213,7 @@ class SlackListeners:
         action: dict[str, Any],
         respond: AsyncRespond | None,
         client: AsyncWebClient,
+        context: AsyncBoltContext,
     ) -> None:
         """A tapped button runs its command as the person who tapped it (a nonce keeps it once).
 
@@ -180,18 +225,19 @@ class SlackListeners:
         answer: Respond = DirectMessage(client, user_id)
         if respond is not None and body.get("response_url"):
             answer = self.responses.to(body["response_url"]) or respond
-        await self._run(
-            user_id, str(action.get("value") or ""), f"slack:{body.get('trigger_id')}", answer
-        )
+        key, member = admitted(context)
+        await self._run(user_id, str(action.get("value") or ""), key, member, answer)
 
-    async def _run(self, user_id: str, line: str, key: str, respond: Respond) -> None:
+    async def _run(
+        self, user_id: str, line: str, key: str, member: Member | None, respond: Respond
+    ) -> None:
         person = await self.people.person(user_id)
         request = ChatRequest.parse(identity_of(person), line, key)
         if request is not None:
-            await self.kudos_command.run(respond, request)
+            await self.kudos_command.run(respond, request, person, member or person.member)
 
     async def on_message(
-        self, event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+        self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
     ) -> None:
         """`+5 @ana thanks #teamwork`: a gift to each person mentioned."""
         if event.get("subtype") not in _GIVING_SUBTYPES or event.get("bot_id"):
@@ -199,7 +245,8 @@ class SlackListeners:
         request = plus_message(str(event.get("text") or ""))
         if request is None or not event.get("user"):
             return
-        outcome = await self.giving.give(event["user"], request, f"slack:{body['event_id']}")
+        key, member = admitted(context)
+        outcome = await self.giving.give(str(event["user"]), request, key, member)
         channel = str(event["channel"])
         for receiver, result in outcome.new_gifts:
             text = self.giving.announcement(outcome.giver, receiver, result)
@@ -209,39 +256,51 @@ class SlackListeners:
             )
         await self._ephemeral(client, channel, event["user"], self.giving.private_reply(outcome))
 
-    async def on_reaction_added(self, event: dict[str, Any], client: AsyncWebClient) -> None:
-        """A configured emoji on a colleague's message gives its points."""
+    async def on_reaction_added(
+        self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        """A configured emoji on a colleague's message gives its points; a bot's or an app's
+        reaction gives nothing (the outcome is empty, so there is no answer either)."""
         points, key = self._reaction(event)
         if points is None or not event.get("item_user"):
             return
         request = GiftRequest((str(event["item_user"]),), points, f":{event['reaction']}:")
-        outcome = await self.giving.give(str(event["user"]), request, key)
+        _, member = admitted(context)
+        outcome = await self.giving.give(str(event["user"]), request, key, member)
         if outcome.refusals or outcome.new_gifts:
             channel = str(event["item"]["channel"])
             text = self.giving.private_reply(outcome)
             await self._ephemeral(client, channel, str(event["user"]), text)
 
-    async def on_reaction_removed(self, event: dict[str, Any], client: AsyncWebClient) -> None:
-        """Removing the emoji takes back exactly the gift it made."""
+    async def on_reaction_removed(
+        self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        """Removing the emoji takes back exactly the gift it made (a bot's: nothing to take)."""
         points, key = self._reaction(event)
         if points is None or not event.get("item_user"):
             return
         giver = await self.people.person(str(event["user"]))
+        if giver.member_id is None:
+            return
         receiver = await self.people.person(str(event["item_user"]))
         gift_key = f"{key}:{receiver.user_id}"
         result = await asyncio.to_thread(self.giving.kudos.revoke, gift_key, giver.member_id)
         if result is not None and not result.duplicate:
+            _, member = admitted(context)
+            language = self.giving.language_of(giver, member)
             line = Line("kudos.revoked", {"points": result.gift.points, "name": receiver.name})
-            await self._ephemeral(
-                client, str(event["item"]["channel"]), giver.user_id, self.giving.text(line)
-            )
+            text = self.giving.text(language, line)
+            await self._ephemeral(client, str(event["item"]["channel"]), giver.user_id, text)
 
-    async def on_home_opened(self, event: dict[str, Any], client: AsyncWebClient) -> None:
-        """Publish the person's Home tab with fresh numbers."""
+    async def on_home_opened(
+        self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        """Publish the person's Home tab with fresh numbers, in their language."""
         if event.get("tab") not in (None, "home"):
             return
         person = await self.people.person(str(event["user"]))
-        view = await self.standing.home_view(person)
+        _, member = admitted(context)
+        view = await self.standing.home_view(person, self.giving.language_of(person, member))
         await client.views_publish(user_id=person.user_id, view=view)
 
     def _reaction(self, event: dict[str, Any]) -> tuple[int | None, str]:

@@ -13,7 +13,7 @@ from bot.slack.giving import Giving
 from bot.slack.home import Standing, button_element
 from bot.slack.parse import MENTION, kudos_command
 from bot.slack.people import PLATFORM, Person
-from core.model import Identity
+from core.model import Identity, Member
 
 # bolt's `respond`, or anything answering like it (a direct message, for Home tab buttons).
 Respond = Callable[..., Awaitable[Any]]
@@ -21,16 +21,16 @@ Respond = Callable[..., Awaitable[Any]]
 
 def identity_of(person: Person) -> Identity:
     """The platform-neutral identity of a Slack person."""
-    return Identity(PLATFORM, person.user_id, person.name, None, None, person.time_zone)
+    return Identity(PLATFORM, person.user_id, person.name, None, person.locale, person.time_zone)
 
 
-def blocks_for(giving: Giving, reply: Reply) -> list[dict[str, Any]]:
+def blocks_for(giving: Giving, reply: Reply, language: str) -> list[dict[str, Any]]:
     """A reply as Block Kit: its text, then its buttons, each running a command when tapped."""
-    blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": giving.text(*reply.lines)}}
-    ]
+    text = giving.text(language, *reply.lines)
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     for row in reply.buttons:
-        blocks.append({"type": "actions", "elements": [button_element(giving, b) for b in row]})
+        elements = [button_element(giving, button, language) for button in row]
+        blocks.append({"type": "actions", "elements": elements})
     return blocks
 
 
@@ -42,51 +42,73 @@ class KudosCommand:
         self.giving = giving
         self.standing = standing
 
-    async def handle(self, command: dict[str, Any], respond: Respond) -> None:
-        """Run one `/kudos` invocation and answer through `respond`."""
+    async def handle(
+        self, command: dict[str, Any], respond: Respond, key: str, member: Member | None
+    ) -> None:
+        """Run one `/kudos` invocation and answer through `respond`.
+
+        `key` is the delivery's and `member` the sender's membership as the delivery was
+        admitted (None before they first joined, which looking them up does).
+        """
         text = str(command.get("text") or "").strip()
         word, _, rest = text.partition(" ")
         person = await self.giving.people.person(str(command["user_id"]))
-        key = f"slack:{command.get('trigger_id')}"
+        member = member or person.member
+        language = self.giving.language_of(person, member)
         match word.lower():
             case "balance":
-                await respond(self.giving.text(*await self.standing.balance_lines(person)))
+                lines = await self.standing.balance_lines(person, language)
+                await respond(self.giving.text(language, *lines))
             case "leaderboard":
-                await respond(self.giving.text(*await self.standing.leaderboard_lines()))
+                lines = await self.standing.leaderboard_lines()
+                await respond(self.giving.text(language, *lines))
             case "rewards" | "redeem":
-                await self.run(
-                    respond,
-                    ChatRequest(identity_of(person), word.lower(), tuple(rest.split()), key),
-                )
+                request = ChatRequest(identity_of(person), word.lower(), tuple(rest.split()), key)
+                await self.run(respond, request, person, member)
             case "award":
-                await self.award(respond, person, rest, key)
+                await self.award(respond, person, member, rest, key)
             case _:
-                await self.give(respond, person, text, key)
+                await self.give(respond, person, member, text, key)
 
-    async def give(self, respond: Respond, person: Person, text: str, key: str) -> None:
+    async def give(
+        self, respond: Respond, person: Person, member: Member | None, text: str, key: str
+    ) -> None:
         """Give to everyone mentioned; announce in the channel, answer the giver privately."""
         request = kudos_command(text)
         if request is None:
-            await respond(self.giving.text(Line("usage.kudos")))
+            language = self.giving.language_of(person, member)
+            await respond(self.giving.text(language, Line("usage.kudos")))
             return
-        outcome = await self.giving.give(person.user_id, request, key)
+        outcome = await self.giving.give(person.user_id, request, key, member)
         for receiver, result in outcome.new_gifts:
             announcement = self.giving.announcement(outcome.giver, receiver, result)
             await respond(announcement, response_type="in_channel", replace_original=False)
         await respond(self.giving.private_reply(outcome), replace_original=False)
 
-    async def award(self, respond: Respond, person: Person, rest: str, key: str) -> None:
+    async def award(
+        self, respond: Respond, person: Person, member: Member | None, rest: str, key: str
+    ) -> None:
         """`/kudos award @person <points> <reason>`: the shared staff award, by mention."""
         mention, _, tail = rest.strip().partition(" ")
         found = MENTION.fullmatch(mention)
         receiver = await self.giving.people.person(found.group(1)) if found else None
         if receiver is None or receiver.member is None:
-            await respond(self.giving.text(Line("usage.kudos")))
+            language = self.giving.language_of(person, member)
+            await respond(self.giving.text(language, Line("usage.kudos")))
             return
         args = (receiver.member.code, *tail.split())
-        await self.run(respond, ChatRequest(identity_of(person), "award", args, key))
+        request = ChatRequest(identity_of(person), "award", args, key)
+        await self.run(respond, request, person, member)
 
-    async def run(self, respond: Respond, request: ChatRequest) -> None:
-        """A shared router command, answered with text and buttons."""
-        reply = await asyncio.to_thread(self.router.handle, request)
-        await respond(self.giving.text(*reply.lines), blocks=blocks_for(self.giving, reply))
+    async def run(
+        self, respond: Respond, request: ChatRequest, person: Person, member: Member | None
+    ) -> None:
+        """A shared router command for an identified sender, answered with text and buttons
+        in their language (the one a `settings language` reply names, if it does)."""
+        reply = await asyncio.to_thread(self.router.handle_as, request, member)
+        if reply.language:
+            language = self.giving.renderer.catalogs.language_for(reply.language)
+        else:
+            language = self.giving.language_of(person, member)
+        text = self.giving.text(language, *reply.lines)
+        await respond(text, blocks=blocks_for(self.giving, reply, language))

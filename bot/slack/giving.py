@@ -12,9 +12,9 @@ from bot.render import Renderer
 from bot.replies import Line
 from bot.slack.parse import GiftRequest
 from bot.slack.people import Person, SlackPeople
-from core.errors import DomainError
+from core.errors import BotGift, DomainError
 from core.kudos import Kudos
-from core.model import Gift
+from core.model import Gift, Member
 from core.recognition import GiftResult, GiveKudos
 
 
@@ -23,6 +23,7 @@ class Outcome:
     """What happened to a request for several recipients: gifts made and refusals."""
 
     giver: Person
+    language: str  # the giver's, for what only they see
     gifts: list[tuple[Person, GiftResult]] = field(default_factory=list)
     refusals: list[Line] = field(default_factory=list)
 
@@ -43,9 +44,26 @@ class Giving:
         self.renderer = renderer
         self.language = language
 
-    async def give(self, giver_id: str, request: GiftRequest, key_prefix: str) -> Outcome:
-        """Give to every recipient under keys `<key_prefix>:<recipient>`."""
-        outcome = Outcome(await self.people.person(giver_id))
+    def language_of(self, person: Person | None, member: Member | None = None) -> str:
+        """The language a person reads: their setting, else their Slack client's, else the
+        workspace's. `member` is a fresh read of their membership when the caller has one."""
+        member = member or (person.member if person else None)
+        for wanted in (member.language if member else None, person.locale if person else None):
+            if wanted:
+                shipped = self.renderer.catalogs.language_for(wanted)
+                if wanted.replace("_", "-").split("-")[0].lower() == shipped:
+                    return shipped
+        return self.language
+
+    async def give(
+        self, giver_id: str, request: GiftRequest, key_prefix: str, member: Member | None = None
+    ) -> Outcome:
+        """Give to every recipient under keys `<key_prefix>:<recipient>`; a bot or an app gives
+        nothing (an empty outcome)."""
+        giver = await self.people.person(giver_id)
+        outcome = Outcome(giver, self.language_of(giver, member))
+        if giver.member_id is None:
+            return outcome
         for recipient in request.recipients:
             await self._give_one(outcome, recipient, request, f"{key_prefix}:{recipient}")
         return outcome
@@ -56,38 +74,41 @@ class Giving:
         try:
             receiver = await self.people.person(user_id)
         except DomainError as error:
-            outcome.refusals.append(self.refusal(error, f"<@{user_id}>"))
+            outcome.refusals.append(self.refusal(error, f"<@{user_id}>", outcome.language))
             return
-        giver = outcome.giver
+        giver_id, receiver_id = outcome.giver.member_id, receiver.member_id
+        if giver_id is None or receiver_id is None:  # bots and apps are not members
+            outcome.refusals.append(self.refusal(BotGift(), receiver.name, outcome.language))
+            return
         command = GiveKudos(
             key,
-            giver.member_id,
-            receiver.member_id,
+            giver_id,
+            receiver_id,
             request.points,
             request.reason,
-            giver.time_zone,
+            outcome.giver.time_zone,
             receiver.is_bot,
         )
         try:
             result = await asyncio.to_thread(self.kudos.give, command)
         except DomainError as error:
-            outcome.refusals.append(self.refusal(error, receiver.name))
+            outcome.refusals.append(self.refusal(error, receiver.name, outcome.language))
         else:
             outcome.gifts.append((receiver, result))
 
-    def refusal(self, error: DomainError, name: str) -> Line:
+    def refusal(self, error: DomainError, name: str, language: str) -> Line:
         """The line that says why a gift was refused and what is left."""
         params = {**error.params, "name": name}
         if isinstance(resets := params.get("resets"), datetime):
-            params["resets"] = self.day(resets)
+            params["resets"] = self.day(resets, language)
         return Line(f"error.{error.code}", params)
 
-    def day(self, moment: datetime) -> str:
+    def day(self, moment: datetime, language: str) -> str:
         """A date as the person sees it: `moment` is already in their time zone."""
-        return format_date(moment.date(), "d MMM", locale=self.language)
+        return format_date(moment.date(), "d MMM", locale=language)
 
     def announcement(self, giver: Person, receiver: Person, result: GiftResult) -> str:
-        """The public line for one gift."""
+        """The public line for one gift, in the workspace language (the channel reads it)."""
         gift = result.gift
         params: dict[str, object] = {
             "receiver": f"<@{receiver.user_id}>",
@@ -97,30 +118,30 @@ class Giving:
         }
         if gift.values:
             params["values"] = " ".join("#" + value for value in gift.values)
-            return self.text(Line("kudos.given_values", params))
-        return self.text(Line("kudos.given", params))
+            return self.text(self.language, Line("kudos.given_values", params))
+        return self.text(self.language, Line("kudos.given", params))
 
-    def left(self, result: GiftResult) -> Line:
+    def left(self, result: GiftResult, language: str) -> Line:
         """What the giver has left to give this month."""
         rules = self.kudos.program.recognition
         monthly = rules.monthly_allowance if rules is not None else 0
         params = {
             "left": result.allowance_left,
             "monthly": monthly,
-            "resets": self.day(result.resets_at),
+            "resets": self.day(result.resets_at, language),
         }
         return Line("kudos.left", params)
 
-    def text(self, *lines: Line) -> str:
-        """Lines rendered in the workspace language, one per row."""
-        return "\n".join(self.renderer.line(line, self.language) for line in lines)
+    def text(self, language: str, *lines: Line) -> str:
+        """Lines rendered in `language`, one per row."""
+        return "\n".join(self.renderer.line(line, language) for line in lines)
 
     def private_reply(self, outcome: Outcome) -> str:
         """The ephemeral answer to the giver: refusals, then the allowance left."""
         lines = list(outcome.refusals)
         if outcome.gifts:
-            lines.append(self.left(outcome.gifts[-1][1]))
-        return self.text(*lines)
+            lines.append(self.left(outcome.gifts[-1][1], outcome.language))
+        return self.text(outcome.language, *lines)
 
 
 def _untagged(gift: Gift) -> str:

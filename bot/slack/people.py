@@ -24,11 +24,12 @@ class Person:
     time_zone: str | None
     is_bot: bool
     member: Member | None
+    locale: str | None = None  # the Slack client's language, like "tr-TR"
 
     @property
-    def member_id(self) -> int:
-        """The member id; bots have none, and core refuses gifts to them before using it."""
-        return self.member.id if self.member is not None else -1
+    def member_id(self) -> int | None:
+        """The member id; None for bots and apps, which never join the program."""
+        return self.member.id if self.member is not None else None
 
 
 class SlackPeople:
@@ -51,7 +52,7 @@ class SlackPeople:
 
     async def _look_up(self, user_id: str) -> Person:
         try:
-            response = await self._client.users_info(user=user_id)
+            response = await self._client.users_info(user=user_id, include_locale=True)
         except SlackApiError as error:
             if error.response.get("error") == "user_not_found":
                 raise MemberNotFound(ref=f"<@{user_id}>") from error
@@ -60,9 +61,10 @@ class SlackPeople:
         profile = user.get("profile") or {}
         name = str(profile.get("display_name") or user.get("real_name") or user.get("name") or "")
         zone = user.get("tz")
+        locale = user.get("locale")
         is_bot = bool(user.get("is_bot")) or user_id == self.bot_user_id
         if is_bot:
-            return Person(user_id, name, zone, True, None)
-        identity = Identity(PLATFORM, user_id, name or user_id, user.get("name"), None, zone)
+            return Person(user_id, name, zone, True, None, locale)
+        identity = Identity(PLATFORM, user_id, name or user_id, user.get("name"), locale, zone)
         result = await asyncio.to_thread(self._loyalty.enroll, identity)
-        return Person(user_id, name or user_id, zone, False, result.member)
+        return Person(user_id, name or user_id, zone, False, result.member, locale)

@@ -17,7 +17,9 @@ class SlackSender:
     """Sends notifications as DMs; 429 becomes RetryLater, a gone user becomes Unreachable."""
 
     platform = PLATFORM
-    per_second = 1.0  # chat.postMessage allows about one message per second per channel
+    # chat.postMessage allows about one message per second per channel (each person's DM is
+    # one): a generous workspace-wide pace, and the 1 s gap per channel is what counts.
+    per_second = 20.0
     per_chat_interval = 1.0
 
     def __init__(self, client: AsyncWebClient) -> None:

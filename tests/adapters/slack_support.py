@@ -19,6 +19,7 @@ from bot.slack.component import SlackComponent
 from core.kudos import Kudos
 from tests.fakes import slack_signing
 from tests.fakes.slack_api import FakeSlackApi
+from tests.fakes.slack_signing import slash_command_body
 
 TOKEN = "xoxb-test-token"
 SECRET = "slack-signing-secret"
@@ -66,10 +67,18 @@ class SlackHarness:
 
     async def command(self, user: str, text: str, reply_id: str) -> None:
         """Run `/kudos text` as `user`; answers go to the response URL `reply_id`."""
-        body = slack_signing.slash_command_body(
+        body = slash_command_body(
             "/kudos", text, user_id=user, response_url=self.fake.response_url(reply_id)
         )
         response = await self.post(body)  # fmt: skip
+        assert response.status_code == 200, response.text
+
+    async def loyalty(self, user: str, text: str, reply_id: str) -> None:
+        """Run `/loyalty text` as `user`; answers go to the response URL `reply_id`."""
+        body = slash_command_body(
+            "/loyalty", text, user_id=user, response_url=self.fake.response_url(reply_id)
+        )
+        response = await self.post(body)
         assert response.status_code == 200, response.text
 
     async def replies(self, reply_id: str, count: int) -> list[str]:
