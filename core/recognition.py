@@ -13,8 +13,9 @@ from datetime import datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core import errors
-from core.ledger import issue_points, locked_balances, plan_fefo_draw, replayed, request_hash
-from core.model import Gift, JournalKind, LotDraw, NewJournal, OutboxMessage, Posting, Purpose
+from core.clawback import apply_claw_back, plan_claw_back
+from core.ledger import issue_points, locked_balances, replayed, request_hash
+from core.model import Gift, JournalKind, NewJournal, OutboxMessage, Purpose
 from core.ports import RecognitionUnitOfWork
 from core.program import Program, Recognition
 
@@ -218,9 +219,8 @@ def revoke(
     # in that order too, so a gift and a revoke never wait on each other in a cycle.
     uow.recognition.restore_allowance(gift.giver_id, gift.period, gift.points)
     accounts, balances = locked_balances(uow, gift.receiver_id)
-    draws, expired = _claw_back_draws(uow, gift, balances.available)
-    clawed = sum(draw.amount for draw in draws)
-    short = gift.points - clawed - expired
+    plan = plan_claw_back(uow, gift.receiver_id, gift.lot_id, gift.points, balances)
+    clawed, short = plan.from_available, plan.shortfall
     meta: dict[str, object] = {"ref": gift.reason, "clawed": clawed, "short": short}
     journal_id = uow.ledger.add_journal(
         NewJournal(
@@ -234,42 +234,8 @@ def revoke(
             meta,
         )
     )
-    uow.ledger.draw(journal_id, draws, "clawback")
-    postings = [Posting(uow.ledger.system_account(Purpose.ISSUED_RECOGNITION), gift.points)]
-    if expired:  # the receiver already lost those: undo the expiry, take nothing again
-        postings.append(Posting(uow.ledger.system_account(Purpose.EXPIRED), -expired))
-    if clawed:
-        after = uow.ledger.debit(accounts.available, clawed)
-        postings.append(Posting(accounts.available, -clawed, _checked(after)))
-    if short:  # already spent: a debt that later earnings pay off first
-        after = uow.ledger.debit(accounts.debt, short, None)
-        postings.append(Posting(accounts.debt, -short, _checked(after)))
-    uow.ledger.add_postings(journal_id, postings)
+    apply_claw_back(uow, journal_id, accounts, plan, Purpose.ISSUED_RECOGNITION, False)
     return RevokeResult(gift, clawed, short)
-
-
-def _claw_back_draws(
-    uow: RecognitionUnitOfWork, gift: Gift, available: int
-) -> tuple[list[LotDraw], int]:
-    """The gift's own lot first, then other lots first-expiring-first, up to what is there;
-    and how many of the gift's points had already expired (those are not taken again)."""
-    draws: list[LotDraw] = []
-    own = expired = 0
-    if gift.lot_id is not None:
-        own = min(gift.points, uow.ledger.lot(gift.lot_id).remaining)
-        if own:
-            draws.append(LotDraw(gift.lot_id, own))
-        expired = min(gift.points - own, uow.ledger.lot_movements(gift.lot_id).get("expire", 0))
-    extra = min(gift.points - own - expired, available - own)
-    if extra > 0:
-        draws += plan_fefo_draw(uow, gift.receiver_id, extra, skip_lot=gift.lot_id)
-    return draws, expired
-
-
-def _checked(balance_after: int | None) -> int:
-    if balance_after is None:  # the amounts come from balances locked in this transaction
-        raise errors.InsufficientPoints(needed=0, available=0, short=0)
-    return balance_after
 
 
 def _int(meta: dict[str, object], name: str) -> int:

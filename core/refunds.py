@@ -7,23 +7,18 @@ has already spent becomes a debt or is written off. Nothing is ever silently dro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from core import errors
+from core.clawback import apply_claw_back, plan_claw_back
 from core.commands import RefundPurchase
-from core.ledger import locked_balances, plan_fefo_draw, replayed, request_hash
+from core.ledger import locked_balances, replayed, request_hash
 from core.members import get_member
 from core.model import (
-    Balances,
     JournalKind,
-    LotDraw,
-    LotState,
     Member,
-    MemberAccounts,
     NewJournal,
     OutboxMessage,
-    Posting,
     Purchase,
     Purpose,
 )
@@ -48,7 +43,9 @@ def refund_purchase(
     # Cumulative rounding: a purchase refunded in parts gives back exactly its points.
     refunded_after = purchase.refunded_minor + amount
     points = purchase.points * refunded_after // purchase.amount_minor - purchase.refunded_points
-    plan = _plan(uow, purchase, balances, points)
+    plan = plan_claw_back(
+        uow, member.id, purchase.lot_id, points, balances, purchase.refunded_points
+    )
     meta: dict[str, object] = {
         "ref": command.receipt,
         "amount": amount,
@@ -71,7 +68,8 @@ def refund_purchase(
         )
     )
     if points:
-        _apply(uow, program, journal_id, accounts, plan, points)
+        write_off = program.refunds.when_spent == "write_off"
+        apply_claw_back(uow, journal_id, accounts, plan, Purpose.ISSUED_PURCHASE, write_off)
         uow.outbox.add(
             OutboxMessage(
                 member.id,
@@ -85,94 +83,11 @@ def refund_purchase(
     return _result(command.receipt, member, meta, program, duplicate=False)
 
 
-# Draws from the refunded purchase's own lot are told apart from claw-backs out of other lots.
-OWN_LOT_DRAW = "refund"
-
-
-@dataclass(frozen=True)
-class _ClawBack:
-    own_lot: list[LotDraw]
-    other_lots: list[LotDraw]
-    from_pending: int
-    from_available: int
-    expired: int
-    shortfall: int
-
-
-def _plan(uow: UnitOfWork, purchase: Purchase, balances: Balances, points: int) -> _ClawBack:
-    from_pending, from_available, expired = 0, 0, 0
-    own, others = list[LotDraw](), list[LotDraw]()
-    if points and purchase.lot_id is not None:
-        lot = uow.ledger.lot(purchase.lot_id)
-        take = min(points, lot.remaining)
-        if take:
-            own.append(LotDraw(lot.id, take))
-            if lot.state is LotState.PENDING:
-                from_pending = take
-            else:
-                from_available = take
-        expired = min(points - take, _expired_unrefunded(uow, purchase, lot.id))
-    extra = min(points - from_pending - from_available - expired,
-                balances.available - from_available)  # fmt: skip
-    if extra > 0:
-        others = plan_fefo_draw(uow, purchase.member_id, extra, skip_lot=purchase.lot_id)
-        from_available += extra
-    shortfall = points - from_pending - from_available - expired
-    return _ClawBack(own, others, from_pending, from_available, expired, shortfall)
-
-
-def _expired_unrefunded(uow: UnitOfWork, purchase: Purchase, lot_id: int) -> int:
-    """Points of the purchase's lot that expired and no earlier refund has accounted for.
-
-    The member already lost those, so refunding them must not take points again. Each
-    refund takes from the lot's remainder first, then from what expired, so earlier refunds
-    accounted for `refunded - clawed from the lot` of the expired points at most.
-    """
-    moved = uow.ledger.lot_movements(lot_id)
-    expired = moved.get("expire", 0)
-    accounted = max(min(expired, purchase.refunded_points - moved.get(OWN_LOT_DRAW, 0)), 0)
-    return expired - accounted
-
-
-def _apply(
-    uow: UnitOfWork,
-    program: Program,
-    journal_id: int,
-    accounts: MemberAccounts,
-    plan: _ClawBack,
-    points: int,
-) -> None:
-    uow.ledger.draw(journal_id, plan.own_lot, OWN_LOT_DRAW)
-    uow.ledger.draw(journal_id, plan.other_lots, "clawback")
-    postings = [Posting(uow.ledger.system_account(Purpose.ISSUED_PURCHASE), points)]
-    for account, amount in (
-        (accounts.available, plan.from_available),
-        (accounts.pending, plan.from_pending),
-    ):
-        if amount:
-            postings.append(Posting(account, -amount, _debit(uow, account, amount, 0)))
-    if plan.expired:  # the expiry is undone: those points should never have been issued
-        postings.append(Posting(uow.ledger.system_account(Purpose.EXPIRED), -plan.expired))
-    if plan.shortfall and program.refunds.when_spent == "debt":
-        after = _debit(uow, accounts.debt, plan.shortfall, None)
-        postings.append(Posting(accounts.debt, -plan.shortfall, after))
-    elif plan.shortfall:
-        postings.append(Posting(uow.ledger.system_account(Purpose.ADJUSTMENT), -plan.shortfall))
-    uow.ledger.add_postings(journal_id, postings)
-
-
 def _purchase(uow: UnitOfWork, receipt: str) -> Purchase:
     purchase = uow.purchases.get(receipt)
     if purchase is None:
         raise errors.ReceiptNotFound(receipt=receipt)
     return purchase
-
-
-def _debit(uow: UnitOfWork, account: int, amount: int, floor: int | None) -> int:
-    after = uow.ledger.debit(account, amount, floor)
-    if after is None:  # the amounts were computed from the locked balances
-        raise errors.InsufficientPoints(needed=amount, available=0, short=amount)
-    return after
 
 
 def _refund_amount(purchase: Purchase, requested: int | None) -> int:

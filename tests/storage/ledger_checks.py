@@ -333,7 +333,7 @@ class LedgerChecker:
                 if purpose == "debt":
                     assert running <= 0, f"debt account {account_id} is positive ({running})"
                     if int(amount) < 0:
-                        assert kinds[journal_id] == "refund", (
+                        assert kinds[journal_id] in ("refund", "revoke"), (
                             f"debt grew in a {kinds[journal_id]} journal {journal_id}"
                         )
             balances[member_id][purpose] = total
@@ -483,12 +483,12 @@ def _check_movements(
         kind, member_id = journals[jid][1], journals[jid][5]
         drawn = [lot_by_id[m[2]] for m in rows]
         assert all(lot.member_id == member_id for lot in drawn), f"journal {jid}: another's lot"
-        # A refund draws its purchase's own lot as "refund" and other lots as "clawback".
+        # A refund or revoke draws the lot it reverses as "reversal", other lots as "clawback".
         expected = {
             "redeem": {"redeem"},
             "expire": {"expire"},
-            "refund": {"refund", "clawback"},
-            "revoke": {"clawback"},
+            "refund": {"reversal", "clawback"},
+            "revoke": {"reversal", "clawback"},
         }
         assert all(m[4] in expected.get(kind, set()) for m in rows), f"journal {jid}: {rows}"
         total = sum(int(m[3]) for m in rows)
