@@ -36,10 +36,6 @@ class NotEnrolled(DomainError):
     code = "not_enrolled"
 
 
-class PermissionDenied(DomainError):
-    code = "permission_denied"
-
-
 class InsufficientPoints(DomainError):
     code = "insufficient_points"
 

@@ -98,6 +98,7 @@ class TierProgress:
     qualifying: Decimal
     next_name: str | None
     next_threshold: Decimal | None
+    perks: tuple[str, ...] = ()
 
     @property
     def to_next(self) -> Decimal | None:

@@ -50,6 +50,7 @@ def tier_progress(uow: UnitOfWork, program: Program, member_id: int, now: dateti
         qualifying=qualifying,
         next_name=upper.name if upper else None,
         next_threshold=upper.threshold if upper else None,
+        perks=tuple(tier.perks),
     )
 
 

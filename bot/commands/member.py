@@ -76,6 +76,8 @@ def balance_lines(summary: BalanceSummary, decimals: int) -> list[Line]:
         )
     else:
         lines.append(Line("balance.tier_top", {"tier": tier.name}))
+    if tier.perks:
+        lines.append(Line("balance.perks", {"tier": tier.name, "perks": list(tier.perks)}))
     if summary.nearest_reward is not None:
         short = summary.nearest_reward.price - summary.available
         lines.append(

@@ -108,3 +108,12 @@ def test_settings_change_language_and_notifications(chat) -> None:  # type: igno
     assert "⭐ 25 puan" in out
     assert "Bildirimler: kapalı." in out
     assert "Kullanım: /settings" in out
+
+
+def test_tier_multiplier_progress_and_perks(chat) -> None:  # type: ignore[no-untyped-def]
+    out = chat("/as sam staff", "/earn @sam 200 R-1", "/earn @sam 20 R-2", "/balance")
+    assert "Sam earned 200 points (Green ×1) for R-1" in out
+    assert "Sam earned 25 points (Silver ×1.25) for R-2" in out
+    assert "⏳ +225 pending until" in out
+    assert "Silver · ▓▓▓▓░░░░░░ 44% to Gold: spend $280.00 more" in out
+    assert "✨ Silver perks: Free extra shot" in out
