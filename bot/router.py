@@ -43,6 +43,10 @@ class Context:
     def args(self) -> tuple[str, ...]:
         return self.request.args
 
+    def find_member(self, ref: str) -> Member:
+        """The member a staff member means by a code or @username on this platform."""
+        return self.loyalty.find_member(ref, self.request.identity.platform)
+
     def require_member(self) -> Member:
         """The speaker's membership; NotEnrolled makes the reply point at /start."""
         if self.member is None:

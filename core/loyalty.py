@@ -60,9 +60,9 @@ class Loyalty:
         member = self._with_bootstrap_role(result.member, identity.platform, identity.external_id)
         return replace(result, member=member) if member else result
 
-    def find_member(self, ref: str) -> Member:
-        """A member by code or @username."""
-        return self.db.run(lambda uow: members.find_member(uow, ref), write=False)
+    def find_member(self, ref: str, platform: str | None = None) -> Member:
+        """A member by code or @username (as known on `platform` first)."""
+        return self.db.run(lambda uow: members.find_member(uow, ref, platform), write=False)
 
     def record_purchase(self, command: RecordPurchase) -> EarnResult:
         """Earn points for a purchase receipt (once per receipt)."""
@@ -116,9 +116,9 @@ class Loyalty:
             lambda uow: summary.catalog_for(uow, self.program, member_id), write=False
         )
 
-    def set_role(self, ref: str, role: Role) -> Member:
+    def set_role(self, ref: str, role: Role, platform: str | None = None) -> Member:
         """Give the member behind `ref` a role."""
-        return self.db.run(lambda uow: members.change_role(uow, ref, role))
+        return self.db.run(lambda uow: members.change_role(uow, ref, role, platform))
 
     def update_settings(
         self, member_id: int, language: str | None = None, notifications: bool | None = None

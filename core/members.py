@@ -16,16 +16,16 @@ def get_member(uow: UnitOfWork, member_id: int) -> Member:
     return member
 
 
-def find_member(uow: UnitOfWork, ref: str) -> Member:
-    """A member by member code (K7Q-4MX2) or by @username."""
+def find_member(uow: UnitOfWork, ref: str, platform: str | None = None) -> Member:
+    """A member by member code (K7Q-4MX2) or by @username (on `platform` first)."""
     text = ref.strip()
     member = None
     if text.startswith("@"):
-        member = uow.members.by_username(text[1:])
+        member = uow.members.by_username(text[1:], platform)
     elif looks_like_member_code(text):
         member = uow.members.by_code(text)
     else:
-        member = uow.members.by_username(text)
+        member = uow.members.by_username(text, platform)
     if member is None:
         raise errors.MemberNotFound(ref=text)
     return member
@@ -39,8 +39,8 @@ def update_preferences(
     return get_member(uow, member_id)
 
 
-def change_role(uow: UnitOfWork, ref: str, role: Role) -> Member:
+def change_role(uow: UnitOfWork, ref: str, role: Role, platform: str | None = None) -> Member:
     """Give a member a role; returns the member as they are now."""
-    member = find_member(uow, ref)
+    member = find_member(uow, ref, platform)
     uow.members.set_role(member.id, role)
     return get_member(uow, member.id)

@@ -22,7 +22,7 @@ def grant(ctx: Context) -> Reply:
     """/grant <user> <staff|admin>."""
     arg_count(ctx.args, "grant", 2, 2)
     role = _role(ctx.args[1], "grant")
-    member = ctx.loyalty.set_role(ctx.args[0], role)
+    member = ctx.loyalty.set_role(ctx.args[0], role, ctx.request.identity.platform)
     return Reply.say("grant.done", name=member.display_name, role=role.name.lower())
 
 
@@ -30,10 +30,10 @@ def revoke(ctx: Context) -> Reply:
     """/revoke <user> <staff|admin>: back to a plain member (or staff, from admin)."""
     arg_count(ctx.args, "revoke", 2, 2)
     role = _role(ctx.args[1], "revoke")
-    target = ctx.loyalty.find_member(ctx.args[0])
+    target = ctx.find_member(ctx.args[0])
     if target.role < role:
         return Reply.say("revoke.not_held", name=target.display_name, role=role.name.lower())
-    member = ctx.loyalty.set_role(ctx.args[0], Role(role - 1))
+    member = ctx.loyalty.set_role(ctx.args[0], Role(role - 1), ctx.request.identity.platform)
     return Reply.say("revoke.done", name=member.display_name, role=member.role.name.lower())
 
 

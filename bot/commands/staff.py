@@ -15,7 +15,7 @@ def earn(ctx: Context) -> Reply:
     arg_count(ctx.args, "earn", 2, 3)
     program = ctx.loyalty.program
     amount = money(ctx.args[1], program, "earn")
-    member = ctx.loyalty.find_member(ctx.args[0])
+    member = ctx.find_member(ctx.args[0])
     # Without a receipt the delivery id stands in, so a re-delivered update earns once.
     receipt = ctx.args[2] if len(ctx.args) == 3 else f"chat-{ctx.request.key}"
     actor = ctx.require_member()
@@ -77,7 +77,7 @@ def refund(ctx: Context) -> Reply:
 def award(ctx: Context) -> Reply:
     """/award <member> <points|action> <reason>: points for an action or goodwill."""
     arg_count(ctx.args, "award", 2)
-    member = ctx.loyalty.find_member(ctx.args[0])
+    member = ctx.find_member(ctx.args[0])
     size, reason = ctx.args[1], " ".join(ctx.args[2:])
     actor = ctx.require_member()
     key = f"award:{ctx.request.key}"
@@ -100,7 +100,7 @@ def award(ctx: Context) -> Reply:
 def lookup(ctx: Context) -> Reply:
     """/lookup <member>: who this is and where they stand."""
     arg_count(ctx.args, "lookup", 1, 1)
-    member = ctx.loyalty.find_member(ctx.args[0])
+    member = ctx.find_member(ctx.args[0])
     summary = ctx.loyalty.balance(member.id)
     header = Line(
         "lookup.header",

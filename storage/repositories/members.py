@@ -21,8 +21,8 @@ _BY_IDENTITY = Query(
 )
 # Two rows are enough to tell a unique match from an ambiguous one.
 _BY_USERNAME = Query(
-    "SELECT DISTINCT {member} FROM identity i JOIN member m ON m.id = i.member_id"
-    " WHERE i.username_key = :key ORDER BY m.id LIMIT 2",
+    "SELECT {member}, i.platform FROM identity i JOIN member m ON m.id = i.member_id"
+    " WHERE i.username_key = :key ORDER BY m.id LIMIT 20",
     **_MEMBER,
 )
 _INSERT_MEMBER = Query(
@@ -97,13 +97,18 @@ class SqlMemberRepository:
         """The member whose code matches, forgiving case, separators and O/0, I/L/1 mix-ups."""
         return self._member(self._sql.one(_BY_CODE, {"key": normalize_code(code)}))
 
-    def by_username(self, username: str) -> Member | None:
-        """The one member with this username on any platform; None if none or ambiguous."""
+    def by_username(self, username: str, platform: str | None = None) -> Member | None:
+        """The one member with this username, preferring `platform`; None if none or ambiguous."""
         key = username_key(username)
         if key is None:
             return None
         rows = self._sql.all(_BY_USERNAME, {"key": key})
-        return self._member(rows[0]) if len(rows) == 1 else None
+        on_platform = {row[0]: row for row in rows if row[-1] == platform}
+        anywhere = {row[0]: row for row in rows}
+        for candidates in (on_platform, anywhere):
+            if len(candidates) == 1:
+                return self._member(next(iter(candidates.values())))
+        return None
 
     def by_id(self, member_id: int) -> Member | None:
         """The member with this id."""

@@ -67,6 +67,17 @@ def test_by_username_refuses_an_ambiguous_match(db: SqlDatabase) -> None:
     assert db.run(lambda uow: uow.members.by_username("ann")) is None
 
 
+def test_by_username_prefers_the_speakers_platform(db: SqlDatabase) -> None:
+    ann, _ = add_member(db, "ann")
+    other, _ = add_member(db, "ann2", platform="slack")
+    db.run(lambda uow: _rename(uow, "ann2"))
+    assert db.run(lambda uow: uow.members.by_username("@ann", "telegram")) == ann
+    assert db.run(lambda uow: uow.members.by_username("@ann", "slack")) == replace(
+        other, display_name="Ann Two"
+    )
+    assert db.run(lambda uow: uow.members.by_username("@ann", "console")) is None
+
+
 def test_refresh_identity_updates_names_and_username(db: SqlDatabase) -> None:
     ann, _ = add_member(db, "ann")
     new = Identity("telegram", "id-ann", "Ann B.", "AnnB", "de", "Europe/Berlin")
