@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -32,6 +33,11 @@ class Person:
         return self.member.id if self.member is not None else None
 
 
+# A time zone or name change shows within the hour; memory stays bounded in a big workspace.
+PERSON_TTL_SECONDS = 3600.0
+MAX_CACHED_PEOPLE = 10_000
+
+
 class SlackPeople:
     """Looks people up once per process; colleagues join the program the first time they appear."""
 
@@ -39,15 +45,19 @@ class SlackPeople:
         self._client = client
         self._loyalty = loyalty
         self.bot_user_id = bot_user_id
-        self._cache: dict[str, Person] = {}
+        self._cache: dict[str, tuple[float, Person]] = {}
 
     async def person(self, user_id: str) -> Person:
-        """The person behind a Slack user id."""
+        """The person behind a Slack user id (looked up again after an hour: people travel)."""
+        now = time.monotonic()
         cached = self._cache.get(user_id)
-        if cached is not None:
-            return cached
+        if cached is not None and now - cached[0] < PERSON_TTL_SECONDS:
+            return cached[1]
         person = await self._look_up(user_id)
-        self._cache[user_id] = person
+        if len(self._cache) >= MAX_CACHED_PEOPLE:  # dicts keep insertion order: drop the oldest
+            del self._cache[next(iter(self._cache))]
+        self._cache.pop(user_id, None)
+        self._cache[user_id] = (now, person)
         return person
 
     async def _look_up(self, user_id: str) -> Person:

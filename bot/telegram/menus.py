@@ -12,6 +12,7 @@ from bot.router import Router
 from core.model import Role
 
 log = logging.getLogger(__name__)
+MAX_KNOWN_CHATS = 100_000
 
 
 class Menus:
@@ -41,6 +42,8 @@ class Menus:
     async def refresh(self, chat_id: int, role: Role, language: str) -> None:
         """Give this chat the menu of `role` when it changed since we last looked."""
         known = self._chat_roles.get(chat_id, Role.MEMBER)
+        if len(self._chat_roles) >= MAX_KNOWN_CHATS:  # forget all: a staff menu is merely re-sent
+            self._chat_roles.clear()
         self._chat_roles[chat_id] = role
         if known == role:
             return
