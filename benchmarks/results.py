@@ -7,6 +7,8 @@ import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from benchmarks.docs import replace_section
+
 EARN_REDEEM_GOAL = 0.5  # core ≥ half the hand-written SQL rate
 BALANCE_GOAL_MS = 5.0
 RESULTS_START = "<!-- results:start (written by python -m benchmarks) -->"
@@ -88,15 +90,7 @@ class Report:
 
     def update_doc(self, doc: Path) -> bool:
         """Replace the table between the doc's result markers; False if it has none."""
-        text = doc.read_text(encoding="utf-8") if doc.exists() else ""
-        if RESULTS_START not in text or RESULTS_END not in text:
-            return False
-        head, rest = text.split(RESULTS_START, 1)
-        _, tail = rest.split(RESULTS_END, 1)
-        doc.write_text(
-            f"{head}{RESULTS_START}\n{self.markdown()}{RESULTS_END}{tail}", encoding="utf-8"
-        )
-        return True
+        return replace_section(doc, RESULTS_START, RESULTS_END, self.markdown())
 
     def save(self, directory: Path, name: str = "latest") -> None:
         """`name`.md (tracked) and `name`.json (git-ignored) in `directory`."""

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.docs import replace_section
 from benchmarks.settings import BENCHMARKS_DOC
 from bot.settings import EXAMPLE_PROGRAM
 from tests.fakes import slack_signing
@@ -280,13 +281,7 @@ def _median_ms(values: list[float]) -> float:
 
 def update_doc(doc: Path, result: Result) -> bool:
     """Replace the table between the Slack markers of the doc; False when it has none."""
-    text = doc.read_text(encoding="utf-8") if doc.exists() else ""
-    if START not in text or END not in text:
-        return False
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    doc.write_text(f"{head}{START}\n{result.markdown()}{END}{tail}", encoding="utf-8")
-    return True
+    return replace_section(doc, START, END, result.markdown())
 
 
 def run_and_report(quick: bool, save: bool, echo: Callable[[str], None] = print) -> Result:

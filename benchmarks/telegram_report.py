@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from benchmarks.docs import replace_section
 from benchmarks.outbox_rate import GLOBAL_LIMIT, OutboxResult
 from benchmarks.telegram_balance import BalanceResult
 
@@ -75,15 +76,7 @@ class TelegramReport:
 
     def update_doc(self, doc: Path) -> bool:
         """Replace the table between this section's markers; False if the doc has none."""
-        text = doc.read_text(encoding="utf-8") if doc.exists() else ""
-        if TELEGRAM_START not in text or TELEGRAM_END not in text:
-            return False
-        head, rest = text.split(TELEGRAM_START, 1)
-        _, tail = rest.split(TELEGRAM_END, 1)
-        doc.write_text(
-            f"{head}{TELEGRAM_START}\n{self.markdown()}{TELEGRAM_END}{tail}", encoding="utf-8"
-        )
-        return True
+        return replace_section(doc, TELEGRAM_START, TELEGRAM_END, self.markdown())
 
     def save(self, directory: Path, name: str = "telegram") -> None:
         """`name`.md (tracked) and `name`.json (git-ignored) in `directory`."""
