@@ -1,4 +1,8 @@
-"""Message catalogs: gettext .po files under bot/locales, read with Babel at start-up."""
+"""Message catalogs: gettext .po files under bot/locales, read with Babel at start-up.
+
+Each language folder may hold several catalogs (`messages.po` for the core commands, one
+file per feature area beside it); they are read together and must not repeat a key.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +19,13 @@ class Catalogs:
     """Every shipped language's messages; lookups fall back to English, then to the key."""
 
     def __init__(self, directory: Path = LOCALES) -> None:
-        self._messages = {
-            path.parent.parent.name: _read(path)
-            for path in sorted(directory.glob("*/LC_MESSAGES/messages.po"))
-        }
+        self._messages: dict[str, dict[str, str]] = {}
+        for path in sorted(directory.glob("*/LC_MESSAGES/*.po")):
+            messages = self._messages.setdefault(path.parent.parent.name, {})
+            read = _read(path)
+            if repeated := sorted(messages.keys() & read.keys()):
+                raise ValueError(f"{path}: keys defined in another catalog too: {repeated}")
+            messages.update(read)
 
     @property
     def languages(self) -> list[str]:

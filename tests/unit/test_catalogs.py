@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +65,23 @@ def test_every_command_has_usage_and_help() -> None:
     missing_usage = {f"usage.{n}" for n in names} - CATALOGS.keys("en")
     missing_help = {f"help.{n}" for n in names - {"confirm", "cancel"}} - CATALOGS.keys("en")
     assert (missing_usage, missing_help) == (set(), set())
+
+
+def _write_po(path: Path, entries: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = "".join(f'msgid "{key}"\nmsgstr "{text}"\n\n' for key, text in entries.items())
+    path.write_text('msgid ""\nmsgstr ""\n"Language: en\\n"\n\n' + body, encoding="utf-8")
+
+
+def test_several_catalog_files_per_language_are_read_together(tmp_path: Path) -> None:
+    _write_po(tmp_path / "en/LC_MESSAGES/messages.po", {"a": "A"})
+    _write_po(tmp_path / "en/LC_MESSAGES/extra.po", {"b": "B"})
+    catalogs = Catalogs(tmp_path)
+    assert (catalogs.template("a", "en"), catalogs.template("b", "en")) == ("A", "B")
+
+
+def test_a_key_defined_in_two_catalog_files_is_refused(tmp_path: Path) -> None:
+    _write_po(tmp_path / "en/LC_MESSAGES/messages.po", {"a": "A"})
+    _write_po(tmp_path / "en/LC_MESSAGES/extra.po", {"a": "other"})
+    with pytest.raises(ValueError, match="another catalog"):
+        Catalogs(tmp_path)
