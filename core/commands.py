@@ -13,7 +13,7 @@ class Enroll:
     payload: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordPurchase:
     member_id: int
     receipt: str
@@ -21,7 +21,7 @@ class RecordPurchase:
     actor_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AwardPoints:
     """Points for an action: a named program action, or staff goodwill with a reason."""
 
@@ -33,14 +33,14 @@ class AwardPoints:
     actor_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RedeemReward:
     member_id: int
     reward_id: str
     nonce: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RefundPurchase:
     receipt: str
     refund_id: str

@@ -92,3 +92,15 @@ class PairCapReached(DomainError):
 
 class ValueRequired(DomainError):
     code = "value_required"
+
+
+class UnknownTimeZone(DomainError):
+    code = "unknown_time_zone"
+
+
+class InvalidQuietHours(DomainError):
+    code = "invalid_quiet_hours"
+
+
+class UnknownCategory(DomainError):
+    code = "unknown_category"

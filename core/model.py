@@ -68,7 +68,7 @@ class LotState(StrEnum):
     AVAILABLE = "available"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Identity:
     """One chat identity of a person: the platform and its id for them."""
 
@@ -80,7 +80,7 @@ class Identity:
     time_zone: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Member:
     """A person enrolled in the program."""
 
@@ -91,7 +91,6 @@ class Member:
     language: str | None
     created_at: datetime
     referred_by: int | None = None
-    notifications: bool = True
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,7 @@ class Posting:
     balance_after: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewJournal:
     kind: JournalKind
     key: str
@@ -133,7 +132,7 @@ class NewJournal:
     meta: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordedJournal:
     id: int
     kind: JournalKind
@@ -144,7 +143,7 @@ class RecordedJournal:
     meta: dict[str, object]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewLot:
     member_id: int
     journal_id: int
@@ -155,7 +154,7 @@ class NewLot:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Lot:
     id: int
     member_id: int
@@ -175,7 +174,7 @@ class LotDraw:
     amount: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Purchase:
     receipt: str
     member_id: int
@@ -188,7 +187,7 @@ class Purchase:
     refunded_points: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Redemption:
     id: int
     member_id: int
@@ -200,7 +199,7 @@ class Redemption:
     valid_until: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HistoryRow:
     """One movement on a member's points, newest first in a page."""
 
@@ -212,18 +211,7 @@ class HistoryRow:
     reference: str | None
 
 
-@dataclass(frozen=True)
-class OutboxMessage:
-    """A message the bot sends on its own initiative, queued in the same transaction."""
-
-    member_id: int
-    kind: str
-    params: dict[str, object]
-    dedupe_key: str
-    not_before: datetime | None = None
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Gift:
     """One recognition gift: `points` from a giver's monthly allowance to a receiver."""
 

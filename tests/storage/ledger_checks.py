@@ -135,7 +135,9 @@ class ManualClock:
 
 def person(n: int | str) -> Identity:
     """A chat identity for test person `n`."""
-    return Identity("telegram", f"user-{n}", display_name=f"User {n}", username=f"user{n}")
+    return Identity(
+        platform="telegram", external_id=f"user-{n}", display_name=f"User {n}", username=f"user{n}"
+    )
 
 
 # -- fresh databases -----------------------------------------------------------------------------
@@ -563,7 +565,9 @@ def redeem_task(
         for nonce in nonces:
             barrier.wait(timeout=60)
             try:
-                result = loyalty.redeem(RedeemReward(member_id, reward_id, nonce))
+                result = loyalty.redeem(
+                    RedeemReward(member_id=member_id, reward_id=reward_id, nonce=nonce)
+                )
                 outcomes.append(("ok", result.voucher, result.duplicate))
             except errors.InsufficientPoints:
                 outcomes.append(("insufficient", "", False))
