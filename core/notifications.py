@@ -27,40 +27,40 @@ def subscribe(bus: MessageBus) -> None:
 def purchase_recorded(event: PurchaseRecorded, uow: UnitOfWork) -> None:
     """The member hears about points a staff member (or the till) recorded for them."""
     if event.points and event.actor_id != event.member_id:
-        message = OutboxMessage(
-            recipient=Recipient.member(event.member_id),
-            key="notify.points_earned",
-            params={"points": event.points, "receipt": event.receipt},
-            dedupe_key=f"points_earned:earn:{event.receipt}",
-            buttons=(BALANCE_BUTTON,),
-        )
-        uow.outbox.add(message, event.occurred_at)
+        params = {"points": event.points, "receipt": event.receipt}
+        _receipt(uow, event, "points_earned", f"earn:{event.receipt}", params)
 
 
 def points_awarded(event: PointsAwarded, uow: UnitOfWork) -> None:
     """The member hears about points someone else awarded them (not their sign-up bonus)."""
     if event.actor_id is not None and event.actor_id != event.member_id:
-        message = OutboxMessage(
-            recipient=Recipient.member(event.member_id),
-            key="notify.points_awarded",
-            params={"points": event.points, "reason": event.reason},
-            dedupe_key=f"points_awarded:journal:{event.journal_id}",
-            buttons=(BALANCE_BUTTON,),
-        )
-        uow.outbox.add(message, event.occurred_at)
+        params = {"points": event.points, "reason": event.reason}
+        _receipt(uow, event, "points_awarded", f"journal:{event.journal_id}", params)
 
 
 def purchase_refunded(event: PurchaseRefunded, uow: UnitOfWork) -> None:
     """The member hears which points a refund took back."""
     if event.points:
-        message = OutboxMessage(
-            recipient=Recipient.member(event.member_id),
-            key="notify.points_refunded",
-            params={"receipt": event.receipt, "points": event.points},
-            dedupe_key=f"points_refunded:refund:{event.refund_id}",
-            buttons=(BALANCE_BUTTON,),
-        )
-        uow.outbox.add(message, event.occurred_at)
+        params = {"receipt": event.receipt, "points": event.points}
+        _receipt(uow, event, "points_refunded", f"refund:{event.refund_id}", params)
+
+
+def _receipt(
+    uow: UnitOfWork,
+    event: PurchaseRecorded | PointsAwarded | PurchaseRefunded,
+    kind: str,
+    ref: str,
+    params: dict[str, object],
+) -> None:
+    """A receipt of the member's points, with a button to their balance."""
+    message = OutboxMessage(
+        recipient=Recipient.member(event.member_id),
+        key=f"notify.{kind}",
+        params=params,
+        dedupe_key=f"{kind}:{ref}",
+        buttons=(BALANCE_BUTTON,),
+    )
+    uow.outbox.add(message, event.occurred_at)
 
 
 def member_enrolled(event: MemberEnrolled, uow: UnitOfWork) -> None:

@@ -26,6 +26,7 @@ from bot.telegram.sender import TelegramSender
 from core.categories import BROADCAST
 from core.model import Identity
 from core.outbox import MessageButton, OutboxImage, OutboxMessage, Recipient
+from tests.adapters.slack_support import MovableClock
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi, UploadedFile
 
@@ -39,21 +40,13 @@ ISTANBUL_MORNING = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # 09:00 in Istanbul
 TOKYO_MORNING = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)  # 09:00 in Tokyo
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.current = now
-
-    def now(self) -> datetime:
-        return self.current
-
-
 @dataclass
 class Post:
     """The bot with both senders registered, and the fakes they talk to."""
 
     services: Services
     dispatcher: Dispatcher
-    clock: Clock
+    clock: MovableClock
     telegram: FakeTelegramApi
     slack: FakeSlackApi
     people: SlackPeople
@@ -103,7 +96,7 @@ def note(member_id: int, dedupe_key: str, category: str = BROADCAST, **extra: An
 async def post(
     migrated_url: str, fake_telegram: FakeTelegramApi, fake_slack: FakeSlackApi
 ) -> AsyncIterator[Post]:
-    clock = Clock(EVENING)
+    clock = MovableClock(EVENING)
     settings = Settings(_env_file=None, database_url=migrated_url)  # type: ignore[call-arg]
     services = await asyncio.to_thread(build, settings, clock, False)
     slack = web_client("xoxb-test", fake_slack.api_url)
