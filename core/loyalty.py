@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
-from core import enrollment, members, redemption, refunds, settings, summary, sweeps
+from core import enrollment, member_settings, members, redemption, refunds, summary, sweeps
 from core.commands import AwardPoints, Enroll, RecordPurchase, RedeemReward, RefundPurchase
 from core.earning import award_points, record_purchase
+from core.member_settings import MemberSettings
 from core.model import Identity, Member, Role
 from core.ports import Clock, Database, UnitOfWork
 from core.program import Program
@@ -27,7 +28,6 @@ from core.results import (
     RewardOption,
     SweepResult,
 )
-from core.settings import MemberSettings
 
 
 class Loyalty:
@@ -130,30 +130,33 @@ class Loyalty:
         """The member's language, time zone, quiet hours and message categories."""
         now = self.clock.now()
         return self.db.run(
-            lambda uow: settings.settings_of(uow, self.program, member_id, now), write=False
+            lambda uow: member_settings.settings_of(uow, self.program, member_id, now), write=False
         )
 
     def set_language(self, member_id: int, language: str) -> MemberSettings:
         """The language the member reads; their settings as they are now."""
         return self._change(
-            member_id, lambda uow: settings.choose_language(uow, member_id, language)
+            member_id, lambda uow: member_settings.choose_language(uow, member_id, language)
         )
 
     def set_time_zone(self, member_id: int, zone: str | None) -> MemberSettings:
         """A time zone by IANA name, city or offset (None: back to the default)."""
-        return self._change(member_id, lambda uow: settings.choose_zone(uow, member_id, zone))
+        return self._change(
+            member_id, lambda uow: member_settings.choose_zone(uow, member_id, zone)
+        )
 
     def set_quiet_hours(self, member_id: int, quiet: str | None) -> MemberSettings:
         """Quiet hours such as `22:00-08:00` or `off` (None: back to the default)."""
         return self._change(
-            member_id, lambda uow: settings.choose_quiet_hours(uow, member_id, quiet)
+            member_id, lambda uow: member_settings.choose_quiet_hours(uow, member_id, quiet)
         )
 
     def subscribe(self, member_id: int, categories: Sequence[str], receive: bool) -> MemberSettings:
         """Receive (or stop receiving) marketing messages of these categories."""
         now = self.clock.now()
         return self._change(
-            member_id, lambda uow: settings.subscribe(uow, member_id, categories, receive, now)
+            member_id,
+            lambda uow: member_settings.subscribe(uow, member_id, categories, receive, now),
         )
 
     def _change(self, member_id: int, change: Callable[[UnitOfWork], None]) -> MemberSettings:
@@ -161,7 +164,7 @@ class Loyalty:
 
         def work(uow: UnitOfWork) -> MemberSettings:
             change(uow)
-            return settings.settings_of(uow, self.program, member_id, now)
+            return member_settings.settings_of(uow, self.program, member_id, now)
 
         return self.db.run(work)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from bot.replies import Button, LanguageName, Line, LocalTime, Reply
 from bot.router import Context, UsageError
 from core import categories
+from core.member_settings import MemberSettings
 from core.preferences import DEFAULT_QUIET_HOURS, QuietHours
-from core.settings import MemberSettings
 
 ZONE_WORDS = frozenset({"zone", "timezone", "tz"})
 QUIET_WORDS = frozenset({"quiet", "quiet_hours", "quiethours"})
@@ -46,24 +46,24 @@ def _change(ctx: Context, member_id: int) -> MemberSettings:
     raise UsageError("settings")
 
 
-def settings_reply(ctx: Context, now: MemberSettings, saved: bool = False) -> Reply:
+def settings_reply(ctx: Context, state: MemberSettings, saved: bool = False) -> Reply:
     """Where the member stands, in their language, and buttons for the next change."""
-    language = now.member.language
+    language = state.member.language
     language = language if language in ctx.languages else ctx.languages[0]
     lines = [Line("settings.saved")] if saved else []
     lines += [
         Line("settings.current", {"language": LanguageName(language)}),
         Line(
-            f"settings.zone_{now.zone_source.value}",
-            {"zone": zone_label(now.zone), "time": LocalTime(now.local_now)},
+            f"settings.zone_{state.zone_source.value}",
+            {"zone": zone_label(state.zone), "time": LocalTime(state.local_now)},
         ),
-        _quiet_line(now.quiet_hours),
+        _quiet_line(state.quiet_hours),
     ]
-    for category, receives in now.subscriptions:
-        state = "on" if receives else "off"
-        lines.append(Line(f"settings.category_{state}", {"category": category_label(category)}))
+    for category, receives in state.subscriptions:
+        switch = "on" if receives else "off"
+        lines.append(Line(f"settings.category_{switch}", {"category": category_label(category)}))
     lines += [Line("settings.always"), Line("settings.how")]
-    return Reply(lines, buttons=_buttons(ctx, now, language), language=language)
+    return Reply(lines, buttons=_buttons(ctx, state, language), language=language)
 
 
 def _quiet_line(quiet: QuietHours) -> Line:
@@ -72,7 +72,7 @@ def _quiet_line(quiet: QuietHours) -> Line:
     return Line("settings.quiet", {"start": quiet.start, "end": quiet.end})
 
 
-def _buttons(ctx: Context, now: MemberSettings, language: str) -> list[list[Button]]:
+def _buttons(ctx: Context, state: MemberSettings, language: str) -> list[list[Button]]:
     languages = [
         Button(
             Line("button.language", {"language": LanguageName(code)}), f"/settings language {code}"
@@ -88,17 +88,17 @@ def _buttons(ctx: Context, now: MemberSettings, language: str) -> list[list[Butt
             ),
             f"/settings {category} {'off' if receives else 'on'}",
         )
-        for category, receives in now.subscriptions
+        for category, receives in state.subscriptions
     ]
-    if now.quiet_default:
+    if state.quiet_default:
         quiet = Button(Line("button.quiet_off"), "/settings quiet off")
     else:
         default = DEFAULT_QUIET_HOURS
         label = Line("button.quiet_default", {"start": default.start, "end": default.end})
         quiet = Button(label, "/settings quiet default")
     rows = [languages, [*subscriptions, quiet]]
-    if now.zone != now.default_zone:
-        label = Line("button.zone_default", {"zone": zone_label(now.default_zone)})
+    if state.zone != state.default_zone:
+        label = Line("button.zone_default", {"zone": zone_label(state.default_zone)})
         rows.append([Button(label, "/settings zone default")])
     return [row for row in rows if row]
 
