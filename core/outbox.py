@@ -16,6 +16,8 @@ from typing import Protocol
 
 from core import categories
 
+LINK_SCHEMES = ("https://", "http://", "tg://")
+
 
 class OutboxStatus(StrEnum):
     """What happened to a queued message."""
@@ -65,6 +67,9 @@ class MessageButton:
     def __post_init__(self) -> None:
         if (self.command is None) == (self.url is None):
             raise ValueError("a button runs a command or opens a URL, not both or neither")
+        # Telegram refuses a whole message over one bad link, so a bad one never gets queued.
+        if self.url is not None and not self.url.startswith(LINK_SCHEMES):
+            raise ValueError(f"a button links to http(s) or tg: pages, not {self.url!r}")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -65,8 +65,8 @@ def load_buttons(value: object) -> tuple[tuple[MessageButton, ...], ...]:
 def _encode(value: object) -> object:
     if isinstance(value, datetime):
         return {_DATETIME: value.isoformat()}
-    if isinstance(value, tuple | set | frozenset):
-        return list(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
     raise TypeError(f"{type(value).__name__} cannot be an outbox parameter")
 
 
