@@ -181,6 +181,16 @@ def _migrate(database_url: str, revision: str, down: bool = False) -> None:
         engine.dispose()
 
 
+def _read(database_url: str, *queries: str) -> list[list[tuple[object, ...]]]:
+    """The rows of each query, read on a new engine."""
+    engine = create_engine_for(database_url)
+    try:
+        with engine.connect() as conn:
+            return [[tuple(row) for row in conn.exec_driver_sql(q).all()] for q in queries]
+    finally:
+        engine.dispose()
+
+
 def test_0004_keeps_outbox_rows_and_the_notifications_switch_meaningful(
     database_url: str,
 ) -> None:
@@ -218,28 +228,22 @@ def test_0004_keeps_outbox_rows_and_the_notifications_switch_meaningful(
         engine.dispose()
 
     _migrate(database_url, "0004")
-    engine = create_engine_for(database_url)
-    try:
-        with engine.connect() as conn:
-            outbox = conn.exec_driver_sql(
-                "SELECT member_id, message_key, category, status, last_error, channel_id,"
-                " buttons, image_digest FROM outbox ORDER BY id"
-            ).all()
-            opted_out = conn.exec_driver_sql("SELECT member_id, category FROM opt_out").all()
-            member = conn.exec_driver_sql(
-                "SELECT time_zone, quiet_start, quiet_end FROM member ORDER BY id"
-            ).all()
-    finally:
-        engine.dispose()
-    assert [tuple(r) for r in outbox] == [
+    outbox, opted_out, member = _read(
+        database_url,
+        "SELECT member_id, message_key, category, status, last_error, channel_id, buttons,"
+        " image_digest FROM outbox ORDER BY id",
+        "SELECT member_id, category FROM opt_out",
+        "SELECT time_zone, quiet_start, quiet_end FROM member ORDER BY id",
+    )
+    assert outbox == [
         (1, "notify.points_earned", "transactional", "queued", None, None, None, None),
         (1, "notify.kudos_received", "transactional", "sent", None, None, None, None),
         (2, "notify.points_awarded", "transactional", "skipped", "opted_out", None, None, None),
         (1, "notify.points_refunded", "transactional", "failed", "RetryAfter(5)", None, None,
          None),
     ]  # fmt: skip
-    assert [tuple(r) for r in opted_out] == [(2, "broadcast")]
-    assert [tuple(r) for r in member] == [(None, None, None)] * 2
+    assert opted_out == [(2, "broadcast")]
+    assert member == [(None, None, None)] * 2
     # The queued row is claimed as a v2 message, and the opt-out reads as a preference.
     db = SqlDatabase.from_url(database_url)
     try:
@@ -254,16 +258,12 @@ def test_0004_keeps_outbox_rows_and_the_notifications_switch_meaningful(
         db.dispose()
 
     _migrate(database_url, "0003", down=True)  # and back, for an operator who must
-    engine = create_engine_for(database_url)
-    try:
-        with engine.connect() as conn:
-            kinds = conn.exec_driver_sql("SELECT kind, status FROM outbox ORDER BY id").all()
-            switches = conn.exec_driver_sql(
-                "SELECT id, notifications FROM member ORDER BY id"
-            ).all()
-    finally:
-        engine.dispose()
-    assert [tuple(r) for r in kinds] == [
+    kinds, switches = _read(
+        database_url,
+        "SELECT kind, status FROM outbox ORDER BY id",
+        "SELECT id, notifications FROM member ORDER BY id",
+    )
+    assert kinds == [
         ("points_earned", "queued"),
         ("kudos_received", "sent"),
         ("points_awarded", "failed"),
