@@ -22,6 +22,8 @@ _SQL: dict[str, str] = {
     " m.referred_by FROM member m WHERE m.id = ?",
     "find_journal": "SELECT id, kind, key, request_hash, effective_at, member_id, meta"
     " FROM journal WHERE key = ?",
+    "stored_tier": "SELECT tier_id, since, until, counts_from, previous_tier_id, previous_until"
+    " FROM member_tier WHERE member_id = ?",
     "qualifying": "SELECT COALESCE(SUM(spend_minor), 0), COALESCE(SUM(points), 0)"
     " FROM purchase_day WHERE member_id = ? AND day >= ?",
     "add_journal": "INSERT INTO journal (kind, key, request_hash, effective_at, created_at,"
@@ -120,6 +122,9 @@ class HandWritten:
             fingerprint = digest.hexdigest()[:32]
             if self._one("find_journal", (key,)) is not None:
                 raise RuntimeError(f"receipt {receipt} seen before")
+            # No tier stored (the tier coach is not subscribed here): worked out from spend.
+            if self._one("stored_tier", (member_id,)) is not None:
+                raise RuntimeError("benchmark members have no stored tier")
             since = now - timedelta(days=program.tier_qualification.window_days)
             spend = self._one("qualifying", (member_id, self.day(since)))[0]
             tier = [x for x in self._tiers if spend >= x[0]][-1]

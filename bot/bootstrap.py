@@ -5,6 +5,8 @@ Only this module imports `storage`.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 from dataclasses import dataclass, field
 
@@ -12,12 +14,14 @@ from bot.cards import CardTokens, derive_secret
 from bot.clock import SystemClock
 from bot.commands import all_commands
 from bot.i18n import shipped_catalogs
+from bot.invites import InviteLinks
 from bot.render import Renderer
 from bot.router import Router
 from bot.scheduler import Leadership
 from bot.settings import Settings
-from core import notifications
+from core import gamification, notifications
 from core.bus import MessageBus
+from core.gamification import Gamification
 from core.loyalty import Loyalty
 from core.outbox import OutboxQueue
 from core.ports import Clock
@@ -42,6 +46,9 @@ class Services:
     renderer: Renderer
     outbox: OutboxQueue
     cards: CardTokens
+    gamification: Gamification
+    # The bot's own links (the Telegram deep link once its username is known).
+    invites: InviteLinks
     # Decides which worker runs the scheduler's sweeps (bot.scheduler).
     leader: Leadership = field(default_factory=SoleLeader)
 
@@ -51,11 +58,14 @@ class Services:
         self.database.dispose()
 
 
-def message_bus() -> MessageBus:
+def message_bus(program: Program | None = None) -> MessageBus:
     """Every domain-event handler of the app, one line per subscriber; they run inside the
-    transaction that recorded the event (see core.bus)."""
+    transaction that recorded the event (see core.bus). Without a program: notifications only."""
     bus = MessageBus()
-    notifications.subscribe(bus)
+    if program is not None:  # guardrails first: a refused award spares every other handler
+        gamification.subscribe(bus, program)
+    referrals = program.referrals if program is not None else None
+    notifications.subscribe(bus, referrals.referrer_points if referrals else None)
     return bus
 
 
@@ -64,19 +74,30 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     program = load_program(settings.loyalty_program)
     if migrate if migrate is not None else settings.database_url.startswith("sqlite"):
         upgrade(settings.database_url)
-    database = SqlDatabase.from_url(settings.database_url, bus=message_bus())
+    database = SqlDatabase.from_url(settings.database_url, bus=message_bus(program))
     clock = clock or SystemClock()
     loyalty = Loyalty(database, program, clock, settings.admins)
     secret = derive_secret(
         settings.telegram_bot_token, settings.slack_signing_secret, settings.slack_bot_token
     )
     cards = CardTokens(secret, clock)
+    # Store codes get a key of their own, derived from the same server secret.
+    store_secret = hmac.new(secret, b"loyalty-store-code-v1", hashlib.sha256).digest()
+    games = Gamification(database, program, clock, store_secret)
+    invites = InviteLinks()
     catalogs = shipped_catalogs()
-    router = Router(loyalty, all_commands(), cards, tuple(catalogs.languages))
+    router = Router(
+        loyalty, all_commands(), cards, tuple(catalogs.languages), gamification=games,
+        invites=invites,
+    )  # fmt: skip
     renderer = Renderer(catalogs, program.zone)
     outbox = SqlOutboxQueue(database)
     leader = leader_for(database.engine)
-    return Services(settings, program, database, loyalty, router, renderer, outbox, cards, leader)
+    return Services(
+        settings=settings, program=program, database=database, loyalty=loyalty, router=router,
+        renderer=renderer, outbox=outbox, cards=cards, gamification=games, invites=invites,
+        leader=leader,
+    )  # fmt: skip
 
 
 def migrate(settings: Settings) -> None:

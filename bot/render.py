@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from bot.replies import (
     Reply,
     Signed,
     Timestamp,
+    Weekday,
 )
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,11 @@ class Renderer:
                 # The year only when it is not this one: "3 Dec", but "22 Nov 2027".
                 pattern = "d MMM" if local.year == datetime.now(self.zone).year else "d MMM y"
                 return format_date(local, pattern, locale=language)
+            case Weekday(day=day):
+                return format_date(day, "EEEE", locale=language)
+            case date():  # a local calendar day (a member's or a store's): no zone to convert
+                pattern = "d MMM" if value.year == datetime.now(self.zone).year else "d MMM y"
+                return format_date(value, pattern, locale=language)
             case list() | tuple():
                 return ", ".join(self.value(item, language) for item in value)
             case None:

@@ -7,7 +7,7 @@ console text) in the reader's language.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
@@ -84,3 +84,10 @@ class Timestamp:
     """A moment shown with date and time (plain datetimes show the date only)."""
 
     at: datetime
+
+
+@dataclass(frozen=True)
+class Weekday:
+    """A local day shown as its weekday's name ("Sunday"): a deadline within the week."""
+
+    day: date

@@ -11,9 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.cards import CardTokens
+from bot.invites import InviteLinks
 from bot.replies import Reply
 from bot.requests import ChatRequest
 from core.errors import DomainError, NotEnrolled
+from core.gamification import Gamification
 from core.loyalty import Loyalty
 from core.model import Member, Role
 
@@ -38,6 +40,8 @@ class Context:
     cards: CardTokens | None = None
     languages: tuple[str, ...] = ("en",)
     menu: tuple[str, ...] = ()  # the commands this speaker may use, for /help
+    gamification: Gamification | None = None
+    invites: InviteLinks | None = None
 
     @property
     def args(self) -> tuple[str, ...]:
@@ -52,6 +56,13 @@ class Context:
         if self.member is None:
             raise NotEnrolled()
         return self.member
+
+    @property
+    def games(self) -> Gamification:
+        """Challenges, check-in, leaderboards and referrals (the composition root wires them)."""
+        if self.gamification is None:
+            raise RuntimeError("the router was built without gamification")
+        return self.gamification
 
 
 Handler = Callable[[Context], Reply]
@@ -75,11 +86,16 @@ class Router:
         commands: list[Command],
         cards: CardTokens | None = None,
         languages: tuple[str, ...] = ("en",),
+        *,
+        gamification: Gamification | None = None,
+        invites: InviteLinks | None = None,
     ) -> None:
         self.loyalty = loyalty
         self.commands = {command.name: command for command in commands}
         self.cards = cards
         self.languages = languages
+        self.gamification = gamification
+        self.invites = invites
 
     def handle(self, request: ChatRequest) -> Reply:
         """Run one request; every outcome, even an unexpected error, is a Reply."""
@@ -105,7 +121,10 @@ class Router:
                 return Reply.say(f"denied.{command.role.name.lower()}")
             role = member.role if member else Role.MEMBER
             menu = tuple(self.commands_for(role))
-            context = Context(request, member, self.loyalty, self.cards, self.languages, menu)
+            context = Context(
+                request, member, self.loyalty, self.cards, self.languages, menu,
+                self.gamification, self.invites,
+            )  # fmt: skip
             return command.handler(context)
         except UsageError as error:
             return Reply.say(f"usage.{error.command}")

@@ -17,7 +17,12 @@ from core.results import AwardResult, EarnResult
 
 
 def current_tier(uow: UnitOfWork, program: Program, member_id: int, now: datetime) -> int:
-    """Index of the member's tier from spend or points over the rolling window."""
+    """Index of the member's stored tier (`core.tiers`), else the one their spend or points
+    over the rolling window reach."""
+    status = uow.tiers.get(member_id)
+    stored = program.tier_index(status.tier_id) if status is not None else None
+    if stored is not None:
+        return stored
     return program.tier_for(qualifying_value(uow, program, member_id, now))
 
 

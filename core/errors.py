@@ -104,3 +104,49 @@ class InvalidQuietHours(DomainError):
 
 class UnknownCategory(DomainError):
     code = "unknown_category"
+
+
+class UnknownChallenge(DomainError):
+    code = "unknown_challenge"
+
+
+class NotOptIn(DomainError):
+    """Everyone takes part in this challenge already: there is nothing to join."""
+
+    code = "not_opt_in"
+
+
+class NoStores(DomainError):
+    code = "no_stores"
+
+
+class UnknownStore(DomainError):
+    code = "unknown_store"
+
+
+class WrongStoreCode(DomainError):
+    code = "wrong_store_code"
+
+
+class TooManyGuesses(DomainError):
+    code = "too_many_guesses"
+
+
+class ActionLimitReached(DomainError):
+    code = "action_limit_reached"
+
+
+class ActionAlreadyAwarded(DomainError):
+    code = "action_already_awarded"
+
+
+class ReceiptRequired(DomainError):
+    code = "receipt_required"
+
+
+class SelfServiceRefused(DomainError):
+    code = "self_service_refused"
+
+
+class LeaderboardOff(DomainError):
+    code = "leaderboard_off"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from core.model import Role
 
@@ -32,8 +32,19 @@ class MemberEnrolled(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PurchaseItem:
+    """One line of a purchase: a product (`sku`) in a category, as a till sends it."""
+
+    sku: str
+    category: str | None = None
+    quantity: int = 1
+    amount_minor: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
 class PurchaseRecorded(DomainEvent):
-    """A purchase earned `points` (perhaps none) under journal `journal_id`."""
+    """A purchase earned `points` (perhaps none) under journal `journal_id`; where it was made
+    (`store`, `channel`) and what was in it (`items`) when the till says so."""
 
     member_id: int
     journal_id: int
@@ -44,6 +55,9 @@ class PurchaseRecorded(DomainEvent):
     debt_paid: int = 0
     pending_until: datetime | None = None
     actor_id: int | None = None
+    store: str | None = None
+    channel: str | None = None
+    items: tuple[PurchaseItem, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +156,64 @@ class RoleChanged(DomainEvent):
     previous: Role
     role: Role
     actor_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckedIn(DomainEvent):
+    """A member checked in at a store with its code of the day (`day`: the store's date)."""
+
+    member_id: int
+    store_id: str
+    day: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgressChange:
+    """How one challenge moved for one member in one period."""
+
+    challenge_id: str
+    period: str
+    before: int
+    value: int
+    target: int
+    last_day: date  # the window's last local day: "by Sunday"
+    completed: bool = False  # reached the target just now
+    undone: bool = False  # fell back below the target (a refund)
+    points: int = 0  # rewarded just now
+    streak: int = 0  # the current run of a streak challenge
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChallengesProgressed(DomainEvent):
+    """What one counted event (`source`: a purchase, check-in, action or refund) moved."""
+
+    member_id: int
+    source: str
+    changes: tuple[ProgressChange, ...]
+    by_member: bool = False  # the member did it themselves (a check-in): they see the reply
+
+
+@dataclass(frozen=True, kw_only=True)
+class BonusTakenBack(DomainEvent):
+    """Points a bonus gave (a challenge reward, a referral) were taken back by `journal_id`."""
+
+    member_id: int
+    journal_id: int
+    bonus_journal_id: int
+    points: int
+    reason: str
+    awarded_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierChanged(DomainEvent):
+    """A member's stored tier moved from `previous` to `tier` (stable tier ids)."""
+
+    member_id: int
+    previous: str
+    tier: str
+    upgrade: bool
+    until: datetime | None = None  # the end of the new tier's window (None: the base tier)
 
 
 class DomainEvents:

@@ -159,6 +159,13 @@ class Loyalty:
             lambda uow: member_settings.subscribe(uow, member_id, categories, receive, now),
         )
 
+    def set_leaderboard(self, member_id: int, shown: bool) -> MemberSettings:
+        """Appear on leaderboards to others, or not."""
+        now = self.clock.now()
+        return self._change(
+            member_id, lambda uow: member_settings.choose_leaderboard(uow, member_id, shown, now)
+        )
+
     def _change(self, member_id: int, change: Callable[[UnitOfWork], None]) -> MemberSettings:
         now = self.clock.now()
 

@@ -27,6 +27,7 @@ class MemberSettings:
     quiet_hours: QuietHours
     quiet_default: bool
     subscriptions: tuple[tuple[str, bool], ...]  # (marketing category, receives it)
+    leaderboard: bool | None = None  # shown to others on leaderboards (None: the program has none)
 
 
 def settings_of(uow: UnitOfWork, program: Program, member_id: int, now: datetime) -> MemberSettings:
@@ -47,6 +48,9 @@ def settings_of(uow: UnitOfWork, program: Program, member_id: int, now: datetime
         quiet_default=preferences.quiet_hours is None,
         subscriptions=tuple(
             (category, preferences.receives(category)) for category in categories.MARKETING
+        ),
+        leaderboard=(
+            not uow.leaderboard.is_hidden(member_id) if program.leaderboard is not None else None
         ),
     )
 
@@ -82,3 +86,8 @@ def subscribe(
         if category not in categories.MARKETING:
             raise errors.UnknownCategory(category=category, known=list(categories.MARKETING))
         uow.preferences.set_opted_out(member_id, category, not receive, now)
+
+
+def choose_leaderboard(uow: UnitOfWork, member_id: int, shown: bool, now: datetime) -> None:
+    """Appear on leaderboards to others, or not (the member always sees their own rank)."""
+    uow.leaderboard.set_hidden(member_id, not shown, now)

@@ -61,6 +61,7 @@ class JournalKind(StrEnum):
     ADJUST = "adjust"
     RECOGNIZE = "recognize"
     REVOKE = "revoke"
+    CLAWBACK = "clawback"  # a bonus (challenge or referral reward) taken back
 
 
 class LotState(StrEnum):

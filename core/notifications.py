@@ -15,12 +15,13 @@ from core.ports import UnitOfWork
 BALANCE_BUTTON = (MessageButton(label="button.balance", command="/balance"),)
 
 
-def subscribe(bus: MessageBus) -> None:
-    """Register the notification handlers."""
+def subscribe(bus: MessageBus, referral_points: int | None = None) -> None:
+    """Register the notification handlers; `referral_points`: what a referrer gets when their
+    friend's first purchase qualifies (None: referrals are not paid)."""
     bus.subscribe(PurchaseRecorded, purchase_recorded)
     bus.subscribe(PointsAwarded, points_awarded)
     bus.subscribe(PurchaseRefunded, purchase_refunded)
-    bus.subscribe(MemberEnrolled, member_enrolled)
+    bus.subscribe(MemberEnrolled, lambda event, uow: member_enrolled(event, uow, referral_points))
     bus.subscribe(GiftGiven, gift_given)
 
 
@@ -63,15 +64,21 @@ def _receipt(
     uow.outbox.add(message, event.occurred_at)
 
 
-def member_enrolled(event: MemberEnrolled, uow: UnitOfWork) -> None:
-    """Whoever invited a new member hears that their friend joined."""
+def member_enrolled(
+    event: MemberEnrolled, uow: UnitOfWork, referral_points: int | None = None
+) -> None:
+    """Whoever invited a new member hears that their friend joined (and, when referrals are
+    paid, what the friend's first purchase will bring them)."""
     if event.referred_by is None:
         return
     friend = uow.members.by_id(event.member_id)
+    params: dict[str, object] = {"friend": friend.display_name if friend else ""}
+    if referral_points:
+        params["points"] = referral_points
     message = OutboxMessage(
         recipient=Recipient.member(event.referred_by),
-        key="notify.referral_joined",
-        params={"friend": friend.display_name if friend else ""},
+        key="notify.referral_joined_paid" if referral_points else "notify.referral_joined",
+        params=params,
         dedupe_key=f"referral_joined:{event.member_id}",
     )
     uow.outbox.add(message, event.occurred_at)

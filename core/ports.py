@@ -7,10 +7,22 @@ inside one `Database.run` shares one transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol, TypeVar
 
 from core.events import DomainEvents
+from core.gamification_model import (
+    BadgeCount,
+    ChallengeEnding,
+    ChallengeState,
+    ProgressRecord,
+    Ranked,
+    Referral,
+    ReferralStats,
+    StreakAtRisk,
+    TierKeep,
+    TierStatus,
+)
 from core.model import (
     Balances,
     Gift,
@@ -31,6 +43,7 @@ from core.model import (
 )
 from core.outbox import OutboxMessage
 from core.preferences import Preferences, QuietHours
+from core.progress import Fact, FactRow, ItemFact
 
 T = TypeVar("T")
 
@@ -174,6 +187,114 @@ class InboundEventRepository(Protocol):
         ...
 
 
+class ChallengeRepository(Protocol):
+    """Counted facts, challenge progress, opt-in joins and badges."""
+
+    def time_zones(self, member_id: int) -> tuple[str | None, list[str]]:
+        """The zone the member chose (if any) and their chat identities' zones, in one read."""
+        ...
+
+    def add_fact(self, member_id: int, fact: FactRow, occurred_at: datetime) -> bool:
+        """Keep a fact; False when its key was kept before (the same event again)."""
+        ...
+
+    def add_items(self, member_id: int, items: Sequence[ItemFact]) -> None: ...
+    def fact(self, member_id: int, key: str) -> FactRow | None: ...
+
+    def facts(self, member_id: int, first_day: date, last_day: date) -> list[Fact]:
+        """Facts of local days in the range, folded by ref (a purchase net of refunds)."""
+        ...
+
+    def items(self, member_id: int, first_day: date, last_day: date) -> list[ItemFact]: ...
+
+    def state(self, member_id: int, periods: Sequence[str], joins: bool) -> ChallengeState:
+        """Stored progress in these periods (and the member's opt-in joins when `joins`)."""
+        ...
+
+    def save_progress(
+        self, member_id: int, records: Sequence[ProgressRecord], now: datetime
+    ) -> None:
+        """Insert or update these progress rows, all in one statement."""
+        ...
+
+    def join(self, member_id: int, challenge_id: str, now: datetime) -> bool:
+        """Join an opt-in challenge; False when already joined."""
+        ...
+
+    def add_badge(
+        self, member_id: int, badge_id: str, challenge_id: str, period: str, now: datetime
+    ) -> None: ...
+
+    def remove_badge(self, member_id: int, challenge_id: str, period: str) -> None: ...
+    def badges(self, member_id: int) -> list[BadgeCount]: ...
+
+    def streaks_at_risk(self, ends_from: datetime, ends_until: datetime) -> list[StreakAtRisk]:
+        """Streaks that end (unless the member visits) between the two instants."""
+        ...
+
+    def challenges_ending(self, ends_from: datetime, ends_until: datetime) -> list[ChallengeEnding]:
+        """Unfinished progress whose window closes between the two instants."""
+        ...
+
+    def participants(self, challenge_id: str, now: datetime) -> list[int]:
+        """Members who joined a challenge or have progress on it in an open period."""
+        ...
+
+
+class CheckinRepository(Protocol):
+    def add(self, member_id: int, store_id: str, day: date, now: datetime) -> bool:
+        """Record a check-in; False when the member checked in at that store that day."""
+        ...
+
+
+class TierRepository(Protocol):
+    def get(self, member_id: int) -> TierStatus | None: ...
+    def put(self, member_id: int, status: TierStatus) -> None: ...
+
+    def due(self, now: datetime, limit: int) -> list[int]:
+        """Members whose tier window has ended by `now`, oldest first."""
+        ...
+
+    def keep_due(self, until_from: datetime, until_to: datetime) -> list[TierKeep]:
+        """Members whose tier window ends between the two instants, with what counts so far."""
+        ...
+
+
+class ReferralRepository(Protocol):
+    def add(self, referral: Referral) -> None: ...
+    def pending_for(self, friend_id: int) -> Referral | None: ...
+    def by_receipt(self, receipt: str) -> Referral | None: ...
+    def update(self, referral: Referral) -> None: ...
+
+    def claim_month(self, referrer_id: int, month: str, cap: int) -> bool:
+        """Count one rewarded referral in `month`; False when `cap` was reached."""
+        ...
+
+    def release_month(self, referrer_id: int, month: str) -> None: ...
+    def stats(self, referrer_id: int) -> ReferralStats: ...
+
+
+class LeaderboardRepository(Protocol):
+    def add_points(self, period: str, member_id: int, points: int) -> None: ...
+    def top(self, period: str, limit: int) -> list[Ranked]: ...
+    def score(self, period: str, member_id: int) -> int | None: ...
+
+    def rank(self, period: str, score: int) -> int:
+        """1 + visible members with a higher score in `period`."""
+        ...
+
+    def top_progress(self, challenge_id: str, period: str, limit: int) -> list[Ranked]: ...
+    def progress_rank(self, challenge_id: str, period: str, value: int) -> int: ...
+    def set_hidden(self, member_id: int, hidden: bool, now: datetime) -> None: ...
+    def is_hidden(self, member_id: int) -> bool: ...
+
+
+class GuardrailRepository(Protocol):
+    def claim_action(self, member_id: int, action: str, period: str, journal_id: int) -> bool:
+        """Record an action awarded in `period`; False when it was awarded there before."""
+        ...
+
+
 class UnitOfWork(Protocol):
     events: InboundEventRepository
     members: MemberRepository
@@ -182,6 +303,12 @@ class UnitOfWork(Protocol):
     rewards: RewardRepository
     outbox: OutboxRepository
     preferences: PreferenceRepository
+    challenges: ChallengeRepository
+    checkins: CheckinRepository
+    tiers: TierRepository
+    referrals: ReferralRepository
+    leaderboard: LeaderboardRepository
+    guardrails: GuardrailRepository
     # Domain events the services record; the message bus hands them to their handlers
     # before the transaction commits (see core.bus).
     domain_events: DomainEvents

@@ -6,6 +6,7 @@ fields of `Program`; unknown sections are refused so that a typo never goes unno
 
 from __future__ import annotations
 
+import re
 import tomllib
 from datetime import datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
@@ -15,7 +16,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core.challenge_rules import Challenge, check_challenges
 from core.errors import ProgramError
+from core.guardrail_rules import Guardrails
+from core.leaderboard_rules import LeaderboardRules
+from core.referral_rules import Referrals
+from core.stores import Store, check_stores
 
 PositiveInt = Annotated[int, Field(gt=0)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
@@ -50,15 +56,29 @@ class Earning(_Section):
 
 
 class Tier(_Section):
+    # The stable name stored for each member; a renamed tier keeps its members.
+    id: Slug
     name: str = Field(min_length=1)
     threshold: Decimal = Field(ge=0)
     multiplier: Decimal = Field(default=Decimal(1), ge=1, le=10)
     perks: list[str] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_id(cls, data: object) -> object:
+        # Files written before tiers had ids: "Gold" is stored as "gold".
+        if isinstance(data, dict) and "id" not in data and isinstance(data.get("name"), str):
+            slug = re.sub(r"[^a-z0-9]+", "-", data["name"].lower()).strip("-")[:32]
+            return {**data, "id": slug or "tier"}
+        return data
+
 
 class TierQualification(_Section):
     measure: Literal["spend", "points"] = "spend"
     window_days: PositiveInt = 365
+    # At the end of a member's tier window: drop one tier at a time, or straight to the tier
+    # their qualifying spend (or points) reaches.
+    downgrade: Literal["one_tier", "to_qualified"] = "one_tier"
 
 
 class Reward(_Section):
@@ -125,9 +145,20 @@ class Program(_Section):
     refunds: Refunds = Refunds()
     awards: Awards = Awards()
     recognition: Recognition | None = None
+    stores: list[Store] = Field(default_factory=list)
+    challenges: list[Challenge] = Field(default_factory=list)
+    referrals: Referrals | None = None
+    leaderboard: LeaderboardRules | None = None
+    guardrails: Guardrails = Guardrails()
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        if len({tier.id for tier in self.tiers}) != len(self.tiers):
+            raise ValueError("tiers: ids must be unique")
+        check_stores(self.stores)
+        check_challenges(self.challenges, set(self.awards.actions), {s.id for s in self.stores})
+        if unknown := sorted(set(self.guardrails.action_limits) - set(self.awards.actions)):
+            raise ValueError(f"guardrails.action_limits: unknown actions {unknown}")
         thresholds = [tier.threshold for tier in self.tiers]
         if thresholds[0] != 0:
             raise ValueError("tiers: the first tier must have threshold 0")
@@ -178,6 +209,14 @@ class Program(_Section):
         local = moment.astimezone(self.zone).date() + timedelta(days=plus_days)
         next_midnight = datetime.combine(local + timedelta(days=1), time(0), tzinfo=self.zone)
         return next_midnight - timedelta(microseconds=1)
+
+    def tier_index(self, tier_id: str) -> int | None:
+        """Index of the tier with this stable id, or None when the file no longer has it."""
+        return next((i for i, tier in enumerate(self.tiers) if tier.id == tier_id), None)
+
+    def challenge(self, challenge_id: str) -> Challenge | None:
+        """The challenge with this id, if any."""
+        return next((c for c in self.challenges if c.id == challenge_id), None)
 
     def tier_for(self, qualifying: Decimal) -> int:
         """Index of the highest tier whose threshold `qualifying` reaches."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from core.challenge_board import EarnedBadge
 from core.model import HistoryRow, Member
 
 
@@ -110,6 +111,18 @@ class TierProgress:
     next_name: str | None
     next_threshold: Decimal | None
     perks: tuple[str, ...] = ()
+    # Above the base tier: the tier is kept if `keep_threshold` counts by `keep_until`
+    # (spend or points since its window opened: `keep_counted` so far).
+    keep_until: datetime | None = None
+    keep_counted: Decimal | None = None
+    keep_threshold: Decimal | None = None
+
+    @property
+    def keep_needed(self) -> Decimal | None:
+        """What is still missing to keep the tier (0: kept), or None for the base tier."""
+        if self.keep_threshold is None or self.keep_counted is None:
+            return None
+        return max(self.keep_threshold - self.keep_counted, Decimal(0))
 
     @property
     def to_next(self) -> Decimal | None:
@@ -148,6 +161,7 @@ class BalanceSummary:
     affordable_rewards: int
     saved_minor: int
     currency: str
+    badges: tuple[EarnedBadge, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.challenge_board import earned_badges
 from core.earning import qualifying_value
 from core.members import get_member
 from core.ports import UnitOfWork
 from core.program import Program
 from core.results import BalanceSummary, HistoryPage, RewardOption, TierProgress
+from core.tiers import keep_requirement, stored_tier
 
 HISTORY_PAGE_SIZE = 8
 
@@ -34,15 +36,20 @@ def balance_summary(
         affordable_rewards=len(affordable),
         saved_minor=program.points_value_minor(uow.rewards.redeemed_points(member_id)),
         currency=program.program.currency,
+        badges=tuple(earned_badges(uow, program, member_id)) if program.challenges else (),
     )
 
 
 def tier_progress(uow: UnitOfWork, program: Program, member_id: int, now: datetime) -> TierProgress:
-    """The member's tier and how far they are from the next one."""
+    """The member's tier (as stored), what keeps it, and how far the next one is."""
     qualifying = qualifying_value(uow, program, member_id, now)
-    index = program.tier_for(qualifying)
+    status = uow.tiers.get(member_id)
+    index = stored_tier(program, status)
+    if index is None:
+        index = program.tier_for(qualifying)
     tier = program.tiers[index]
     upper = program.tiers[index + 1] if index + 1 < len(program.tiers) else None
+    keep = keep_requirement(uow, program, member_id, status)
     return TierProgress(
         name=tier.name,
         multiplier=tier.multiplier,
@@ -51,6 +58,9 @@ def tier_progress(uow: UnitOfWork, program: Program, member_id: int, now: dateti
         next_name=upper.name if upper else None,
         next_threshold=upper.threshold if upper else None,
         perks=tuple(tier.perks),
+        keep_until=keep.until if keep else None,
+        keep_counted=keep.counted if keep else None,
+        keep_threshold=keep.threshold if keep else None,
     )
 
 

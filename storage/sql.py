@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from operator import attrgetter
 from typing import Any, Protocol, cast
@@ -68,6 +68,14 @@ class Flavor:
         """A timestamp the driver returned, as an aware UTC datetime."""
         return cast(datetime, value).astimezone(UTC)
 
+    def bind_day(self, value: date) -> Any:
+        """A calendar day as the driver should receive it."""
+        return value
+
+    def read_day(self, value: Any) -> date:
+        """A calendar day the driver returned."""
+        return cast(date, value)
+
 
 class SqliteFlavor(Flavor):
     """sqlite3: text timestamps in UTC, and BEGIN IMMEDIATE for writes."""
@@ -86,6 +94,14 @@ class SqliteFlavor(Flavor):
     def read_time(self, value: Any) -> datetime:
         """Parse the stored UTC text."""
         return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+    def bind_day(self, value: date) -> Any:
+        """ISO text, as SQLAlchemy's Date keeps it on SQLite."""
+        return value.isoformat()
+
+    def read_day(self, value: Any) -> date:
+        """Parse the stored ISO text."""
+        return date.fromisoformat(value)
 
 
 class PostgresFlavor(Flavor):

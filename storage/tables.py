@@ -366,4 +366,187 @@ class GiftRow(SQLModel, table=True):
     )
 
 
+def _member_key() -> Any:
+    """A member id that is part of the primary key."""
+    return Field(
+        sa_column=Column(Integer, ForeignKey("member.id"), primary_key=True, nullable=False)
+    )
+
+
+class ChallengeFactRow(SQLModel, table=True):
+    """One event counted towards challenges (a purchase, a refund of one, a check-in, an action),
+    on the member's local day; a refund shares its purchase's `ref`."""
+
+    __tablename__ = "challenge_fact"
+    __table_args__ = (Index("ix_challenge_fact_member_day", "member_id", "day"),)
+
+    member_id: int = _member_key()
+    key: str = Field(sa_type=Text, primary_key=True)
+    ref: str = Field(sa_type=Text)
+    kind: str = Field(sa_type=Text)
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    store: str | None = Field(default=None, sa_type=Text)
+    action: str | None = Field(default=None, sa_type=Text)
+    amount_minor: int = Field(default=0, sa_type=BigInteger)
+    occurred_at: datetime = _when()
+
+
+class ChallengeItemRow(SQLModel, table=True):
+    """One line of a counted purchase (products and categories for challenges)."""
+
+    __tablename__ = "challenge_item"
+    __table_args__ = (Index("ix_challenge_item_member_day", "member_id", "day"),)
+
+    member_id: int = _member_key()
+    ref: str = Field(sa_type=Text, primary_key=True)
+    line: int = Field(sa_type=Integer, primary_key=True)
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    sku: str = Field(sa_type=Text)
+    category: str | None = Field(default=None, sa_type=Text)
+    amount_minor: int = Field(default=0, sa_type=BigInteger)
+
+
+class ChallengeMemberRow(SQLModel, table=True):
+    """A member who joined an opt-in challenge."""
+
+    __tablename__ = "challenge_member"
+
+    member_id: int = _member_key()
+    challenge_id: str = Field(sa_type=Text, primary_key=True)
+    joined_at: datetime = _when()
+
+
+class ChallengeProgressRow(SQLModel, table=True):
+    """A member's progress on one challenge in one period (`value` of `target`)."""
+
+    __tablename__ = "challenge_progress"
+    __table_args__ = (
+        Index("ix_challenge_progress_board", "challenge_id", "period", "value"),
+        _partial("ix_challenge_progress_open", "completed_at IS NULL", "window_end"),
+        _partial("ix_challenge_progress_streak", "streak_ends_at IS NOT NULL", "streak_ends_at"),
+    )
+
+    member_id: int = _member_key()
+    challenge_id: str = Field(sa_type=Text, primary_key=True)
+    period: str = Field(sa_type=Text, primary_key=True)
+    value: int = Field(default=0, sa_type=BigInteger)
+    target: int = Field(sa_type=BigInteger)
+    window_end: datetime = _when()
+    last_day: date = Field(sa_column=Column(Date, nullable=False))
+    completed_at: datetime | None = _when(nullable=True)
+    reward_journal_id: int | None = Field(default=None, sa_type=Integer)
+    reward_lot_id: int | None = Field(default=None, sa_type=Integer)
+    reward_points: int = Field(default=0, sa_type=Integer)
+    rewards: int = Field(default=0, sa_type=Integer)
+    streak: int = Field(default=0, sa_type=Integer)
+    streak_last_day: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    streak_ends_at: datetime | None = _when(nullable=True)
+    updated_at: datetime = _when()
+
+
+class BadgeRow(SQLModel, table=True):
+    """A badge a member earned by completing a challenge in a period."""
+
+    __tablename__ = "badge"
+
+    member_id: int = _member_key()
+    challenge_id: str = Field(sa_type=Text, primary_key=True)
+    period: str = Field(sa_type=Text, primary_key=True)
+    badge_id: str = Field(sa_type=Text)
+    earned_at: datetime = _when()
+
+
+class CheckinRow(SQLModel, table=True):
+    """A member's check-in at a store on the store's local day: one per day."""
+
+    __tablename__ = "checkin"
+
+    member_id: int = _member_key()
+    store_id: str = Field(sa_type=Text, primary_key=True)
+    day: date = Field(sa_column=Column(Date, primary_key=True, nullable=False))
+    checked_in_at: datetime = _when()
+
+
+class MemberTierRow(SQLModel, table=True):
+    """A member's tier by stable tier id, held until `until` (NULL: the base tier)."""
+
+    __tablename__ = "member_tier"
+    __table_args__ = (_partial("ix_member_tier_until", "until IS NOT NULL", "until"),)
+
+    member_id: int = _member_key()
+    tier_id: str = Field(sa_type=Text)
+    since: datetime = _when()
+    until: datetime | None = _when(nullable=True)
+    counts_from: datetime | None = _when(nullable=True)
+    previous_tier_id: str | None = Field(default=None, sa_type=Text)
+    previous_until: datetime | None = _when(nullable=True)
+
+
+class ReferralRow(SQLModel, table=True):
+    """A friend who joined through a member's invitation, and the rewards it gave."""
+
+    __tablename__ = "referral"
+    __table_args__ = (
+        Index("ix_referral_referrer", "referrer_id"),
+        _partial("ix_referral_receipt", "receipt IS NOT NULL", "receipt", unique=True),
+    )
+
+    friend_id: int = _member_key()
+    referrer_id: int = _ref("member.id")
+    joined_at: datetime = _when()
+    status: str = Field(sa_type=Text)
+    attempts: int = Field(default=0, sa_type=Integer)
+    receipt: str | None = Field(default=None, sa_type=Text)
+    purchased_at: datetime | None = _when(nullable=True)
+    month: str | None = Field(default=None, sa_type=Text)
+    referrer_journal_id: int | None = Field(default=None, sa_type=Integer)
+    referrer_lot_id: int | None = Field(default=None, sa_type=Integer)
+    referrer_points: int = Field(default=0, sa_type=Integer)
+    friend_journal_id: int | None = Field(default=None, sa_type=Integer)
+    friend_lot_id: int | None = Field(default=None, sa_type=Integer)
+    friend_points: int = Field(default=0, sa_type=Integer)
+    reason: str | None = Field(default=None, sa_type=Text)
+
+
+class ReferralMonthRow(SQLModel, table=True):
+    """How many referrals rewarded a referrer in one month (the monthly cap)."""
+
+    __tablename__ = "referral_month"
+
+    referrer_id: int = _member_key()
+    month: str = Field(sa_type=Text, primary_key=True)
+    rewarded: int = Field(default=0, sa_type=Integer)
+
+
+class LeaderboardScoreRow(SQLModel, table=True):
+    """Points a member earned in one leaderboard period."""
+
+    __tablename__ = "leaderboard_score"
+    __table_args__ = (Index("ix_leaderboard_score_rank", "period", "points"),)
+
+    period: str = Field(sa_type=Text, primary_key=True)
+    member_id: int = _member_key()
+    points: int = Field(default=0, sa_type=BigInteger)
+
+
+class LeaderboardOptOutRow(SQLModel, table=True):
+    """A member who does not appear on leaderboards to others."""
+
+    __tablename__ = "leaderboard_opt_out"
+
+    member_id: int = _member_key()
+    since: datetime = _when()
+
+
+class ActionAwardRow(SQLModel, table=True):
+    """A program action awarded to a member in a period (guardrails' limits)."""
+
+    __tablename__ = "action_award"
+
+    member_id: int = _member_key()
+    action: str = Field(sa_type=Text, primary_key=True)
+    period: str = Field(sa_type=Text, primary_key=True)
+    journal_id: int = _ref("journal.id")
+
+
 metadata = SQLModel.metadata

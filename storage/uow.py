@@ -5,23 +5,35 @@ from __future__ import annotations
 from core.events import DomainEvents
 from core.model import Purpose
 from core.ports import (
+    ChallengeRepository,
+    CheckinRepository,
+    GuardrailRepository,
     InboundEventRepository,
+    LeaderboardRepository,
     LedgerRepository,
     MemberRepository,
     OutboxRepository,
     PreferenceRepository,
     PurchaseRepository,
     RecognitionRepository,
+    ReferralRepository,
     RewardRepository,
+    TierRepository,
 )
+from storage.repositories.challenges import SqlChallengeRepository
+from storage.repositories.checkins import SqlCheckinRepository
 from storage.repositories.events import SqlInboundEventRepository
+from storage.repositories.guardrails import SqlGuardrailRepository
+from storage.repositories.leaderboard import SqlLeaderboardRepository
 from storage.repositories.ledger import SqlLedgerRepository
 from storage.repositories.members import SqlMemberRepository
 from storage.repositories.outbox import SqlOutboxRepository
 from storage.repositories.preferences import SqlPreferenceRepository
 from storage.repositories.purchases import SqlPurchaseRepository
 from storage.repositories.recognition import SqlRecognitionRepository
+from storage.repositories.referrals import SqlReferralRepository
 from storage.repositories.rewards import SqlRewardRepository
+from storage.repositories.tiers import SqlTierRepository
 from storage.sql import Sql
 
 
@@ -30,15 +42,21 @@ class SqlUnitOfWork:
 
     __slots__ = (
         "_ledger",
+        "challenges",
+        "checkins",
         "domain_events",
         "events",
+        "guardrails",
+        "leaderboard",
         "ledger",
         "members",
         "outbox",
         "preferences",
         "purchases",
         "recognition",
+        "referrals",
         "rewards",
+        "tiers",
     )
 
     def __init__(self, sql: Sql, system_ids: dict[Purpose, int]) -> None:
@@ -52,6 +70,12 @@ class SqlUnitOfWork:
         self.outbox: OutboxRepository = SqlOutboxRepository(sql)
         self.recognition: RecognitionRepository = SqlRecognitionRepository(sql)
         self.preferences: PreferenceRepository = SqlPreferenceRepository(sql)
+        self.challenges: ChallengeRepository = SqlChallengeRepository(sql)
+        self.checkins: CheckinRepository = SqlCheckinRepository(sql)
+        self.tiers: TierRepository = SqlTierRepository(sql)
+        self.referrals: ReferralRepository = SqlReferralRepository(sql)
+        self.leaderboard: LeaderboardRepository = SqlLeaderboardRepository(sql)
+        self.guardrails: GuardrailRepository = SqlGuardrailRepository(sql)
         # Empty for every attempt: a retried transaction records its events afresh.
         self.domain_events = DomainEvents()
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 
+from bot.badge_image import card_png
 from bot.cards import qr_png
+from bot.challenge_lines import badges_value
 from bot.commands.args import arg_count, whole_number
 from bot.commands.settings import settings
 from bot.replies import Button, Line, Money, Progress, Reply, Signed
@@ -12,7 +15,7 @@ from bot.router import Command, Context, UsageError
 from core.commands import RedeemReward
 from core.errors import RewardNotFound
 from core.model import JournalKind, Purpose
-from core.results import BalanceSummary
+from core.results import BalanceSummary, TierProgress
 
 REWARD_BUTTONS = 4
 
@@ -57,26 +60,7 @@ def balance_lines(summary: BalanceSummary, decimals: int) -> list[Line]:
             Line("balance.pending", {"points": summary.pending, "date": summary.next_release[0]})
         )
     tier = summary.tier
-    if tier.next_name is not None and tier.to_next is not None:
-        to_next: object = (
-            Money(int(tier.to_next.scaleb(decimals)), summary.currency, decimals)
-            if tier.measure == "spend"
-            else int(tier.to_next)
-        )
-        lines.append(
-            Line(
-                f"balance.tier_progress_{tier.measure}",
-                {
-                    "tier": tier.name,
-                    "percent": tier.percent,
-                    "bar": Progress(tier.percent),
-                    "next": tier.next_name,
-                    "to_next": to_next,
-                },
-            )
-        )
-    else:
-        lines.append(Line("balance.tier_top", {"tier": tier.name}))
+    lines += tier_lines(tier, summary.currency, decimals)
     if tier.perks:
         lines.append(Line("balance.perks", {"tier": tier.name, "perks": list(tier.perks)}))
     if summary.nearest_reward is not None:
@@ -89,12 +73,41 @@ def balance_lines(summary: BalanceSummary, decimals: int) -> list[Line]:
         lines.append(Line("balance.expiry", {"points": points, "date": date}))
     if summary.debt:
         lines.append(Line("balance.debt", {"points": summary.debt}))
+    if summary.badges:
+        lines.append(Line("badges.line", {"badges": badges_value(list(summary.badges))}))
     if summary.saved_minor:
         lines.append(
             Line(
                 "balance.saved", {"amount": Money(summary.saved_minor, summary.currency, decimals)}
             )
         )
+    return lines
+
+
+def tier_lines(tier: TierProgress, currency: str, decimals: int) -> list[Line]:
+    """The tier coach: what keeps a tier above the base one and by when, and what reaches the
+    next ("Gold · keep it: spend $42.00 more by 31 Mar")."""
+
+    def shown(value: Decimal) -> object:
+        if tier.measure == "spend":
+            return Money(int(value.scaleb(decimals)), currency, decimals)
+        return int(value)
+
+    lines = []
+    needed = tier.keep_needed
+    if needed is not None and tier.keep_counted is not None and tier.keep_threshold is not None:
+        key = f"balance.tier_keep_{tier.measure}" if needed else f"balance.tier_kept_{tier.measure}"
+        lines.append(Line(key, {
+            "tier": tier.name, "needed": shown(needed), "date": tier.keep_until,
+            "counted": shown(tier.keep_counted), "threshold": shown(tier.keep_threshold),
+        }))  # fmt: skip
+    if tier.next_name is None or tier.to_next is None:
+        return lines or [Line("balance.tier_top", {"tier": tier.name})]
+    progress = "balance.next" if lines else "balance.tier_progress"
+    lines.append(Line(f"{progress}_{tier.measure}", {
+        "tier": tier.name, "percent": tier.percent, "bar": Progress(tier.percent),
+        "next": tier.next_name, "to_next": shown(tier.to_next),
+    }))  # fmt: skip
     return lines
 
 
@@ -228,7 +241,12 @@ def card(ctx: Context) -> Reply:
     arg_count(ctx.args, "card", 0, 0)
     member = ctx.require_member()
     lines = [Line("card.code", {"name": member.display_name, "code": member.code})]
-    image = qr_png(ctx.cards.issue(member.code)) if ctx.cards is not None else None
+    badges = ctx.games.badges(member.id) if ctx.gamification is not None else []
+    if badges:
+        lines.append(Line("badges.line", {"badges": badges_value(badges)}))
+    image = None
+    if ctx.cards is not None:  # the QR code, with the member's badges under it
+        image = card_png(qr_png(ctx.cards.issue(member.code)), badges)
     return Reply(lines, image_png=image)
 
 

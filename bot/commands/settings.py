@@ -43,6 +43,8 @@ def _change(ctx: Context, member_id: int) -> MemberSettings:
         return loyalty.subscribe(member_id, categories.MARKETING, receive)
     if receive is not None and name in categories.MARKETING:
         return loyalty.subscribe(member_id, [name], receive)
+    if receive is not None and name == "leaderboard" and loyalty.program.leaderboard is not None:
+        return loyalty.set_leaderboard(member_id, receive)
     raise UsageError("settings")
 
 
@@ -62,6 +64,9 @@ def settings_reply(ctx: Context, state: MemberSettings, saved: bool = False) -> 
     for category, receives in state.subscriptions:
         switch = "on" if receives else "off"
         lines.append(Line(f"settings.category_{switch}", {"category": category_label(category)}))
+    if state.leaderboard is not None:
+        lines.append(Line("settings.leaderboard_shown" if state.leaderboard
+                          else "settings.leaderboard_hidden"))  # fmt: skip
     lines += [Line("settings.always"), Line("settings.how")]
     return Reply(lines, buttons=_buttons(ctx, state, language), language=language)
 
@@ -97,6 +102,10 @@ def _buttons(ctx: Context, state: MemberSettings, language: str) -> list[list[Bu
         label = Line("button.quiet_default", {"start": default.start, "end": default.end})
         quiet = Button(label, "/settings quiet default")
     rows = [languages, [*subscriptions, quiet]]
+    if state.leaderboard is not None:
+        shown = state.leaderboard
+        label = Line("button.leaderboard_hide" if shown else "button.leaderboard_show")
+        rows.append([Button(label, f"/settings leaderboard {'off' if shown else 'on'}")])
     if state.zone != state.default_zone:
         label = Line("button.zone_default", {"zone": zone_label(state.default_zone)})
         rows.append([Button(label, "/settings zone default")])

@@ -37,6 +37,7 @@ class TelegramComponent:
         # One send budget per bot: replies and notifications together stay under the limit.
         self.pacer = Pacer(TelegramSender.per_second, TelegramSender.per_chat_interval)
         self.adapter = TelegramAdapter(services, self.app, self.pacer)
+        self._invites = services.invites
         self.webhook_url = settings.telegram_webhook_url
         self._secret = settings.telegram_webhook_secret or ""
         self._poll_timeout = poll_timeout
@@ -54,6 +55,8 @@ class TelegramComponent:
     async def start(self) -> None:
         """Initialise, publish menus, then poll or register the webhook."""
         await self.app.initialize()
+        # getMe ran in initialize(): /refer can now hand out t.me/<bot>?start=ref-<code> links.
+        self._invites.telegram_username = self.app.bot.username
         await self.adapter.menus.publish_defaults()
         if self.webhook_url:
             await self.app.bot.set_webhook(

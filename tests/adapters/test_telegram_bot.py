@@ -39,7 +39,7 @@ async def test_referral_earn_balance_and_notifications(bot: Harness) -> None:
     assert "Ann's invitation" in welcome and bob.code in welcome
     # The referrer hears about it through the outbox.
     notes = await bot.replies(ANN, 2)
-    assert "Bob joined through your invitation" in (notes[-1].text or "")
+    assert "Bob joined with your invitation — you get 100 points" in (notes[-1].text or "")
 
     sam = await bot.grant(await bot.join(SAM, "Sam"), Role.STAFF)
     bot.command(SAM, f"/earn {bob.code} 12.40 R-1", "Sam")
@@ -52,11 +52,36 @@ async def test_referral_earn_balance_and_notifications(bot: Harness) -> None:
     assert "earn" in staff_menu
     assert "earn" not in [c["command"] for c in bot.fake.commands_for()]
 
+    # Bob's first purchase is over the program's $10 minimum: both are paid, pending for the
+    # return window, and Ann hears about it through the outbox.
+    rewarded = await until(lambda: [m for m in bot.fake.sent_messages(ANN)
+                                    if "made their first purchase" in (m.text or "")])  # fmt: skip
+    assert "Bob made their first purchase: 100 points are yours (pending until" in (
+        rewarded[-1].text or ""
+    )
     bot.command(BOB, "/balance", "Bob")
     balance = await until(
         lambda: [m for m in bot.fake.sent_messages(BOB) if "pending" in (m.text or "")]
     )
-    assert "+12 pending" in (balance[-1].text or "")
+    assert "+112 pending" in (balance[-1].text or "")
+
+
+async def test_refer_gives_a_deep_link_with_a_share_button(bot: Harness) -> None:
+    ann = await bot.join(ANN, "Ann")
+    count = len(bot.fake.sent_messages(ANN))
+    bot.command(ANN, "/refer", "Ann")
+    reply = (await bot.replies(ANN, count + 1))[-1]
+    payload = "ref-" + ann.code.replace("-", "")
+    # The bot's username came from getMe when the adapter started.
+    assert f"https://t.me/{bot.fake.bot_user['username']}?start={payload}" in (reply.text or "")
+    assert "you both get 100 points" in (reply.text or "")
+    markup = reply.params.get("reply_markup") or {}
+    assert isinstance(markup, dict)
+    urls = [b.get("url", "") for row in markup["inline_keyboard"] for b in row]
+    assert urls and urls[0].startswith("https://t.me/share/url?url=https%3A%2F%2Ft.me%2F")
+    # The friend follows the link: /start with the payload makes them Ann's referral.
+    bob = await bot.join(BOB, "Bob", payload=payload)
+    assert bob.referred_by == ann.id
 
 
 async def test_redeem_confirm_tapped_twice_spends_once(bot: Harness) -> None:

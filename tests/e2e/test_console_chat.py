@@ -124,9 +124,15 @@ def test_settings_change_language_and_notifications(chat) -> None:  # type: igno
 
 
 def test_tier_multiplier_progress_and_perks(chat) -> None:  # type: ignore[no-untyped-def]
-    out = chat("/as sam staff", "/earn @sam 200 R-1", "/earn @sam 20 R-2", "/balance")
-    assert "Sam earned 200 points (Green ×1) for R-1" in out
-    assert "Sam earned 25 points (Silver ×1.25) for R-2" in out
+    out = chat(
+        "/as sam staff", "/as ann", "/start", "/as sam", "/earn @ann 200 R-1",
+        "/earn @ann 20 R-2", "/earn @sam 20 R-3", "/as ann", "/balance",
+    )  # fmt: skip
+    assert "Ann earned 200 points (Green ×1) for R-1" in out
+    assert "Ann earned 25 points (Silver ×1.25) for R-2" in out
+    # Staff cannot record their own purchases (the program's guardrails).
+    assert "You can't record purchases or award points to yourself" in out
     assert "⏳ +225 pending until" in out
-    assert "Silver · ▓▓▓▓░░░░░░ 44% to Gold: spend $280.00 more" in out
+    assert "Silver · ✅ kept: you've spent $220.00 of the $150.00 it takes by " in out
+    assert "⬆️ ▓▓▓▓░░░░░░ 44% to Gold: spend $280.00 more" in out
     assert "✨ Silver perks: Free extra shot" in out
