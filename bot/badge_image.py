@@ -45,14 +45,18 @@ def _medal(draw: ImageDraw.ImageDraw, held: EarnedBadge, left: int, top: int) ->
     draw.ellipse(box, fill=_colour(held.badge.id), outline="#333333", width=3)
     initials = "".join(word[0] for word in held.badge.name.split()[:2]).upper() or "?"
     big = ImageFont.load_default(size=28)
-    draw.text(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), initials, fill="white",
-              font=big, anchor="mm")  # fmt: skip
+    draw.text(
+        ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2),
+        initials,
+        fill="white",
+        font=big,
+        anchor="mm",
+    )
     label = held.badge.name if held.times == 1 else f"{held.badge.name} ×{held.times}"
     small = ImageFont.load_default(size=13)
     while draw.textlength(label, font=small) > MEDAL - 4 and len(label) > 4:
         label = label[:-2] + "…"
-    draw.text((left + MEDAL / 2, top + size + 16), label, fill="#222222", font=small,
-              anchor="mm")  # fmt: skip
+    draw.text((left + MEDAL / 2, top + size + 16), label, fill="#222222", font=small, anchor="mm")
 
 
 def _colour(badge_id: str) -> str:

@@ -87,17 +87,29 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     invites = InviteLinks()
     catalogs = shipped_catalogs()
     router = Router(
-        loyalty, all_commands(), cards, tuple(catalogs.languages), gamification=games,
+        loyalty,
+        all_commands(),
+        cards,
+        tuple(catalogs.languages),
+        gamification=games,
         invites=invites,
-    )  # fmt: skip
+    )
     renderer = Renderer(catalogs, program.zone)
     outbox = SqlOutboxQueue(database)
     leader = leader_for(database.engine)
     return Services(
-        settings=settings, program=program, database=database, loyalty=loyalty, router=router,
-        renderer=renderer, outbox=outbox, cards=cards, gamification=games, invites=invites,
+        settings=settings,
+        program=program,
+        database=database,
+        loyalty=loyalty,
+        router=router,
+        renderer=renderer,
+        outbox=outbox,
+        cards=cards,
+        gamification=games,
+        invites=invites,
         leader=leader,
-    )  # fmt: skip
+    )
 
 
 def migrate(settings: Settings) -> None:

@@ -36,8 +36,10 @@ def reward(challenge: Challenge) -> Line:
     """What completing a challenge gives: " for 50 points", " for the On fire badge"..."""
     badge = challenge.badge
     if challenge.points and badge is not None:
-        return Line("challenges.reward_both", {"points": challenge.points, "badge": badge.name,
-                                                "badge_icon": badge.icon})  # fmt: skip
+        return Line(
+            "challenges.reward_both",
+            {"points": challenge.points, "badge": badge.name, "badge_icon": badge.icon},
+        )
     if badge is not None:
         return Line("challenges.reward_badge", {"badge": badge.name, "badge_icon": badge.icon})
     return Line("challenges.reward_points", {"points": challenge.points})
@@ -50,21 +52,33 @@ def status_lines(program: Program, status: ChallengeStatus) -> list[Line]:
     if status.window is None:
         return [Line("challenges.upcoming", {**names, "date": challenge.starts})]
     if not status.joined:
-        return [Line("challenges.not_joined", {**names, "reward": reward(challenge),
-                                               "deadline": deadline(status.window.last_day,
-                                                                    status.today)})]  # fmt: skip
+        return [
+            Line(
+                "challenges.not_joined",
+                {
+                    **names,
+                    "reward": reward(challenge),
+                    "deadline": deadline(status.window.last_day, status.today),
+                },
+            )
+        ]
     if status.completed:
         lines = [Line("challenges.done", {**names, "done": _done(challenge)})]
     else:
-        lines = [Line(f"challenges.progress_{challenge.kind.value}", {
-            **names,
-            "bar": Progress(status.percent),
-            "value": amount(program, challenge, status.value),
-            "target": amount(program, challenge, status.target),
-            "left": amount(program, challenge, status.left),
-            "deadline": deadline(status.window.last_day, status.today),
-            "reward": reward(challenge),
-        })]  # fmt: skip
+        lines = [
+            Line(
+                f"challenges.progress_{challenge.kind.value}",
+                {
+                    **names,
+                    "bar": Progress(status.percent),
+                    "value": amount(program, challenge, status.value),
+                    "target": amount(program, challenge, status.target),
+                    "left": amount(program, challenge, status.left),
+                    "deadline": deadline(status.window.last_day, status.today),
+                    "reward": reward(challenge),
+                },
+            )
+        ]
     if challenge.kind is ChallengeKind.STREAK:
         lines.append(streak_line(status))
     return lines
@@ -104,27 +118,36 @@ def change_lines(program: Program, changes: tuple[ProgressChange, ...], today: d
         if change.completed:
             lines.append(Line("checkin.done", {**names, "done": _done_with_points(challenge)}))
         else:
-            lines.append(Line("checkin.moved", {
-                **names,
-                "value": amount(program, challenge, change.value),
-                "target": amount(program, challenge, change.target),
-                "deadline": deadline(change.last_day, today),
-            }))  # fmt: skip
+            lines.append(
+                Line(
+                    "checkin.moved",
+                    {
+                        **names,
+                        "value": amount(program, challenge, change.value),
+                        "target": amount(program, challenge, change.target),
+                        "deadline": deadline(change.last_day, today),
+                    },
+                )
+            )
     return lines
 
 
 def _done_with_points(challenge: Challenge) -> Line:
     badge = challenge.badge
     if challenge.points and badge is not None:
-        return Line("checkin.done_both", {"points": challenge.points, "badge": badge.name,
-                                          "badge_icon": badge.icon})  # fmt: skip
+        return Line(
+            "checkin.done_both",
+            {"points": challenge.points, "badge": badge.name, "badge_icon": badge.icon},
+        )
     return _done(challenge)
 
 
 def badges_value(badges: list[EarnedBadge]) -> list[Line]:
     """Badges as a list parameter: "🔥 On fire ×2, 🥐 Pastry explorer"."""
     return [
-        Line("badges.one" if held.times == 1 else "badges.many",
-             {"icon": held.badge.icon, "name": held.badge.name, "times": held.times})
+        Line(
+            "badges.one" if held.times == 1 else "badges.many",
+            {"icon": held.badge.icon, "name": held.badge.name, "times": held.times},
+        )
         for held in badges
-    ]  # fmt: skip
+    ]

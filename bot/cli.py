@@ -12,7 +12,7 @@ from bot.bootstrap import Services, build, migrate
 from bot.console import Console
 from bot.platforms import platform_components
 from bot.runner import serve
-from bot.scheduler import catch_up
+from bot.scheduler import catch_up, tier_jobs
 from bot.settings import Settings
 from core.errors import ProgramError
 
@@ -45,7 +45,7 @@ def _chat() -> None:
     services = _services(_settings())
     try:
         # No scheduler runs beside the console: bring a demo database up to date once, quietly.
-        catch_up(services.loyalty)
+        catch_up(services.loyalty, tier_jobs(services.gamification))
         Console(services, sys.stdout).run(sys.stdin, interactive=sys.stdin.isatty())
     finally:
         services.close()

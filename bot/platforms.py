@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.bootstrap import Services
 from bot.outbox.dispatcher import Dispatcher
 from bot.runner import Component
-from bot.scheduler import Scheduler
+from bot.scheduler import Scheduler, tier_jobs
 
 
 def platform_components(services: Services) -> list[Component]:
@@ -33,5 +33,6 @@ def platform_components(services: Services) -> list[Component]:
         dispatcher.register(slack.sender())
         components.append(slack)
     components.append(dispatcher)
-    components.append(Scheduler(services.loyalty, services.leader))
+    jobs = tier_jobs(services.gamification)
+    components.append(Scheduler(services.loyalty, services.leader, jobs=jobs))
     return components

@@ -122,9 +122,15 @@ class Router:
             role = member.role if member else Role.MEMBER
             menu = tuple(self.commands_for(role))
             context = Context(
-                request, member, self.loyalty, self.cards, self.languages, menu,
-                self.gamification, self.invites,
-            )  # fmt: skip
+                request,
+                member,
+                self.loyalty,
+                self.cards,
+                self.languages,
+                menu,
+                self.gamification,
+                self.invites,
+            )
             return command.handler(context)
         except UsageError as error:
             return Reply.say(f"usage.{error.command}")

@@ -1,4 +1,5 @@
-"""Time-driven ledger work while the bot runs: releasing pending points and expiring due lots.
+"""Time-driven work while the bot runs: releasing pending points, expiring due lots, and the
+jobs features add beside them (the tier review: `tier_jobs`).
 
 APScheduler 3 cannot share a job store between processes, so with several workers only the
 leader sweeps; the sweeps are idempotent, so leadership only saves wasted work.
@@ -9,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -23,6 +25,8 @@ T = TypeVar("T")
 BATCH = 500
 # A cap per run so one job never holds a worker thread for long; the next run continues.
 MAX_BATCHES = 200
+# Tier windows end at the program's midnight; looking every hour catches each one soon after.
+TIER_REVIEW_EVERY = 3600.0
 
 
 class Sweeps(Protocol):
@@ -30,6 +34,28 @@ class Sweeps(Protocol):
 
     def release_due(self, limit: int = ...) -> SweepResult: ...
     def expire_due(self, limit: int = ...) -> SweepResult: ...
+
+
+class TierReview(Protocol):
+    """The daily tier roll-over (`core.gamification.Gamification`)."""
+
+    def review_tiers(self, limit: int = ...) -> SweepResult: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    """A periodic job beside the ledger sweeps: `sweep(batch)` drained while batches are full."""
+
+    id: str
+    sweep: Callable[[int], SweepResult]
+    every: float
+    first_after: float = 0.0
+    verb: str = "handled"  # how the log says what a run did ("reviewed 3 ...")
+
+
+def tier_jobs(tiers: TierReview, every: float = TIER_REVIEW_EVERY) -> list[Job]:
+    """The tier review: members whose tier window ended keep or drop their tier."""
+    return [Job(id="review-tiers", sweep=tiers.review_tiers, every=every, verb="tiers reviewed")]
 
 
 class Leadership(Protocol):
@@ -55,10 +81,13 @@ def drain(sweep: Callable[[int], SweepResult], batch: int = BATCH) -> SweepResul
     return total
 
 
-def catch_up(sweeps: Sweeps) -> None:
-    """Release, then expire, everything due now (releasing first: released lots may be due)."""
+def catch_up(sweeps: Sweeps, jobs: Sequence[Job] = ()) -> None:
+    """Release, then expire, everything due now (releasing first: released lots may be due),
+    then run every other job once."""
     drain(sweeps.release_due)
     drain(sweeps.expire_due)
+    for job in jobs:
+        drain(job.sweep)
 
 
 class Scheduler:
@@ -74,8 +103,10 @@ class Scheduler:
         first_expire_after: float = 10,
         elect_every: float = 60,
         batch: int = BATCH,
+        jobs: Sequence[Job] = (),
     ) -> None:
         self._sweeps = sweeps
+        self._jobs = tuple(jobs)
         self._leadership = leadership
         self._release_every = release_every
         self._expire_every = expire_every
@@ -106,6 +137,9 @@ class Scheduler:
         self._add(scheduler, self.release, "release-due", self._release_every)
         first_expiry = datetime.now(UTC) + timedelta(seconds=self._first_expire_after)
         self._add(scheduler, self.expire, "expire-due", self._expire_every, first_expiry)
+        for job in self._jobs:
+            first = datetime.now(UTC) + timedelta(seconds=job.first_after)
+            self._add(scheduler, self._runner(job), job.id, job.every, first)
         scheduler.start()
         self._scheduler = scheduler
 
@@ -139,16 +173,27 @@ class Scheduler:
         """Expire every lot that is due."""
         await self._sweep("expired", self._sweeps.expire_due)
 
+    def _runner(self, job: Job) -> Callable[[], Any]:
+        async def run() -> None:
+            done = await self._drain(job.verb, job.sweep)
+            if done is not None and done.candidates:
+                log.info("%s: %d changed of %d due", job.verb, done.lots, done.candidates)
+
+        return run
+
     async def _sweep(self, verb: str, sweep: Callable[[int], SweepResult]) -> None:
+        moved = await self._drain(verb, sweep)
+        if moved is not None and moved.lots:
+            log.info("%s %d points (%d lots)", verb, moved.points, moved.lots)
+
+    async def _drain(self, verb: str, sweep: Callable[[int], SweepResult]) -> SweepResult | None:
         if not self._leading:
-            return
+            return None
         try:
-            moved = await self._in_thread(drain, sweep, self._batch)
+            return await self._in_thread(drain, sweep, self._batch)
         except Exception:
             log.exception("sweep failed (%s); the next run retries", verb)
-            return
-        if moved.lots:
-            log.info("%s %d points (%d lots)", verb, moved.points, moved.lots)
+            return None
 
     async def _in_thread(self, func: Callable[..., T], *args: Any) -> T:
         future = asyncio.ensure_future(asyncio.to_thread(func, *args))

@@ -103,7 +103,14 @@ def take_back_bonus(
             effective_at=now,
             member_id=member_id,
             reverses_id=bonus_journal_id,
-            meta={"ref": reason, "points": points, "shortfall": plan.shortfall},
+            meta={
+                "ref": reason,
+                "points": points,
+                "pending": plan.from_pending,
+                "available": plan.from_available,
+                "expired": plan.expired,
+                "shortfall": plan.shortfall,
+            },
         )
     )
     if points:

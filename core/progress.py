@@ -179,11 +179,12 @@ def _counted_items(
     challenge: Challenge, purchases: Mapping[str, Fact], items: Iterable[ItemFact]
 ) -> list[ItemFact]:
     """Lines of purchases in the window that were not wholly refunded, in the categories the
-    challenge names (any category when it names none)."""
+    challenge names (any category when it names none); a line counts once, like a fact."""
     wanted = {c.lower() for c in challenge.categories}
+    unique = {(item.ref, item.line): item for item in items}
     return [
         item
-        for item in items
+        for item in unique.values()
         if item.ref in purchases
         and purchases[item.ref].net_minor > 0
         and (not wanted or (item.category or "").lower() in wanted)

@@ -84,8 +84,10 @@ def leaderboard(ctx: Context) -> Reply:
     standings = ctx.games.leaderboard(member.id, " ".join(ctx.args) if ctx.args else None)
     lines = [_board_title(ctx, standings), *_board_rows(ctx, standings), _own_rank(ctx, standings)]
     boards = [c for c in ctx.loyalty.program.challenges if c is not standings.challenge]
-    buttons = [Button(Line("button.board", {"icon": c.icon, "challenge": c.name}),
-                      f"/leaderboard {c.id}") for c in boards[:BOARD_BUTTONS]]  # fmt: skip
+    buttons = [
+        Button(Line("button.board", {"icon": c.icon, "challenge": c.name}), f"/leaderboard {c.id}")
+        for c in boards[:BOARD_BUTTONS]
+    ]
     if standings.challenge is not None:
         buttons.insert(0, Button(Line("button.board_points"), "/leaderboard"))
     return Reply(lines, buttons=[buttons] if buttons else [])
@@ -111,10 +113,12 @@ def _board_rows(ctx: Context, standings: Standings) -> list[Line]:
     if not standings.top:
         return [Line("leaderboard.empty")]
     return [
-        Line("leaderboard.row", {"rank": row.rank, "name": row.name,
-                                 "score": _score(ctx, standings, row.score)})
+        Line(
+            "leaderboard.row",
+            {"rank": row.rank, "name": row.name, "score": _score(ctx, standings, row.score)},
+        )
         for row in standings.top
-    ]  # fmt: skip
+    ]
 
 
 def _own_rank(ctx: Context, standings: Standings) -> Line:
@@ -138,10 +142,17 @@ def refer(ctx: Context) -> Reply:
     if info.rules is not None:
         lines += _terms(ctx, info.rules)
     if info.stats.joined:
-        lines.append(Line("refer.stats", {"joined": info.stats.joined,
-                                          "rewarded": info.stats.rewarded,
-                                          "pending": info.stats.pending,
-                                          "points": info.stats.points}))  # fmt: skip
+        lines.append(
+            Line(
+                "refer.stats",
+                {
+                    "joined": info.stats.joined,
+                    "rewarded": info.stats.rewarded,
+                    "pending": info.stats.pending,
+                    "points": info.stats.points,
+                },
+            )
+        )
     share = _share_url(ctx, info, link)
     buttons = [[Button(Line("button.share"), url=share)]] if share else []
     return Reply(lines, buttons=buttons)
@@ -149,14 +160,18 @@ def refer(ctx: Context) -> Reply:
 
 def _terms(ctx: Context, rules: Referrals) -> list[Line]:
     program = ctx.loyalty.program
-    minimum = Money(program.to_minor(rules.min_purchase), program.program.currency,
-                    program.program.currency_decimals)  # fmt: skip
+    minimum = Money(
+        program.to_minor(rules.min_purchase),
+        program.program.currency,
+        program.program.currency_decimals,
+    )
     first = "refer.terms_minimum" if rules.min_purchase else "refer.terms"
     if rules.referrer_points == rules.friend_points:
         terms = Line(f"{first}_both", {"points": rules.referrer_points, "minimum": minimum})
     else:
-        terms = Line(first, {"you": rules.referrer_points, "friend": rules.friend_points,
-                             "minimum": minimum})  # fmt: skip
+        terms = Line(
+            first, {"you": rules.referrer_points, "friend": rules.friend_points, "minimum": minimum}
+        )
     return [terms, Line("refer.cap", {"cap": rules.monthly_cap})]
 
 

@@ -97,17 +97,29 @@ def tier_lines(tier: TierProgress, currency: str, decimals: int) -> list[Line]:
     needed = tier.keep_needed
     if needed is not None and tier.keep_counted is not None and tier.keep_threshold is not None:
         key = f"balance.tier_keep_{tier.measure}" if needed else f"balance.tier_kept_{tier.measure}"
-        lines.append(Line(key, {
-            "tier": tier.name, "needed": shown(needed), "date": tier.keep_until,
-            "counted": shown(tier.keep_counted), "threshold": shown(tier.keep_threshold),
-        }))  # fmt: skip
+        lines.append(
+            Line(
+                key,
+                {
+                    "tier": tier.name,
+                    "needed": shown(needed),
+                    "date": tier.keep_until,
+                    "counted": shown(tier.keep_counted),
+                    "threshold": shown(tier.keep_threshold),
+                },
+            )
+        )
     if tier.next_name is None or tier.to_next is None:
         return lines or [Line("balance.tier_top", {"tier": tier.name})]
     progress = "balance.next" if lines else "balance.tier_progress"
-    lines.append(Line(f"{progress}_{tier.measure}", {
-        "tier": tier.name, "percent": tier.percent, "bar": Progress(tier.percent),
-        "next": tier.next_name, "to_next": shown(tier.to_next),
-    }))  # fmt: skip
+    params = {
+        "tier": tier.name,
+        "percent": tier.percent,
+        "bar": Progress(tier.percent),
+        "next": tier.next_name,
+        "to_next": shown(tier.to_next),
+    }
+    lines.append(Line(f"{progress}_{tier.measure}", params))
     return lines
 
 

@@ -65,8 +65,11 @@ def settings_reply(ctx: Context, state: MemberSettings, saved: bool = False) -> 
         switch = "on" if receives else "off"
         lines.append(Line(f"settings.category_{switch}", {"category": category_label(category)}))
     if state.leaderboard is not None:
-        lines.append(Line("settings.leaderboard_shown" if state.leaderboard
-                          else "settings.leaderboard_hidden"))  # fmt: skip
+        lines.append(
+            Line(
+                "settings.leaderboard_shown" if state.leaderboard else "settings.leaderboard_hidden"
+            )
+        )
     lines += [Line("settings.always"), Line("settings.how")]
     return Reply(lines, buttons=_buttons(ctx, state, language), language=language)
 

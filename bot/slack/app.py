@@ -25,6 +25,7 @@ from bot.slack.giving import Giving
 from bot.slack.home import Standing
 from bot.slack.parse import GiftRequest, plus_message
 from bot.slack.people import PLATFORM, SlackPeople
+from core.gamification import Gamification
 from core.loyalty import Loyalty
 from core.model import Member
 
@@ -106,13 +107,18 @@ class SlackListeners:
     """Every bolt listener of the bot, sharing the people directory and the core façades."""
 
     def __init__(
-        self, loyalty: Loyalty, router: Router, giving: Giving, people: SlackPeople
+        self,
+        loyalty: Loyalty,
+        router: Router,
+        giving: Giving,
+        people: SlackPeople,
+        games: Gamification | None = None,
     ) -> None:
         self.loyalty = loyalty
         self.router = router
         self.giving = giving
         self.people = people
-        self.standing = Standing(giving)
+        self.standing = Standing(giving, games)
         self.kudos_command = KudosCommand(router, giving, self.standing)
         self.responses = ResponseUrls()
         # chat.postMessage allows about one message per second per channel.

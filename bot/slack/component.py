@@ -36,7 +36,9 @@ class SlackComponent:
         people = SlackPeople(self.client, services.loyalty, None)
         language = services.renderer.catalogs.language_for(services.program.program.locale)
         giving = Giving(kudos, people, services.renderer, language)
-        listeners = SlackListeners(services.loyalty, services.router, giving, people)
+        listeners = SlackListeners(
+            services.loyalty, services.router, giving, people, services.gamification
+        )
         self.listeners = listeners
         self.app: AsyncApp = build_app(
             settings.slack_bot_token,

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bot.challenge_lines import badges_value, status_lines
 from bot.replies import Button, Line
 from bot.slack.blocks import button_element
 from bot.slack.giving import Giving
 from bot.slack.people import Person
+from core.gamification import Gamification
 from core.kudos import RecentGift
 from core.kudos import Standing as Overview
 from core.model import Member
@@ -23,8 +25,9 @@ REWARD_BUTTONS = 5
 class Standing:
     """Numbers about one person, rendered as lines or as an App Home view."""
 
-    def __init__(self, giving: Giving) -> None:
+    def __init__(self, giving: Giving, games: Gamification | None = None) -> None:
         self.giving = giving
+        self.games = games
 
     async def balance_lines(self, person: Person, language: str) -> list[Line]:
         """Points to spend and allowance left to give (one read)."""
@@ -57,6 +60,7 @@ class Standing:
             title, buttons = _reward_buttons(overview.available, overview.rewards)
             sections = [
                 self._balance(overview.available, overview.allowance, language),
+                await self.challenge_lines(person.member_id),
                 _leaderboard(overview.leaderboard),
                 self._recent(overview.recent, language),
                 title,
@@ -74,6 +78,20 @@ class Standing:
             elements = [button_element(renderer, button, language) for button in buttons]
             blocks.append({"type": "actions", "block_id": "rewards", "elements": elements})
         return {"type": "home", "blocks": blocks}
+
+    async def challenge_lines(self, member_id: int) -> list[Line]:
+        """The member's challenges and badges, as /challenges shows them."""
+        games = self.games
+        if games is None or not games.program.challenges:
+            return []
+        statuses = await asyncio.to_thread(games.challenges, member_id)
+        badges = await asyncio.to_thread(games.badges, member_id)
+        lines = [Line("challenges.title")]
+        for status in statuses:
+            lines += status_lines(games.program, status)
+        if badges:
+            lines.append(Line("badges.line", {"badges": badges_value(badges)}))
+        return lines
 
     def _balance(self, available: int, allowance: Allowance, language: str) -> list[Line]:
         return [

@@ -54,8 +54,11 @@ async def test_referral_earn_balance_and_notifications(bot: Harness) -> None:
 
     # Bob's first purchase is over the program's $10 minimum: both are paid, pending for the
     # return window, and Ann hears about it through the outbox.
-    rewarded = await until(lambda: [m for m in bot.fake.sent_messages(ANN)
-                                    if "made their first purchase" in (m.text or "")])  # fmt: skip
+    rewarded = await until(
+        lambda: [
+            m for m in bot.fake.sent_messages(ANN) if "made their first purchase" in (m.text or "")
+        ]
+    )
     assert "Bob made their first purchase: 100 points are yours (pending until" in (
         rewarded[-1].text or ""
     )

@@ -125,9 +125,16 @@ def test_settings_change_language_and_notifications(chat) -> None:  # type: igno
 
 def test_tier_multiplier_progress_and_perks(chat) -> None:  # type: ignore[no-untyped-def]
     out = chat(
-        "/as sam staff", "/as ann", "/start", "/as sam", "/earn @ann 200 R-1",
-        "/earn @ann 20 R-2", "/earn @sam 20 R-3", "/as ann", "/balance",
-    )  # fmt: skip
+        "/as sam staff",
+        "/as ann",
+        "/start",
+        "/as sam",
+        "/earn @ann 200 R-1",
+        "/earn @ann 20 R-2",
+        "/earn @sam 20 R-3",
+        "/as ann",
+        "/balance",
+    )
     assert "Ann earned 200 points (Green ×1) for R-1" in out
     assert "Ann earned 25 points (Silver ×1.25) for R-2" in out
     # Staff cannot record their own purchases (the program's guardrails).

@@ -335,7 +335,7 @@ class LedgerChecker:
                 if purpose == "debt":
                     assert running <= 0, f"debt account {account_id} is positive ({running})"
                     if int(amount) < 0:
-                        assert kinds[journal_id] in ("refund", "revoke"), (
+                        assert kinds[journal_id] in ("refund", "revoke", "clawback"), (
                             f"debt grew in a {kinds[journal_id]} journal {journal_id}"
                         )
             balances[member_id][purpose] = total
@@ -491,6 +491,7 @@ def _check_movements(
             "expire": {"expire"},
             "refund": {"reversal", "clawback"},
             "revoke": {"reversal", "clawback"},
+            "clawback": {"reversal", "clawback"},  # a bonus taken back
         }
         assert all(m[4] in expected.get(kind, set()) for m in rows), f"journal {jid}: {rows}"
         total = sum(int(m[3]) for m in rows)
@@ -530,6 +531,11 @@ def _check_movements(
         elif kind == "revoke":
             meta = json.loads(journals[jid][8])
             assert total == meta["clawed"] == -legs.get("available", 0), f"revoke {jid}"
+        elif kind == "clawback":
+            meta = json.loads(journals[jid][8])
+            assert total == meta["pending"] + meta["available"], f"clawback {jid}: lots != meta"
+            assert legs.get("pending", 0) == -meta["pending"]
+            assert legs.get("available", 0) == -meta["available"]
         else:
             raise AssertionError(f"unexpected lot movement in a {kind} journal {jid}")
 
