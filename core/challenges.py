@@ -272,8 +272,8 @@ class ChallengeTracker:
             record, completed = self._reward(uow, counted, challenge, record), True
         elif value < base.target and base.completed_at is not None and counted.at < base.window_end:
             record, undone = self._take_back(uow, counted, challenge, record), True
-        if record == previous:
-            return record, None
+        if record == previous or (previous is None and record == base):
+            return record, None  # nothing moved (no row for a challenge not begun)
         change = ProgressChange(
             challenge_id=challenge.id,
             period=window.period,

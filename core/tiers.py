@@ -137,7 +137,7 @@ class TierCoach:
         if qualified >= held:
             return
         before = self.program.tier_index(status.previous_tier_id or "") or 0
-        if before > qualified and status.previous_until is not None:
+        if before >= qualified and status.previous_until is not None:
             until = status.previous_until
             back = TierStatus(
                 tier_id=self.program.tiers[before].id,

@@ -112,11 +112,17 @@ class SlackHarness:
 
 
 def program_file(tmp: Path) -> Path:
-    """The example program without a sign-up bonus, its recognition section replaced by ours."""
+    """The example program without a sign-up bonus, its recognition section replaced by ours
+    (its gamification sections kept, less the sign-up limit)."""
     path = tmp / "program.toml"
-    example, _, _ = EXAMPLE_PROGRAM.read_text(encoding="utf-8").partition("\n[recognition]\n")
-    assert "\nsignup = 25\n" in example
-    path.write_text(example.replace("\nsignup = 25\n", "\n") + RECOGNITION, encoding="utf-8")
+    example, _, rest = EXAMPLE_PROGRAM.read_text(encoding="utf-8").partition("\n[recognition]\n")
+    assert "\nsignup = 25\n" in example and '\nsignup = "once"\n' in rest
+    games = "\n[guardrails]\n" + rest.partition("\n[guardrails]\n")[2].replace(
+        '\nsignup = "once"', ""
+    )
+    path.write_text(
+        example.replace("\nsignup = 25\n", "\n") + RECOGNITION + games, encoding="utf-8"
+    )
     return path
 
 

@@ -55,8 +55,12 @@ async def test_the_home_tab_shows_balance_allowance_top_recent_and_rewards(
     await give(bot, "UBEA", "<@UCAN> 2 coffee #ownership", "c")
     view = await open_home(bot, "UBEA")
     assert view["type"] == "home"
-    standing, top, recent, rewards = texts(view)
+    standing, challenges, top, recent, rewards = texts(view)
     assert standing == "⭐ Balance 8 points to spend\n🎁 To give: 48 of 50 left, resets 1 Dec"
+    # The member's challenges, as /challenges shows them (Sunday: the week ends tonight).
+    assert challenges.startswith("🏁 Your challenges\n☕ Three visits: ░░░░░░░░░░ 0 of 3")
+    assert "3 more visit(s) by tonight for 50 points" in challenges
+    assert "💳 Spend $30 this month: not joined yet" in challenges
     assert top == "🏆 Top this month:\n1. bea — 8\n2. can — 2"
     assert recent == ("🕘 Recent:\n−2 to can (#ownership)\n+3 from can\n+5 from ali (#teamwork)")
     assert rewards == "🎁 Rewards for your 8 points:"
@@ -71,7 +75,7 @@ async def test_the_home_tab_shows_balance_allowance_top_recent_and_rewards(
 
 async def test_a_newcomer_sees_a_full_allowance_and_no_gifts(bot: SlackHarness) -> None:
     view = await open_home(bot, "UCAN")
-    standing, top, recent, _ = texts(view)
+    standing, _, top, recent, _ = texts(view)
     assert "⭐ Balance 0 points to spend" in standing
     assert "To give: 50 of 50 left, resets 1 Dec" in standing
     assert top.startswith("No kudos yet")
