@@ -1,6 +1,7 @@
 """`python -m benchmarks [ledger|telegram|slack|all] [--quick] ...`; the ledger suite by default.
 
 ledger:   `[--engine sqlite|postgresql] [--no-concurrent]`
+challenges: `[--engine sqlite|postgresql]`
 telegram: `[--only balance|outbox] [--notifications N] [--profile DIR]`
 """
 
@@ -20,8 +21,9 @@ def main(argv: list[str] | None = None) -> int:
         "suite",
         nargs="?",
         default="ledger",
-        choices=["ledger", "telegram", "slack", "all"],
-        help="ledger (default), telegram (issue 3: /balance and the outbox), slack (issue 4), all",
+        choices=["ledger", "telegram", "slack", "challenges", "all"],
+        help="ledger (default), telegram (issue 3: /balance and the outbox), slack (issue 4),"
+        " challenges (what 20 challenges cost an earn; progress table sizes), all",
     )
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke run")
     parser.add_argument(
@@ -48,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         _telegram(args)
     if args.suite in ("slack", "all"):
         _slack(args)
+    if args.suite in ("challenges", "all"):
+        _challenges(args)
     return 0
 
 
@@ -88,6 +92,12 @@ def _slack(args: argparse.Namespace) -> None:
     from benchmarks.slack_kudos import run_and_report  # issue 4: /kudos through `loyalty run`
 
     run_and_report(quick=args.quick, save=not args.no_save, echo=print)
+
+
+def _challenges(args: argparse.Namespace) -> None:
+    from benchmarks.challenges import run_and_report
+
+    run_and_report(quick=args.quick, engines=args.engine, save=not args.no_save, echo=print)
 
 
 if __name__ == "__main__":

@@ -100,6 +100,13 @@ class Challenge(_Section):
         """The period holding the member's local `day`, or None outside fixed dates."""
         return window_on(self.window, day, self.starts, self.ends)
 
+    @property
+    def needs_items(self) -> bool:
+        """True when only a purchase's item lines move it (products, categories)."""
+        return self.kind is ChallengeKind.DISTINCT or (
+            self.kind is ChallengeKind.SPEND and bool(self.categories)
+        )
+
     def counts(self, kinds: frozenset[ChallengeKind]) -> bool:
         """True when this challenge counts one of `kinds`."""
         return self.kind in kinds

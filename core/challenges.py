@@ -11,13 +11,13 @@ target in the open period takes the reward back through the ledger's claw-back p
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import lru_cache
 
 from core import errors
 from core.bonuses import give_bonus, take_back_bonus
 from core.bus import MessageBus
 from core.challenge_rules import (
-    ITEM_KINDS,
     PURCHASE_KINDS,
     VISIT_KINDS,
     Challenge,
@@ -38,11 +38,11 @@ from core.ports import UnitOfWork
 from core.program import Program
 from core.progress import (
     Fact,
+    FactIndex,
     FactKind,
     FactRow,
     ItemFact,
-    current_streak,
-    progress_value,
+    Streak,
     target_of,
 )
 from core.windows import Window, local_day, local_midnight
@@ -69,6 +69,18 @@ class _Counted:
     source: str
     at: datetime
     by_member: bool = False
+    items: bool = True  # False: a purchase without item lines moves no item-based challenge
+    new: Fact | None = None  # the one new fact, when it may simply add to stored progress
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Opened:
+    """What one read told about a member: their zone, their local day, and their stored
+    progress and joins for every period the event may fall in."""
+
+    zone: tzinfo
+    day: date
+    state: ChallengeState
 
 
 class ChallengeTracker:
@@ -78,6 +90,19 @@ class ChallengeTracker:
         self.program = program
         self._counted_actions = frozenset(
             action for c in program.challenges for action in c.actions
+        )
+        # Every challenge's window on a local day: asked for each event, the same all day.
+        self._windows_on = lru_cache(maxsize=256)(self._windows)
+
+    def _windows(
+        self, day: date, kinds: frozenset[ChallengeKind], items: bool = True
+    ) -> tuple[tuple[Challenge, Window], ...]:
+        """The challenges counting `kinds` with a window on `day` (without item lines, those
+        that only items move are left out)."""
+        return tuple(
+            (c, w)
+            for c in self.program.challenges
+            if c.counts(kinds) and (items or not c.needs_items) and (w := c.window_on(day))
         )
 
     def subscribe(self, bus: MessageBus) -> None:
@@ -92,44 +117,43 @@ class ChallengeTracker:
 
     def purchase_recorded(self, event: PurchaseRecorded, uow: UnitOfWork) -> None:
         """A purchase is a visit, money spent and items bought."""
-        zone = member_zone(uow, self.program, event.member_id)
-        day = local_day(event.occurred_at, zone)
+        opened = self.open(uow, event.member_id, event.occurred_at, PURCHASE_KINDS)
         key = f"purchase:{event.receipt}"
-        fact = FactRow(
+        row = FactRow(
             key=key,
             ref=key,
             kind=FactKind.PURCHASE,
-            day=day,
+            day=opened.day,
             store=event.store,
             amount_minor=event.amount_minor,
         )
-        if not uow.challenges.add_fact(event.member_id, fact, event.occurred_at):
-            return
-        if event.items:
-            uow.challenges.add_items(
-                event.member_id,
-                [
-                    ItemFact(
-                        ref=key,
-                        line=line,
-                        day=day,
-                        sku=item.sku,
-                        category=item.category,
-                        amount_minor=item.amount_minor,
-                    )
-                    for line, item in enumerate(event.items)
-                ],
+        lines = [
+            ItemFact(
+                ref=key,
+                line=n,
+                day=opened.day,
+                sku=item.sku,
+                category=item.category,
+                amount_minor=item.amount_minor,
             )
+            for n, item in enumerate(event.items)
+        ]
+        # Without item lines a purchase moves no products or categories challenge.
         self.count(
             uow,
+            opened,
             _Counted(
                 member_id=event.member_id,
-                day=day,
-                zone=zone,
+                day=opened.day,
+                zone=opened.zone,
                 kinds=PURCHASE_KINDS,
                 source=key,
                 at=event.occurred_at,
+                items=bool(lines),
+                new=_fact(row),
             ),
+            row,
+            lines,
         )
 
     def purchase_refunded(self, event: PurchaseRefunded, uow: UnitOfWork) -> None:
@@ -138,110 +162,198 @@ class ChallengeTracker:
         if purchase is None:  # counted before challenges existed, or not at all
             return
         key = f"refund:{event.refund_id}"
-        fact = replace(purchase, key=key, amount_minor=-event.amount_minor)
-        if not uow.challenges.add_fact(event.member_id, fact, event.occurred_at):
-            return
-        zone = member_zone(uow, self.program, event.member_id)
+        row = replace(purchase, key=key, amount_minor=-event.amount_minor)
+        opened = self.open(uow, event.member_id, event.occurred_at, PURCHASE_KINDS, purchase.day)
         self.count(
             uow,
+            opened,
             _Counted(
                 member_id=event.member_id,
                 day=purchase.day,
-                zone=zone,
+                zone=opened.zone,
                 kinds=PURCHASE_KINDS,
                 source=key,
                 at=event.occurred_at,
             ),
+            row,
         )
 
     def checked_in(self, event: CheckedIn, uow: UnitOfWork) -> None:
         """A check-in is a visit on the member's local day."""
-        zone = member_zone(uow, self.program, event.member_id)
-        day = local_day(event.occurred_at, zone)
+        opened = self.open(uow, event.member_id, event.occurred_at, VISIT_KINDS)
         key = f"checkin:{event.store_id}:{event.day.isoformat()}"
-        fact = FactRow(key=key, ref=key, kind=FactKind.CHECKIN, day=day, store=event.store_id)
-        if not uow.challenges.add_fact(event.member_id, fact, event.occurred_at):
-            return
+        row = FactRow(key=key, ref=key, kind=FactKind.CHECKIN, day=opened.day, store=event.store_id)
         self.count(
             uow,
+            opened,
             _Counted(
                 member_id=event.member_id,
-                day=day,
-                zone=zone,
+                day=opened.day,
+                zone=opened.zone,
                 kinds=VISIT_KINDS,
                 source=key,
                 at=event.occurred_at,
                 by_member=True,
+                new=_fact(row),
             ),
+            row,
         )
 
     def points_awarded(self, event: PointsAwarded, uow: UnitOfWork) -> None:
         """An awarded program action (a review, a share) counts towards actions challenges."""
         if event.action is None or event.action not in self._counted_actions:
             return
-        zone = member_zone(uow, self.program, event.member_id)
-        day = local_day(event.occurred_at, zone)
+        opened = self.open(uow, event.member_id, event.occurred_at, ACTION_KINDS)
         key = f"action:{event.journal_id}"
-        fact = FactRow(key=key, ref=key, kind=FactKind.ACTION, day=day, action=event.action)
-        if not uow.challenges.add_fact(event.member_id, fact, event.occurred_at):
-            return
+        row = FactRow(key=key, ref=key, kind=FactKind.ACTION, day=opened.day, action=event.action)
         self.count(
             uow,
+            opened,
             _Counted(
                 member_id=event.member_id,
-                day=day,
-                zone=zone,
+                day=opened.day,
+                zone=opened.zone,
                 kinds=ACTION_KINDS,
                 source=key,
                 at=event.occurred_at,
+                new=_fact(row),
             ),
+            row,
         )
 
     def joined(self, uow: UnitOfWork, member_id: int, challenge: Challenge, now: datetime) -> None:
         """Count what the member did earlier today towards a challenge they just joined."""
-        zone = member_zone(uow, self.program, member_id)
+        kinds = frozenset({challenge.kind})
+        opened = self.open(uow, member_id, now, kinds)
         self.count(
             uow,
+            opened,
             _Counted(
                 member_id=member_id,
-                day=local_day(now, zone),
-                zone=zone,
-                kinds=frozenset({challenge.kind}),
+                day=opened.day,
+                zone=opened.zone,
+                kinds=kinds,
                 source=f"join:{challenge.id}",
                 at=now,
                 by_member=True,
             ),
         )
 
-    def count(self, uow: UnitOfWork, counted: _Counted) -> None:
-        """Recompute every challenge the event touches and save what changed in one write."""
-        candidates = [
+    def open(
+        self,
+        uow: UnitOfWork,
+        member_id: int,
+        at: datetime,
+        kinds: frozenset[ChallengeKind],
+        day: date | None = None,
+    ) -> _Opened:
+        """The member's zone, local day and stored progress, in one read. Before the zone is
+        known the local day is one of three (every zone is within a day of UTC), so the read
+        takes the periods of all three; `day`, when known already (a refund's), is used."""
+        if day is not None:
+            days = [day]
+        else:
+            utc = at.astimezone(UTC).date()
+            days = [utc - timedelta(days=1), utc, utc + timedelta(days=1)]
+        windows = [pair for d in days for pair in self._windows_on(d, kinds)]
+        periods = sorted({w.period for _, w in windows})
+        joins = any(c.opt_in for c, _ in windows)
+        state = uow.challenges.state(member_id, periods, joins, zones=True)
+        name = state.time_zone or next((z for z in state.platform_zones if is_zone(z)), None)
+        zone = zone_of(name, self.program.zone)
+        return _Opened(zone=zone, day=day or local_day(at, zone), state=state)
+
+    def count(
+        self,
+        uow: UnitOfWork,
+        opened: _Opened,
+        counted: _Counted,
+        fact: FactRow | None = None,
+        lines: list[ItemFact] | None = None,
+    ) -> None:
+        """Keep the event's fact (once: a repeated event stops here) and bring every challenge
+        it touches up to date, saving what changed in one write.
+
+        A new fact that only adds to what is stored (a purchase, a check-in or an action in
+        time order) moves the stored progress on; anything else (a refund, an event from before
+        the last one counted, a challenge without a row yet) is recomputed from the facts of
+        its window. The property tests hold both ways to the same result. When nothing is
+        recomputed and no target is reached or lost, the fact and the progress are written
+        together (one statement on PostgreSQL).
+        """
+        state = opened.state
+        taking_part = [
             (c, w)
-            for c in self.program.challenges
-            if c.counts(counted.kinds) and (w := c.window_on(counted.day))
+            for c, w in self._windows_on(counted.day, counted.kinds, counted.items)
+            if not c.opt_in or c.id in state.joined
         ]
-        if not candidates:
+        quick = None if lines else self._quick(state, counted, taking_part)
+        if quick is not None:
+            records = [record for record, _ in quick]
+            if fact is not None and not uow.challenges.add_fact(
+                counted.member_id, fact, counted.at, records
+            ):
+                return  # the same event again: counted already
+            if fact is None and records:
+                uow.challenges.save_progress(counted.member_id, records, counted.at)
+            self._record(uow, counted, [change for _, change in quick])
             return
-        periods = sorted({w.period for _, w in candidates})
-        joins = any(c.opt_in for c, _ in candidates)
-        state = uow.challenges.state(counted.member_id, periods, joins)
-        taking_part = [(c, w) for c, w in candidates if not c.opt_in or c.id in state.joined]
-        if not taking_part:
+        if fact is not None and not uow.challenges.add_fact(counted.member_id, fact, counted.at):
             return
-        facts, items = _facts(uow, counted.member_id, taking_part)
+        if lines:
+            uow.challenges.add_items(counted.member_id, lines)
+        self._recount(uow, counted, state, taking_part)
+
+    def _quick(
+        self, state: ChallengeState, counted: _Counted, taking_part: list[tuple[Challenge, Window]]
+    ) -> list[tuple[ProgressRecord, ProgressChange]] | None:
+        """Every change when each challenge simply adds the new fact and none reaches or loses
+        its target (no reward to give or take); None otherwise."""
+        changes = []
+        for challenge, window in taking_part:
+            moved = self._move(state, counted, challenge, window)
+            if moved is None:
+                return None
+            change = self._change(counted, challenge, window, state, moved)
+            if change is not None:
+                if change[1].completed or change[1].undone:
+                    return None
+                changes.append(change)
+        return changes
+
+    def _recount(
+        self,
+        uow: UnitOfWork,
+        counted: _Counted,
+        state: ChallengeState,
+        taking_part: list[tuple[Challenge, Window]],
+    ) -> None:
+        """Recompute what has to be from the window's facts, reward and take back, save."""
+        facts = _FactsOfWindows(uow, counted.member_id, taking_part)
         records: list[ProgressRecord] = []
         changes: list[ProgressChange] = []
         for challenge, window in taking_part:
-            since = _joined_day(state, challenge, counted.zone)
-            counted_facts = [f for f in facts if since is None or f.day >= since]
-            record, change = self._progress(
-                uow, counted, challenge, window, state, counted_facts, items
-            )
-            if change is not None:
-                records.append(record)
-                changes.append(change)
+            moved = self._move(state, counted, challenge, window)
+            if moved is None:
+                index = facts.index(_joined_day(state, challenge, counted.zone))
+                moved = index.value(challenge, window), _latest_run(challenge, window, index)
+            change = self._change(counted, challenge, window, state, moved)
+            if change is None:
+                continue
+            record, progress = change
+            if progress.completed:
+                record = self._reward(uow, counted, challenge, record)
+                progress = replace(progress, points=record.reward_points)
+            elif progress.undone:
+                record = self._take_back(uow, counted, challenge, record)
+            records.append(record)
+            changes.append(progress)
         if records:
             uow.challenges.save_progress(counted.member_id, records, counted.at)
+        self._record(uow, counted, changes)
+
+    def _record(self, uow: UnitOfWork, counted: _Counted, changes: list[ProgressChange]) -> None:
+        if changes:
             uow.domain_events.record(
                 ChallengesProgressed(
                     occurred_at=counted.at,
@@ -252,28 +364,42 @@ class ChallengeTracker:
                 )
             )
 
-    def _progress(
+    def _move(
+        self, state: ChallengeState, counted: _Counted, challenge: Challenge, window: Window
+    ) -> tuple[int, Streak | None] | None:
+        """The progress the new fact simply adds to, or None when it must be recomputed."""
+        since = _joined_day(state, challenge, counted.zone)
+        previous = state.progress.get((challenge.id, window.period))
+        return _advance(challenge, previous, counted.new, since)
+
+    def _change(
         self,
-        uow: UnitOfWork,
         counted: _Counted,
         challenge: Challenge,
         window: Window,
         state: ChallengeState,
-        facts: list[Fact],
-        items: list[ItemFact],
-    ) -> tuple[ProgressRecord, ProgressChange | None]:
-        """The challenge's new record, and what changed (None: nothing)."""
+        moved: tuple[int, Streak | None],
+    ) -> tuple[ProgressRecord, ProgressChange] | None:
+        """The challenge's new record and what changed (rewards not given yet); None when
+        nothing did."""
         previous = state.progress.get((challenge.id, window.period))
+        value, run = moved
+        if previous is None and not value:
+            return None  # not begun: no row
         base = previous or new_record(self.program, challenge, window, counted.zone)
-        value = progress_value(challenge, window, facts, items)
-        record = _with_streak(replace(base, value=value), challenge, window, facts, counted.zone)
-        completed = undone = False
-        if value >= base.target and base.completed_at is None:
-            record, completed = self._reward(uow, counted, challenge, record), True
-        elif value < base.target and base.completed_at is not None and counted.at < base.window_end:
-            record, undone = self._take_back(uow, counted, challenge, record), True
-        if record == previous or (previous is None and record == base):
-            return record, None  # nothing moved (no row for a challenge not begun)
+        completing = value >= base.target and base.completed_at is None
+        undoing = (
+            value < base.target and base.completed_at is not None and counted.at < base.window_end
+        )
+        if (
+            previous is not None
+            and previous.value == value
+            and not completing
+            and not undoing
+            and _same_run(previous, run)
+        ):
+            return None  # the common case: this event did not move this challenge
+        record = _with_run(replace(base, value=value), challenge, run, counted.zone)
         change = ProgressChange(
             challenge_id=challenge.id,
             period=window.period,
@@ -281,9 +407,8 @@ class ChallengeTracker:
             value=value,
             target=base.target,
             last_day=window.last_day,
-            completed=completed,
-            undone=undone,
-            points=record.reward_points if completed else 0,
+            completed=completing,
+            undone=undoing,
             streak=record.streak,
         )
         return record, change
@@ -398,19 +523,38 @@ def new_record(
     )
 
 
-def _facts(
-    uow: UnitOfWork, member_id: int, taking_part: list[tuple[Challenge, Window]]
-) -> tuple[list[Fact], list[ItemFact]]:
-    """The member's facts (and item lines, when a challenge counts them) over every window."""
-    first = min(w.first_day for _, w in taking_part)
-    last = max(w.last_day for _, w in taking_part)
-    facts = uow.challenges.facts(member_id, first, last)
-    needs_items = any(
-        c.kind in ITEM_KINDS or (c.kind is ChallengeKind.SPEND and c.categories)
-        for c, _ in taking_part
-    )
-    items = uow.challenges.items(member_id, first, last) if needs_items else []
-    return facts, items
+class _FactsOfWindows:
+    """The member's facts over every window an event touches, read once and only if some
+    challenge has to be recomputed; an index per join day (automatic challenges: None)."""
+
+    def __init__(
+        self, uow: UnitOfWork, member_id: int, taking_part: list[tuple[Challenge, Window]]
+    ) -> None:
+        self._uow = uow
+        self._member_id = member_id
+        self._taking_part = taking_part
+        self._read: tuple[list[Fact], list[ItemFact]] | None = None
+        self._indexes: dict[date | None, FactIndex] = {}
+
+    def index(self, since: date | None) -> FactIndex:
+        """The facts from the local day `since` on (all of them for None), indexed."""
+        found = self._indexes.get(since)
+        if found is None:
+            facts, items = self._facts()
+            kept = facts if since is None else [f for f in facts if f.day >= since]
+            found = self._indexes[since] = FactIndex(kept, items)
+        return found
+
+    def _facts(self) -> tuple[list[Fact], list[ItemFact]]:
+        if self._read is None:
+            windows = [w for _, w in self._taking_part]
+            first = min(w.first_day for w in windows)
+            last = max(w.last_day for w in windows)
+            facts = self._uow.challenges.facts(self._member_id, first, last)
+            needs_items = any(c.needs_items for c, _ in self._taking_part)
+            items = self._uow.challenges.items(self._member_id, first, last) if needs_items else []
+            self._read = facts, items
+        return self._read
 
 
 def _joined_day(state: ChallengeState, challenge: Challenge, zone: tzinfo) -> date | None:
@@ -419,16 +563,85 @@ def _joined_day(state: ChallengeState, challenge: Challenge, zone: tzinfo) -> da
     return local_day(joined, zone) if joined is not None else None
 
 
-def _with_streak(
-    record: ProgressRecord, challenge: Challenge, window: Window, facts: list[Fact], zone: tzinfo
+def _fact(row: FactRow) -> Fact:
+    """A new fact on its own (no refunds yet)."""
+    return Fact(
+        ref=row.ref,
+        kind=row.kind,
+        day=row.day,
+        store=row.store,
+        action=row.action,
+        net_minor=row.amount_minor,
+        gross_minor=max(row.amount_minor, 0),
+    )
+
+
+def _advance(
+    challenge: Challenge, record: ProgressRecord | None, new: Fact | None, since: date | None
+) -> tuple[int, Streak | None] | None:
+    """The progress after adding one new fact to what `record` holds, or None when that needs
+    the window's facts (no record yet, a fact from before the last counted day, item lines)."""
+    if record is None or new is None or challenge.needs_items:
+        return None
+    run = _run_of(challenge, record)
+    if since is not None and new.day < since:  # from before the member joined: not counted
+        return record.value, run
+    kind = challenge.kind
+    if kind is ChallengeKind.SPEND:
+        return record.value + (max(new.net_minor, 0) if new.kind is FactKind.PURCHASE else 0), None
+    if kind is ChallengeKind.ACTIONS:
+        counts = new.kind is FactKind.ACTION and new.action in challenge.actions
+        return record.value + counts, None
+    if not new.visit or (challenge.stores and new.store not in challenge.stores):
+        return record.value, run
+    last = record.streak_last_day
+    if last is None or new.day < last:
+        return None
+    if new.day == last:  # the day's visit was counted already
+        return record.value, run
+    if kind is ChallengeKind.VISITS:
+        return record.value + 1, Streak(length=0, last_day=new.day)
+    gap = (new.day - last).days - 1
+    length = record.streak + 1 if gap <= challenge.grace_days else 1
+    return max(record.value, length), Streak(length=length, last_day=new.day)
+
+
+def _run_of(challenge: Challenge, record: ProgressRecord) -> Streak | None:
+    """The run a record shows (for visits: only the last visit day)."""
+    if challenge.kind not in VISIT_KINDS or record.streak_last_day is None:
+        return None
+    return Streak(length=record.streak, last_day=record.streak_last_day)
+
+
+def _latest_run(challenge: Challenge, window: Window, index: FactIndex) -> Streak | None:
+    """From the facts: a streak's latest run; a visits challenge's last visit day."""
+    if challenge.kind is ChallengeKind.STREAK:
+        return index.streak(challenge, window)
+    if challenge.kind is ChallengeKind.VISITS:
+        days = index.visit_days(challenge, window)
+        return Streak(length=0, last_day=max(days)) if days else None
+    return None
+
+
+def _same_run(record: ProgressRecord, run: Streak | None) -> bool:
+    """True when a stored record already shows this run (or no run at all)."""
+    if run is None:
+        return record.streak_last_day is None
+    return record.streak == run.length and record.streak_last_day == run.last_day
+
+
+def _with_run(
+    record: ProgressRecord, challenge: Challenge, run: Streak | None, zone: tzinfo
 ) -> ProgressRecord:
-    """A streak challenge's record with its latest run and when that ends unless the member
-    visits (the end of the last local day a visit keeps it going)."""
-    if challenge.kind is not ChallengeKind.STREAK:
+    """A record with its latest run: a streak's length, last visit and when it ends unless the
+    member visits (the end of the last local day a visit keeps it going); a visits
+    challenge's last visit day (what lets the next visit simply add to it)."""
+    if challenge.kind not in VISIT_KINDS:
         return record
-    run = current_streak(challenge, window, facts)
     if run is None:
         return replace(record, streak=0, streak_last_day=None, streak_ends_at=None)
+    if challenge.kind is ChallengeKind.VISITS:
+        return replace(record, streak=0, streak_last_day=run.last_day, streak_ends_at=None)
     ends_on = run.ends_on(challenge.grace_days)
     return replace(
         record,

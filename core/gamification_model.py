@@ -29,10 +29,13 @@ class ProgressRecord:
 
 @dataclass(frozen=True, kw_only=True)
 class ChallengeState:
-    """A member's stored progress for some periods, and the opt-in challenges they joined."""
+    """A member's stored progress for some periods, the opt-in challenges they joined, and
+    (when asked for) the time zones that decide their local day."""
 
     progress: dict[tuple[str, str], ProgressRecord] = field(default_factory=dict)
     joined: dict[str, datetime] = field(default_factory=dict)  # challenge id -> when
+    time_zone: str | None = None  # the member's own choice
+    platform_zones: tuple[str, ...] = ()  # their chat identities' zones, in a stable order
 
 
 @dataclass(frozen=True, kw_only=True)

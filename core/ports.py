@@ -194,8 +194,15 @@ class ChallengeRepository(Protocol):
         """The zone the member chose (if any) and their chat identities' zones, in one read."""
         ...
 
-    def add_fact(self, member_id: int, fact: FactRow, occurred_at: datetime) -> bool:
-        """Keep a fact; False when its key was kept before (the same event again)."""
+    def add_fact(
+        self,
+        member_id: int,
+        fact: FactRow,
+        occurred_at: datetime,
+        progress: Sequence[ProgressRecord] = (),
+    ) -> bool:
+        """Keep a fact; False when its key was kept before (the same event again). With
+        `progress`, save those rows too, if and only if the fact is new."""
         ...
 
     def add_items(self, member_id: int, items: Sequence[ItemFact]) -> None: ...
@@ -207,8 +214,11 @@ class ChallengeRepository(Protocol):
 
     def items(self, member_id: int, first_day: date, last_day: date) -> list[ItemFact]: ...
 
-    def state(self, member_id: int, periods: Sequence[str], joins: bool) -> ChallengeState:
-        """Stored progress in these periods (and the member's opt-in joins when `joins`)."""
+    def state(
+        self, member_id: int, periods: Sequence[str], joins: bool, zones: bool = False
+    ) -> ChallengeState:
+        """Stored progress in these periods, the member's opt-in joins when `joins`, and their
+        time zones when `zones`, all in one read."""
         ...
 
     def save_progress(

@@ -154,45 +154,96 @@ def progress_value(
     challenge: Challenge, window: Window, facts: Iterable[Fact], items: Iterable[ItemFact] = ()
 ) -> int:
     """Where a member stands on `challenge` in `window`, from the facts it counts."""
-    inside = [f for f in facts if window.contains(f.day)]
-    kind = challenge.kind
-    if kind is ChallengeKind.VISITS:
-        return len(visit_days(challenge, inside))
-    if kind is ChallengeKind.STREAK:
-        runs = streaks(visit_days(challenge, inside), challenge.grace_days)
-        return max((run.length for run in runs), default=0)
-    if kind is ChallengeKind.ACTIONS:
-        wanted = set(challenge.actions)
-        return sum(1 for f in inside if f.kind is FactKind.ACTION and f.action in wanted)
-    purchases = {f.ref: f for f in inside if f.kind is FactKind.PURCHASE}
-    if kind is ChallengeKind.SPEND and not challenge.categories:
-        return sum(max(f.net_minor, 0) for f in purchases.values())
-    lines = _counted_items(challenge, purchases, items)
-    if kind is ChallengeKind.SPEND:
-        return sum(int(item.amount_minor * purchases[item.ref].kept_share) for item in lines)
-    if challenge.count == "categories":
-        return len({item.category for item in lines if item.category})
-    return len({item.sku for item in lines})
-
-
-def _counted_items(
-    challenge: Challenge, purchases: Mapping[str, Fact], items: Iterable[ItemFact]
-) -> list[ItemFact]:
-    """Lines of purchases in the window that were not wholly refunded, in the categories the
-    challenge names (any category when it names none); a line counts once, like a fact."""
-    wanted = {c.lower() for c in challenge.categories}
-    unique = {(item.ref, item.line): item for item in items}
-    return [
-        item
-        for item in unique.values()
-        if item.ref in purchases
-        and purchases[item.ref].net_minor > 0
-        and (not wanted or (item.category or "").lower() in wanted)
-    ]
+    return FactIndex(facts, items).value(challenge, window)
 
 
 def current_streak(challenge: Challenge, window: Window, facts: Iterable[Fact]) -> Streak | None:
     """The latest run of visit days in the window (alive or not), if there was a visit."""
-    inside = [f for f in facts if window.contains(f.day)]
-    runs = streaks(visit_days(challenge, inside), challenge.grace_days)
-    return runs[-1] if runs else None
+    return FactIndex(facts).streak(challenge, window)
+
+
+class FactIndex:
+    """A member's facts, with what each window sums up worked out once: one purchase moves many
+    challenges over the same few windows, and they share their days, spend and runs."""
+
+    def __init__(self, facts: Iterable[Fact], items: Iterable[ItemFact] = ()) -> None:
+        self._facts = list(facts)
+        # A line counts once, like a fact.
+        self._items = list({(item.ref, item.line): item for item in items}.values())
+        self._inside: dict[tuple[date, date], list[Fact]] = {}
+        self._days: dict[tuple[date, date, tuple[str, ...]], set[date]] = {}
+        self._runs: dict[tuple[date, date, tuple[str, ...], int], list[Streak]] = {}
+        self._spend: dict[tuple[date, date], int] = {}
+
+    def inside(self, window: Window) -> list[Fact]:
+        """The facts of the window's days."""
+        key = (window.first_day, window.last_day)
+        found = self._inside.get(key)
+        if found is None:
+            first, last = key
+            found = self._inside[key] = [f for f in self._facts if first <= f.day <= last]
+        return found
+
+    def visit_days(self, challenge: Challenge, window: Window) -> set[date]:
+        """Days with a visit the challenge counts (at its stores, if it names any)."""
+        key = (window.first_day, window.last_day, tuple(challenge.stores))
+        found = self._days.get(key)
+        if found is None:
+            found = self._days[key] = visit_days(challenge, self.inside(window))
+        return found
+
+    def runs(self, challenge: Challenge, window: Window) -> list[Streak]:
+        """The runs of visit days in the window, oldest first."""
+        key = (window.first_day, window.last_day, tuple(challenge.stores), challenge.grace_days)
+        found = self._runs.get(key)
+        if found is None:
+            found = self._runs[key] = streaks(self.visit_days(challenge, window),
+                                              challenge.grace_days)  # fmt: skip
+        return found
+
+    def streak(self, challenge: Challenge, window: Window) -> Streak | None:
+        """The latest run in the window, if there was a visit."""
+        runs = self.runs(challenge, window)
+        return runs[-1] if runs else None
+
+    def value(self, challenge: Challenge, window: Window) -> int:
+        """Where a member stands on `challenge` in `window`."""
+        kind = challenge.kind
+        if kind is ChallengeKind.VISITS:
+            return len(self.visit_days(challenge, window))
+        if kind is ChallengeKind.STREAK:
+            return max((run.length for run in self.runs(challenge, window)), default=0)
+        inside = self.inside(window)
+        if kind is ChallengeKind.ACTIONS:
+            wanted = set(challenge.actions)
+            return sum(1 for f in inside if f.kind is FactKind.ACTION and f.action in wanted)
+        if kind is ChallengeKind.SPEND and not challenge.categories:
+            return self._spent(window)
+        purchases = {f.ref: f for f in inside if f.kind is FactKind.PURCHASE}
+        lines = self._counted_items(challenge, purchases)
+        if kind is ChallengeKind.SPEND:
+            return sum(int(item.amount_minor * purchases[item.ref].kept_share) for item in lines)
+        if challenge.count == "categories":
+            return len({item.category for item in lines if item.category})
+        return len({item.sku for item in lines})
+
+    def _spent(self, window: Window) -> int:
+        key = (window.first_day, window.last_day)
+        found = self._spend.get(key)
+        if found is None:
+            found = self._spend[key] = sum(
+                max(f.net_minor, 0) for f in self.inside(window) if f.kind is FactKind.PURCHASE
+            )
+        return found
+
+    def _counted_items(self, challenge: Challenge, purchases: Mapping[str, Fact]) -> list[ItemFact]:
+        """Lines of purchases in the window that were not wholly refunded, in the categories
+        the challenge names (any category when it names none)."""
+        wanted = {c.lower() for c in challenge.categories}
+        return [
+            item
+            for item in self._items
+            if item.ref in purchases
+            and purchases[item.ref].net_minor > 0
+            and (not wanted or (item.category or "").lower() in wanted)
+        ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from functools import lru_cache
 
 
 class WindowKind(StrEnum):
@@ -56,10 +57,12 @@ def local_day(moment: datetime, zone: tzinfo) -> date:
     return moment.astimezone(zone).date()
 
 
+@lru_cache(maxsize=4096)
 def window_on(
     kind: WindowKind, day: date, starts: date | None = None, ends: date | None = None
 ) -> Window | None:
-    """The window holding the local `day`; None when a fixed window does not hold it."""
+    """The window holding the local `day`; None when a fixed window does not hold it (cached:
+    one event asks it for every challenge, and windows are immutable)."""
     if kind is WindowKind.WEEKLY:
         monday = day - timedelta(days=day.weekday())
         year, week, _ = monday.isocalendar()

@@ -378,7 +378,12 @@ class ChallengeFactRow(SQLModel, table=True):
     on the member's local day; a refund shares its purchase's `ref`."""
 
     __tablename__ = "challenge_fact"
-    __table_args__ = (Index("ix_challenge_fact_member_day", "member_id", "day"),)
+    # On SQLite the rows live in their primary key's b-tree (WITHOUT ROWID): one b-tree fewer to
+    # write on every purchase, and a member's facts side by side.
+    __table_args__ = (
+        Index("ix_challenge_fact_member_day", "member_id", "day"),
+        {"sqlite_with_rowid": False},
+    )
 
     member_id: int = _member_key()
     key: str = Field(sa_type=Text, primary_key=True)
@@ -395,7 +400,10 @@ class ChallengeItemRow(SQLModel, table=True):
     """One line of a counted purchase (products and categories for challenges)."""
 
     __tablename__ = "challenge_item"
-    __table_args__ = (Index("ix_challenge_item_member_day", "member_id", "day"),)
+    __table_args__ = (
+        Index("ix_challenge_item_member_day", "member_id", "day"),
+        {"sqlite_with_rowid": False},
+    )
 
     member_id: int = _member_key()
     ref: str = Field(sa_type=Text, primary_key=True)
@@ -420,15 +428,20 @@ class ChallengeProgressRow(SQLModel, table=True):
     """A member's progress on one challenge in one period (`value` of `target`)."""
 
     __tablename__ = "challenge_progress"
+    # No index holds `value`, which every counted event changes: updating a row then touches
+    # no index on SQLite (WITHOUT ROWID: the row is its key's b-tree entry) and stays a HOT
+    # update on PostgreSQL. A leaderboard by challenge sorts one period's rows instead.
     __table_args__ = (
-        Index("ix_challenge_progress_board", "challenge_id", "period", "value"),
+        Index("ix_challenge_progress_board", "challenge_id", "period"),
         _partial("ix_challenge_progress_open", "completed_at IS NULL", "window_end"),
         _partial("ix_challenge_progress_streak", "streak_ends_at IS NOT NULL", "streak_ends_at"),
+        {"sqlite_with_rowid": False},
     )
 
     member_id: int = _member_key()
-    challenge_id: str = Field(sa_type=Text, primary_key=True)
+    # The key's order lets one member's periods be read with a seek each.
     period: str = Field(sa_type=Text, primary_key=True)
+    challenge_id: str = Field(sa_type=Text, primary_key=True)
     value: int = Field(default=0, sa_type=BigInteger)
     target: int = Field(sa_type=BigInteger)
     window_end: datetime = _when()

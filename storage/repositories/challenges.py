@@ -98,8 +98,9 @@ PARTICIPANTS = Query(
 
 
 @cache
-def _state_sql(flavor: Flavor, periods: int, joins: bool) -> str:
-    """Stored progress in some periods, and (with `joins`) the opt-in joins, in one read."""
+def _state_sql(flavor: Flavor, periods: int, joins: bool, zones: bool) -> str:
+    """Stored progress in some periods, and (with `joins`) the opt-in joins and (with `zones`)
+    the member's time zones, in one read: every branch has the progress columns."""
     mark = flavor.placeholder
     parts = []
     if periods:
@@ -112,12 +113,50 @@ def _state_sql(flavor: Flavor, periods: int, joins: bool) -> str:
             "SELECT 'j', challenge_id, NULL, 0, 0, joined_at, NULL, NULL, NULL, NULL, 0, 0, 0,"  # noqa: S608
             f" NULL, NULL FROM challenge_member WHERE member_id = {mark}"
         )
+    if zones:  # the zone in the first text column, an identity's sort key in the second
+        parts.append(
+            "SELECT 'm', time_zone, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, NULL, NULL"  # noqa: S608
+            f" FROM member WHERE id = {mark}"
+        )
+        parts.append(
+            "SELECT 'i', time_zone, platform || ' ' || external_id, 0, 0, NULL, NULL, NULL, NULL,"  # noqa: S608
+            f" NULL, 0, 0, 0, NULL, NULL FROM identity WHERE member_id = {mark}"
+            " AND time_zone IS NOT NULL"
+        )
     return " UNION ALL ".join(parts)
 
 
 @cache
 def _save_sql(flavor: Flavor, rows: int) -> str:
     return insert_rows(flavor, _SAVE_HEAD, rows, 16) + _SAVE_TAIL
+
+
+_PROGRESS_TYPES = (
+    "integer", "text", "text", "bigint", "bigint", "timestamptz", "date", "timestamptz",
+    "integer", "integer", "integer", "integer", "integer", "date", "timestamptz", "timestamptz",
+)  # fmt: skip
+# PostgreSQL: the fact and the progress it moves in one statement. The progress rows are
+# written only if the fact was new (a repeated event changes nothing): the insert's CTE
+# returns a row only then. SQLite has no data-modifying CTEs and no round trips to save.
+_FACT_AND_PROGRESS_HEAD = (
+    "WITH fact AS (INSERT INTO challenge_fact (member_id, key, ref, kind, day, store, action,"
+    " amount_minor, occurred_at) VALUES (%(member_id)s, %(key)s, %(ref)s, %(kind)s, %(day)s,"
+    " %(store)s, %(action)s, %(amount_minor)s, %(occurred_at)s)"
+    " ON CONFLICT (member_id, key) DO NOTHING RETURNING member_id) "
+)
+
+
+@cache
+def _fact_and_progress_sql(rows: int) -> str:
+    """The PostgreSQL statement for a fact and `rows` progress rows (named parameters)."""
+    values = ", ".join(
+        "(" + ", ".join(f"%(p{r}_{c})s::{kind}" for c, kind in enumerate(_PROGRESS_TYPES)) + ")"
+        for r in range(rows)
+    )
+    return (
+        f"{_FACT_AND_PROGRESS_HEAD}{_SAVE_HEAD} SELECT v.* FROM (VALUES {values}) AS v"  # noqa: S608
+        f" WHERE EXISTS (SELECT 1 FROM fact){_SAVE_TAIL}"
+    )
 
 
 @cache
@@ -140,10 +179,29 @@ class SqlChallengeRepository:
         chosen = rows[0][0] if rows else None
         return chosen, [row[1] for row in rows if row[1]]
 
-    def add_fact(self, member_id: int, fact: FactRow, occurred_at: datetime) -> bool:
-        """Keep a fact once per key."""
+    def add_fact(
+        self,
+        member_id: int,
+        fact: FactRow,
+        occurred_at: datetime,
+        progress: Sequence[ProgressRecord] = (),
+    ) -> bool:
+        """Keep a fact once per key; with `progress`, save those rows if it was new."""
+        params = self._fact_params(member_id, fact, occurred_at)
+        if progress and self._sql.flavor.name == "postgresql":
+            values = self._progress_values(member_id, progress, occurred_at)
+            params |= {f"p{n // 16}_{n % 16}": value for n, value in enumerate(values)}
+            return self._sql.run_text(_fact_and_progress_sql(len(progress)), params) > 0
+        if self._sql.run(_ADD_FACT, params) != 1:
+            return False
+        self.save_progress(member_id, progress, occurred_at)
+        return True
+
+    def _fact_params(
+        self, member_id: int, fact: FactRow, occurred_at: datetime
+    ) -> dict[str, object]:
         flavor = self._sql.flavor
-        params = {
+        return {
             "member_id": member_id,
             "key": fact.key,
             "ref": fact.ref,
@@ -154,7 +212,6 @@ class SqlChallengeRepository:
             "amount_minor": fact.amount_minor,
             "occurred_at": flavor.bind_time(occurred_at),
         }
-        return self._sql.run(_ADD_FACT, params) == 1
 
     def add_items(self, member_id: int, items: Sequence[ItemFact]) -> None:
         """Keep the lines of a purchase (in one statement)."""
@@ -232,33 +289,62 @@ class SqlChallengeRepository:
             for row in self._sql.all(_ITEMS, params)
         ]
 
-    def state(self, member_id: int, periods: Sequence[str], joins: bool) -> ChallengeState:
-        """Progress in `periods` and, with `joins`, the opt-in challenges joined."""
-        if not periods and not joins:
+    def state(
+        self, member_id: int, periods: Sequence[str], joins: bool, zones: bool = False
+    ) -> ChallengeState:
+        """Progress in `periods`, with `joins` the opt-in challenges joined, with `zones` the
+        member's time zones."""
+        if not periods and not joins and not zones:
             return ChallengeState()
         flavor = self._sql.flavor
         params: list[object] = [member_id, *periods] if periods else []
-        if joins:
-            params.append(member_id)
-        sql = _state_sql(flavor, len(periods), joins)
+        params += [member_id] * (joins + 2 * zones)
+        sql = _state_sql(flavor, len(periods), joins, zones)
         progress: dict[tuple[str, str], ProgressRecord] = {}
         joined: dict[str, datetime] = {}
+        chosen: str | None = None
+        platform: list[tuple[str, str]] = []
+        # The rows of one period share their window's end and last day: each parsed once.
+        times: dict[object, datetime] = {}
+        days: dict[object, date] = {}
         for row in self._sql.all_text(sql, params):
-            if row[0] == "j":
-                joined[row[1]] = flavor.read_time(row[5])
-            else:
-                record = self._record(row[1:])
+            if row[0] == "p":
+                record = self._record(row[1:], times, days)
                 progress[(record.challenge_id, record.period)] = record
-        return ChallengeState(progress=progress, joined=joined)
+            elif row[0] == "j":
+                joined[row[1]] = flavor.read_time(row[5])
+            elif row[0] == "m":
+                chosen = row[1]
+            else:
+                platform.append((row[2], row[1]))
+        return ChallengeState(
+            progress=progress,
+            joined=joined,
+            time_zone=chosen,
+            platform_zones=tuple(zone for _, zone in sorted(platform)),
+        )
 
     def save_progress(
         self, member_id: int, records: Sequence[ProgressRecord], now: datetime
     ) -> None:
         """Upsert every record in one statement."""
-        if not records:
-            return
+        if records:
+            values = self._progress_values(member_id, records, now)
+            self._sql.run_text(_save_sql(self._sql.flavor, len(records)), values)
+
+    def _progress_values(
+        self, member_id: int, records: Sequence[ProgressRecord], now: datetime
+    ) -> list[object]:
+        """The rows' values in `_SAVE_HEAD`'s column order."""
         flavor = self._sql.flavor
-        time = flavor.bind_time
+        bound: dict[datetime, object] = {}  # rows of one period share their window's end
+
+        def time(moment: datetime) -> object:
+            found = bound.get(moment)
+            if found is None:
+                found = bound[moment] = flavor.bind_time(moment)
+            return found
+
         values: list[object] = []
         for r in records:
             values += [
@@ -279,7 +365,7 @@ class SqlChallengeRepository:
                 time(r.streak_ends_at) if r.streak_ends_at else None,
                 time(now),
             ]
-        self._sql.run_text(_save_sql(flavor, len(records)), values)
+        return values
 
     def join(self, member_id: int, challenge_id: str, now: datetime) -> bool:
         """Join once."""
@@ -356,15 +442,23 @@ class SqlChallengeRepository:
         bind = self._sql.flavor.bind_time
         return {"ends_from": bind(start), "ends_until": bind(end)}
 
-    def _record(self, row: Row) -> ProgressRecord:
+    def _record(
+        self, row: Row, times: dict[object, datetime], days: dict[object, date]
+    ) -> ProgressRecord:
         flavor = self._sql.flavor
+        window_end = times.get(row[4])
+        if window_end is None:
+            window_end = times[row[4]] = flavor.read_time(row[4])
+        last_day = days.get(row[5])
+        if last_day is None:
+            last_day = days[row[5]] = flavor.read_day(row[5])
         return ProgressRecord(
             challenge_id=row[0],
             period=row[1],
             value=int(row[2]),
             target=int(row[3]),
-            window_end=flavor.read_time(row[4]),
-            last_day=flavor.read_day(row[5]),
+            window_end=window_end,
+            last_day=last_day,
             completed_at=flavor.read_time(row[6]) if row[6] is not None else None,
             reward_journal_id=row[7],
             reward_lot_id=row[8],

@@ -54,14 +54,14 @@ def upgrade() -> None:
         _int("member_id"), _text("key"), _text("ref"), _text("kind"), _day("day"),
         _text("store", True), _text("action", True), _int("amount_minor", big=True),
         _when("occurred_at"),
-        _member(), sa.PrimaryKeyConstraint("member_id", "key"),
+        _member(), sa.PrimaryKeyConstraint("member_id", "key"), sqlite_with_rowid=False,
     )  # fmt: skip
     op.create_index("ix_challenge_fact_member_day", "challenge_fact", ["member_id", "day"])
     op.create_table(
         "challenge_item",
         _int("member_id"), _text("ref"), _int("line"), _day("day"), _text("sku"),
         _text("category", True), _int("amount_minor", big=True),
-        _member(), sa.PrimaryKeyConstraint("member_id", "ref", "line"),
+        _member(), sa.PrimaryKeyConstraint("member_id", "ref", "line"), sqlite_with_rowid=False,
     )  # fmt: skip
     op.create_index("ix_challenge_item_member_day", "challenge_item", ["member_id", "day"])
     op.create_table(
@@ -71,16 +71,15 @@ def upgrade() -> None:
     )  # fmt: skip
     op.create_table(
         "challenge_progress",
-        _int("member_id"), _text("challenge_id"), _text("period"), _int("value", big=True),
+        _int("member_id"), _text("period"), _text("challenge_id"), _int("value", big=True),
         _int("target", big=True), _when("window_end"), _day("last_day"),
         _when("completed_at", True), _int("reward_journal_id", True),
         _int("reward_lot_id", True), _int("reward_points"), _int("rewards"), _int("streak"),
         _day("streak_last_day", True), _when("streak_ends_at", True), _when("updated_at"),
-        _member(), sa.PrimaryKeyConstraint("member_id", "challenge_id", "period"),
+        _member(), sa.PrimaryKeyConstraint("member_id", "period", "challenge_id"),
+        sqlite_with_rowid=False,
     )  # fmt: skip
-    op.create_index(
-        "ix_challenge_progress_board", "challenge_progress", ["challenge_id", "period", "value"]
-    )
+    op.create_index("ix_challenge_progress_board", "challenge_progress", ["challenge_id", "period"])
     _partial("ix_challenge_progress_open", "challenge_progress", "window_end",
              "completed_at IS NULL")  # fmt: skip
     _partial("ix_challenge_progress_streak", "challenge_progress", "streak_ends_at",
