@@ -57,7 +57,7 @@ class Sizes:
 
     @classmethod
     def full(cls) -> Sizes:
-        return cls(rounds=7, earns=300, members=100, memory_members=100_000)
+        return cls(rounds=9, earns=500, members=100, memory_members=100_000)
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -127,7 +127,9 @@ class Report:
 
 def challenge_program(base: Program, count: int = CHALLENGES) -> Program:
     """The example program with `count` challenges that all count purchases (no challenges:
-    the baseline), targets out of reach except one, so progress is what is measured."""
+    the baseline), their targets out of reach: what is measured is keeping progress; a
+    completion adds a reward journal (an award, the size of an earn) once per member and
+    period, which the tests cover."""
     kinds = ["visits", "spend", "distinct", "streak"]
     windows = [("weekly", None, None), ("monthly", None, None),
                ("fixed", date(2026, 5, 1), date(2026, 7, 31))]  # fmt: skip
@@ -135,7 +137,7 @@ def challenge_program(base: Program, count: int = CHALLENGES) -> Program:
     for n in range(count):
         kind = kinds[n % len(kinds)]
         window, starts, ends = windows[n % len(windows)]
-        target = 100 if n == 1 else 10_000  # one spend challenge completes once per member
+        target = 100_000
         challenges.append(
             Challenge.model_validate({
                 "id": f"c{n:02d}", "name": f"Challenge {n}", "kind": kind, "target": target,
@@ -214,7 +216,8 @@ _FILL = [
     " last_day, completed_at, reward_journal_id, reward_lot_id, reward_points, rewards, streak,"
     " streak_last_day, streak_ends_at, updated_at)"
     " SELECT m.id, 'c' || lpad(c::text, 2, '0'),"
-    " CASE mod(c, 3) WHEN 0 THEN '2026-W23' WHEN 1 THEN '2026-06' ELSE '2026-05-01..2026-07-31' END,"
+    " CASE mod(c, 3) WHEN 0 THEN '2026-W23' WHEN 1 THEN '2026-06'"
+    " ELSE '2026-05-01..2026-07-31' END,"
     " mod(m.id * 7 + c, 40), 50, now() + interval '5 days', DATE '2026-06-07',"
     " CASE WHEN mod(m.id + c, 5) = 0 THEN now() END, NULL, NULL, 0, mod(m.id + c, 5) / 4,"
     " CASE WHEN mod(c, 4) = 3 THEN mod(m.id, 6) ELSE 0 END,"

@@ -122,14 +122,14 @@ class Router:
             role = member.role if member else Role.MEMBER
             menu = tuple(self.commands_for(role))
             context = Context(
-                request,
-                member,
-                self.loyalty,
-                self.cards,
-                self.languages,
-                menu,
-                self.gamification,
-                self.invites,
+                request=request,
+                member=member,
+                loyalty=self.loyalty,
+                cards=self.cards,
+                languages=self.languages,
+                menu=menu,
+                gamification=self.gamification,
+                invites=self.invites,
             )
             return command.handler(context)
         except UsageError as error:

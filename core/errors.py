@@ -110,6 +110,12 @@ class UnknownChallenge(DomainError):
     code = "unknown_challenge"
 
 
+class ChallengeNotRunning(DomainError):
+    """A fixed-dates challenge outside its dates."""
+
+    code = "challenge_not_running"
+
+
 class NotOptIn(DomainError):
     """Everyone takes part in this challenge already: there is nothing to join."""
 

@@ -97,7 +97,7 @@ def standings(
     else:
         window = challenge.window_on(local_day(now, member_zone(uow, program, member_id)))
         if window is None:
-            raise errors.UnknownChallenge(text=challenge.id, known=[challenge.id])
+            raise errors.ChallengeNotRunning(challenge=challenge.name)
         period = window.period
         top = uow.leaderboard.top_progress(challenge.id, period, rules.size)
         state = uow.challenges.state(member_id, [period], joins=False)
