@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
+from datetime import datetime
 
-from core.model import Identity
+from core.model import Identity, PurchaseItem
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,14 @@ class RecordPurchase:
     receipt: str
     amount_minor: int
     actor_id: int | None = None
+    _: KW_ONLY
+    # When the sale happened (None: now); points, promotions and the lot's expiry follow it.
+    occurred_at: datetime | None = None
+    store: str | None = None
+    channel: str | None = None
+    items: tuple[PurchaseItem, ...] = ()
+    # Historical imports: no "you earned points" message for a purchase from last year.
+    quiet: bool = False
 
 
 @dataclass(frozen=True)

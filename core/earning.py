@@ -7,23 +7,33 @@ from decimal import Decimal
 
 from core import errors
 from core.commands import AwardPoints, RecordPurchase
-from core.ledger import issue_points, replayed, request_hash
+from core.earning_rules import purchase_points
+from core.ledger import expiry_for, issue_points, replayed, request_hash
 from core.members import get_member
 from core.model import JournalKind, Member, NewJournal, OutboxMessage, Purchase, Purpose
 from core.ports import UnitOfWork
 from core.program import Program
+from core.purchase_details import details_of, hold_days_at, rule_meta
 from core.results import AwardResult, EarnResult
 
 
-def current_tier(uow: UnitOfWork, program: Program, member_id: int, now: datetime) -> int:
-    """Index of the member's tier from spend or points over the rolling window."""
-    return program.tier_for(qualifying_value(uow, program, member_id, now))
+def current_tier(
+    uow: UnitOfWork, program: Program, member_id: int, now: datetime, *, past: bool = False
+) -> int:
+    """Index of the member's tier from spend or points over the rolling window.
+
+    `past`: `now` is a purchase's own earlier time, so later purchases do not count.
+    """
+    return program.tier_for(qualifying_value(uow, program, member_id, now, past=past))
 
 
-def qualifying_value(uow: UnitOfWork, program: Program, member_id: int, now: datetime) -> Decimal:
-    """Spend (currency units) or points that count towards tiers right now."""
+def qualifying_value(
+    uow: UnitOfWork, program: Program, member_id: int, now: datetime, *, past: bool = False
+) -> Decimal:
+    """Spend (currency units) or points that count towards tiers at `now`."""
     since = now - timedelta(days=program.tier_qualification.window_days)
-    spend_minor, points = uow.purchases.qualifying(member_id, since)
+    until = now if past else None
+    spend_minor, points = uow.purchases.qualifying(member_id, since, until)
     if program.tier_qualification.measure == "spend":
         return program.from_minor(spend_minor)
     return Decimal(points)
@@ -32,32 +42,48 @@ def qualifying_value(uow: UnitOfWork, program: Program, member_id: int, now: dat
 def record_purchase(
     uow: UnitOfWork, program: Program, command: RecordPurchase, now: datetime
 ) -> EarnResult:
-    """Earn points for a purchase receipt, exactly once per receipt."""
+    """Earn points for a purchase receipt, exactly once per receipt, by the rules of its time."""
     member = get_member(uow, command.member_id)
     key = f"earn:{command.receipt}"
-    fingerprint = request_hash(receipt=command.receipt, amount=command.amount_minor, m=member.id)
+    fingerprint = request_hash(
+        receipt=command.receipt, amount=command.amount_minor, m=member.id, **details_of(command)
+    )
     if (journal := replayed(uow, key, fingerprint)) is not None:
         return _replay(uow, program, member, journal.meta, command.receipt)
     _check_amount(program, command.amount_minor)
-    tier_index = current_tier(uow, program, member.id, now)
-    tier = program.tiers[tier_index]
-    points = program.base_points(command.amount_minor, tier.multiplier)
-    hold = program.returns.hold_days
+    at = command.occurred_at or now
+    tier = program.tiers[current_tier(uow, program, member.id, at, past=at < now)]
+    earned = purchase_points(
+        program,
+        tier.multiplier,
+        amount_minor=command.amount_minor,
+        at=at,
+        store=command.store,
+        channel=command.channel,
+        items=command.items,
+    )
+    points = earned.points
+    hold = hold_days_at(program, at, now)
     meta: dict[str, object] = {"ref": command.receipt, "tier": tier.name, "x": str(tier.multiplier)}
+    expired = command.occurred_at is not None and expiry_for(program, at) <= now
+    meta |= rule_meta(command, earned, hold, expired)
     journal_id = uow.ledger.add_journal(
-        NewJournal(JournalKind.EARN, key, fingerprint, now, member.id, command.actor_id, None, meta)
+        NewJournal(JournalKind.EARN, key, fingerprint, at, member.id, command.actor_id, None, meta)
     )
     debt_paid, lot_id = (0, None)
     if points:
         debt_paid, lot_id = issue_points(
-            uow, program, journal_id, member.id, Purpose.ISSUED_PURCHASE, points, now, hold
+            uow, program, journal_id, member.id, Purpose.ISSUED_PURCHASE, points, at, hold
         )
     uow.purchases.add(
-        Purchase(command.receipt, member.id, command.amount_minor, points, lot_id, journal_id, now)
-    )
-    if points and command.actor_id != member.id:
+        Purchase(
+            command.receipt, member.id, command.amount_minor, points, lot_id, journal_id, at,
+            store=command.store, channel=command.channel,
+        )
+    )  # fmt: skip
+    if points and command.actor_id != member.id and not command.quiet:
         _notify(uow, member.id, "points_earned", key, now, points=points, receipt=command.receipt)
-    pending_until = now + timedelta(days=hold) if hold and lot_id else None
+    pending_until = at + timedelta(days=hold) if hold and lot_id else None
     return EarnResult(
         member,
         command.receipt,
@@ -67,7 +93,12 @@ def record_purchase(
         tier.multiplier,
         pending_until,
         debt_paid,
-        now,
+        at,
+        lot_id=lot_id,
+        promotion=earned.promotion,
+        category_bonus=earned.category_bonus,
+        earns=earned.earns,
+        expired=expired and lot_id is not None,
     )
 
 
@@ -127,6 +158,9 @@ def _replay(
         raise errors.ReceiptNotFound(receipt=receipt)
     hold = program.returns.hold_days
     pending_until = purchase.occurred_at + timedelta(days=hold) if hold else None
+    if "hold" in meta:  # recorded since purchases may be late: the hold they actually got
+        days = meta["hold"]
+        pending_until = purchase.occurred_at + timedelta(days=int(str(days))) if days else None
     return EarnResult(
         member,
         receipt,
@@ -138,6 +172,11 @@ def _replay(
         0,
         purchase.occurred_at,
         duplicate=True,
+        lot_id=purchase.lot_id,
+        promotion=str(meta["promo"]) if "promo" in meta else None,
+        category_bonus=int(str(meta.get("bonus", 0))),
+        earns=meta.get("earns", True) is not False,
+        expired=meta.get("expired") is True and purchase.lot_id is not None,
     )
 
 

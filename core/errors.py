@@ -92,3 +92,29 @@ class PairCapReached(DomainError):
 
 class ValueRequired(DomainError):
     code = "value_required"
+
+
+class VoucherNotFound(DomainError):
+    code = "voucher_not_found"
+
+
+class LinkCodeInvalid(DomainError):
+    """A /link code that is unknown, used already or expired."""
+
+    code = "link_code_invalid"
+
+
+class MergeForbidden(DomainError):
+    """Both memberships hold points and the program does not merge members."""
+
+    code = "merge_forbidden"
+
+
+class CustomerTaken(DomainError):
+    """The external customer id is linked to another member already."""
+
+    code = "customer_taken"
+
+
+class PurchaseInFuture(DomainError):
+    code = "purchase_in_future"

@@ -9,11 +9,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from core import enrollment, members, redemption, refunds, summary, sweeps
+from core import (
+    customers,
+    enrollment,
+    members,
+    pos,
+    redemption,
+    refunds,
+    summary,
+    sweeps,
+    vouchers,
+    wallets,
+)
 from core.commands import AwardPoints, Enroll, RecordPurchase, RedeemReward, RefundPurchase
+from core.customers import CustomerResult, ImportedCustomer
 from core.earning import award_points, record_purchase
 from core.model import Identity, Member, Role
 from core.ports import Clock, Database
+from core.pos import ExternalPurchase, ExternalPurchaseResult
 from core.program import Program
 from core.results import (
     AwardResult,
@@ -27,6 +40,8 @@ from core.results import (
     RewardOption,
     SweepResult,
 )
+from core.vouchers import VoucherUse, VoucherView
+from core.wallets import LinkCode, LinkResult
 
 
 class Loyalty:
@@ -150,6 +165,78 @@ class Loyalty:
         """Expire lots that are due (a rerun changes nothing)."""
         now = self.clock.now()
         return self.db.run(lambda uow: sweeps.expire_due(uow, now, limit))
+
+    # -- at the till and behind it: purchase API, imports, vouchers, one wallet per person --
+
+    def record_external_purchase(self, purchase: ExternalPurchase) -> ExternalPurchaseResult:
+        """A purchase from a till or an import, by member code or `customer:<id>`."""
+        now = self.clock.now()
+        return self.db.run(
+            lambda uow: pos.record_external_purchase(uow, self.program, purchase, now)
+        )
+
+    def record_external_purchases(
+        self, purchases: list[ExternalPurchase]
+    ) -> list[ExternalPurchaseResult]:
+        """Several purchases in one transaction (imports); any domain error rolls all back."""
+        now = self.clock.now()
+        return self.db.run(
+            lambda uow: [pos.record_external_purchase(uow, self.program, p, now) for p in purchases]
+        )
+
+    def import_customers(self, rows: list[ImportedCustomer]) -> list[CustomerResult]:
+        """Members for imported customers, in one transaction (a rerun creates none twice)."""
+        now = self.clock.now()
+        return self.db.run(
+            lambda uow: [customers.import_customer(uow, self.program, r, now) for r in rows]
+        )
+
+    def link_customer(
+        self, member_ref: str, customer_id: str, platform: str | None = None
+    ) -> CustomerResult:
+        """Staff link a shop's customer id to a member."""
+        return self.db.run(
+            lambda uow: customers.link_customer(uow, member_ref, customer_id, platform)
+        )
+
+    def vouchers(self, member_id: int) -> list[VoucherView]:
+        """The member's unused, unexpired vouchers."""
+        now = self.clock.now()
+        return self.db.run(
+            lambda uow: vouchers.unused_vouchers(uow, self.program, member_id, now), write=False
+        )
+
+    def voucher(self, member_id: int, code: str) -> VoucherView:
+        """One of the member's own vouchers."""
+        return self.db.run(
+            lambda uow: vouchers.voucher_of(uow, self.program, member_id, code), write=False
+        )
+
+    def use_voucher(self, code: str, staff_id: int, store: str | None = None) -> VoucherUse:
+        """Staff use a voucher at the counter, once."""
+        now = self.clock.now()
+        return self.db.run(
+            lambda uow: vouchers.use_voucher(uow, self.program, code, staff_id, store, now)
+        )
+
+    def return_expired_vouchers(self, limit: int = 500) -> SweepResult:
+        """Give back the points of vouchers that expired unused (per the program)."""
+        now = self.clock.now()
+        return self.db.run(
+            lambda uow: vouchers.return_expired_vouchers(uow, self.program, now, limit)
+        )
+
+    def link_code(self, member_id: int) -> LinkCode:
+        """A one-time code to join another chat identity to this member."""
+        now = self.clock.now()
+        return self.db.run(lambda uow: wallets.new_link_code(uow, self.program, member_id, now))
+
+    def link(self, identity: Identity, code: str) -> LinkResult:
+        """Join this identity to the member who issued `code` (merging memberships if any)."""
+        now = self.clock.now()
+        return self.db.run(
+            lambda uow: wallets.link_identity(uow, self.program, identity, code, now)
+        )
 
     def _with_bootstrap_role(
         self, member: Member | None, platform: str, external_id: str

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
 
@@ -35,6 +35,7 @@ class Purpose(StrEnum):
     ISSUED_REFERRAL = "issued:referral"
     ISSUED_RECOGNITION = "issued:recognition"
     ISSUED_GOODWILL = "issued:goodwill"
+    ISSUED_OPENING = "issued:opening"
     REDEEMED = "redeemed"
     EXPIRED = "expired"
     ADJUSTMENT = "adjustment"
@@ -61,6 +62,9 @@ class JournalKind(StrEnum):
     ADJUST = "adjust"
     RECOGNIZE = "recognize"
     REVOKE = "revoke"
+    OPENING = "opening"
+    MERGE = "merge"
+    VOUCHER_RETURN = "voucher_return"
 
 
 class LotState(StrEnum):
@@ -175,6 +179,16 @@ class LotDraw:
     amount: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class PurchaseItem:
+    """One line of a receipt, for category bonuses and challenges."""
+
+    sku: str
+    category: str | None = None
+    quantity: int = 1
+    amount_minor: int = 0
+
+
 @dataclass(frozen=True)
 class Purchase:
     receipt: str
@@ -186,6 +200,9 @@ class Purchase:
     occurred_at: datetime
     refunded_minor: int = 0
     refunded_points: int = 0
+    _: KW_ONLY
+    store: str | None = None
+    channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +215,11 @@ class Redemption:
     journal_id: int
     created_at: datetime
     valid_until: datetime
+    _: KW_ONLY
+    used_at: datetime | None = None
+    used_by: int | None = None
+    used_store: str | None = None
+    returned: bool = False
 
 
 @dataclass(frozen=True)

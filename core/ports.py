@@ -7,7 +7,7 @@ inside one `Database.run` shares one transaction.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol, TypeVar
 
 from core.model import (
@@ -69,6 +69,12 @@ class MemberRepository(Protocol):
     def accounts(self, member_id: int) -> MemberAccounts: ...
     def identities(self, member_id: int) -> list[Identity]: ...
 
+    def add_identity(self, member_id: int, identity: Identity) -> bool:
+        """Give a member another identity; False when that identity already exists."""
+        ...
+
+    def set_birthday(self, member_id: int, birthday: date | None) -> None: ...
+
 
 class LedgerRepository(Protocol):
     def find_journal(self, key: str) -> RecordedJournal | None: ...
@@ -125,8 +131,11 @@ class PurchaseRepository(Protocol):
     def add(self, purchase: Purchase) -> None: ...
     def add_refund(self, receipt: str, amount_minor: int, points: int) -> None: ...
 
-    def qualifying(self, member_id: int, since: datetime) -> tuple[int, int]:
-        """Spend (minor units) and purchase points, net of refunds, since a moment."""
+    def qualifying(
+        self, member_id: int, since: datetime, until: datetime | None = None
+    ) -> tuple[int, int]:
+        """Spend (minor units) and purchase points, net of refunds, since a moment (and up
+        to `until`'s day, for a purchase dated in the past)."""
         ...
 
 
@@ -142,6 +151,53 @@ class RewardRepository(Protocol):
 
     def stock_taken(self, reward_ids: Sequence[str]) -> dict[str, int]:
         """Units taken so far per reward (missing ids: none taken)."""
+        ...
+
+
+class VoucherRepository(Protocol):
+    """Vouchers (the redemptions' codes) as the counter sees them."""
+
+    def unused(self, member_id: int, now: datetime, limit: int) -> list[Redemption]:
+        """The member's vouchers neither used nor expired, soonest expiry first."""
+        ...
+
+    def by_code(self, voucher: str) -> Redemption | None: ...
+
+    def mark_used(self, voucher: str, now: datetime, staff_id: int, store: str | None) -> bool:
+        """Use a voucher still valid at `now`, once; False when it was used, returned or is
+        expired (one conditional update: two tills cannot both use it)."""
+        ...
+
+    def mark_returned(self, voucher: str, now: datetime) -> bool:
+        """Record that an expired voucher's points went back; False when it already was."""
+        ...
+
+    def expired_unused(self, now: datetime, limit: int) -> list[Redemption]:
+        """Vouchers past their validity, neither used nor returned, oldest first."""
+        ...
+
+    def drawn_lots(self, journal_id: int) -> list[tuple[Lot, int]]:
+        """The lots a journal drew from, with how much it took from each."""
+        ...
+
+
+class LinkRepository(Protocol):
+    """One-time /link codes, and moving everything of one member to another."""
+
+    def add_code(self, code: str, member_id: int, expires_at: datetime) -> None: ...
+
+    def take_code(self, code: str, now: datetime) -> int | None:
+        """The member a live code was issued to, removing the code (one use); else None."""
+        ...
+
+    def imported_waiting(self, username: str, platform: str) -> int | None:
+        """The one imported customer with this (Telegram) username who has no identity on
+        `platform` yet: they become that member when they first write to the bot."""
+        ...
+
+    def move_member(self, source_id: int, target_id: int) -> int:
+        """Re-point the source's identities, lots, purchases, vouchers, referrals and queued
+        messages to the target and mark the source merged into it; the number of lots moved."""
         ...
 
 
@@ -162,6 +218,8 @@ class UnitOfWork(Protocol):
     purchases: PurchaseRepository
     rewards: RewardRepository
     outbox: OutboxRepository
+    vouchers: VoucherRepository
+    links: LinkRepository
 
 
 class Database(Protocol):

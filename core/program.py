@@ -15,7 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core.earning_rules import EarningRules
 from core.errors import ProgramError
+from core.link_rules import Linking
+from core.voucher_rules import Vouchers
 
 PositiveInt = Annotated[int, Field(gt=0)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
@@ -125,6 +128,9 @@ class Program(_Section):
     refunds: Refunds = Refunds()
     awards: Awards = Awards()
     recognition: Recognition | None = None
+    earning_rules: EarningRules = EarningRules()
+    vouchers: Vouchers = Vouchers()
+    linking: Linking = Linking()
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -38,6 +38,9 @@ def refund_purchase(
     if (journal := replayed(uow, key, fingerprint)) is not None:
         return _result(command.receipt, member, journal.meta, program, duplicate=True)
     accounts, balances = locked_balances(uow, member.id)
+    # The same refund sent twice at once: the second waited on the lock, now it replays.
+    if (journal := replayed(uow, key, fingerprint)) is not None:
+        return _result(command.receipt, member, journal.meta, program, duplicate=True)
     purchase = _purchase(uow, command.receipt)  # re-read under the lock
     amount = _refund_amount(purchase, command.amount_minor)
     # Cumulative rounding: a purchase refunded in parts gives back exactly its points.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -29,6 +29,12 @@ class EarnResult:
     debt_paid: int
     recorded_at: datetime
     duplicate: bool = False
+    _: KW_ONLY
+    lot_id: int | None = None
+    promotion: str | None = None
+    category_bonus: int = 0
+    earns: bool = True
+    expired: bool = False  # dated so long ago that its points expired on arrival
 
 
 @dataclass(frozen=True)

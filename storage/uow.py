@@ -6,19 +6,23 @@ from core.model import Purpose
 from core.ports import (
     InboundEventRepository,
     LedgerRepository,
+    LinkRepository,
     MemberRepository,
     OutboxRepository,
     PurchaseRepository,
     RecognitionRepository,
     RewardRepository,
+    VoucherRepository,
 )
 from storage.repositories.events import SqlInboundEventRepository
 from storage.repositories.ledger import SqlLedgerRepository
+from storage.repositories.links import SqlLinkRepository
 from storage.repositories.members import SqlMemberRepository
 from storage.repositories.outbox import SqlOutboxRepository
 from storage.repositories.purchases import SqlPurchaseRepository
 from storage.repositories.recognition import SqlRecognitionRepository
 from storage.repositories.rewards import SqlRewardRepository
+from storage.repositories.vouchers import SqlVoucherRepository
 from storage.sql import Sql
 
 
@@ -29,11 +33,13 @@ class SqlUnitOfWork:
         "_ledger",
         "events",
         "ledger",
+        "links",
         "members",
         "outbox",
         "purchases",
         "recognition",
         "rewards",
+        "vouchers",
     )
 
     def __init__(self, sql: Sql, system_ids: dict[Purpose, int]) -> None:
@@ -46,6 +52,8 @@ class SqlUnitOfWork:
         self.rewards: RewardRepository = SqlRewardRepository(sql)
         self.outbox: OutboxRepository = SqlOutboxRepository(sql)
         self.recognition: RecognitionRepository = SqlRecognitionRepository(sql)
+        self.vouchers: VoucherRepository = SqlVoucherRepository(sql)
+        self.links: LinkRepository = SqlLinkRepository(sql)
 
     @property
     def created_system_ids(self) -> dict[Purpose, int]:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from bot.commands import admin, member, staff
+from bot.commands import admin, counter, member, staff, wallet
 from bot.router import Command
 
 
 def all_commands() -> list[Command]:
     """Every command, in the order menus and /help list them."""
-    return [*member.COMMANDS, *staff.COMMANDS, *admin.COMMANDS]
+    return [
+        *member.COMMANDS,
+        *counter.COMMANDS,
+        *wallet.COMMANDS,
+        *staff.COMMANDS,
+        *admin.COMMANDS,
+    ]
