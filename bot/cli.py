@@ -59,9 +59,10 @@ def chat() -> None:
 
 @app.command()
 def run() -> None:
-    """Run every configured adapter; with no chat platform configured, the console chat."""
+    """Run every configured adapter and the purchase API; with neither a chat platform nor
+    POS_WEBHOOK_SECRET configured, the console chat."""
     settings = _settings()
-    if not settings.has_chat_platform:
+    if not settings.has_chat_platform and not settings.pos_webhook_secret:
         _chat()
         return
     if settings.slack_bot_token and not (settings.slack_signing_secret or settings.slack_app_token):

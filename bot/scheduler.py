@@ -30,6 +30,7 @@ class Sweeps(Protocol):
 
     def release_due(self, limit: int = ...) -> SweepResult: ...
     def expire_due(self, limit: int = ...) -> SweepResult: ...
+    def return_expired_vouchers(self, limit: int = ...) -> SweepResult: ...
 
 
 class Leadership(Protocol):
@@ -56,9 +57,11 @@ def drain(sweep: Callable[[int], SweepResult], batch: int = BATCH) -> SweepResul
 
 
 def catch_up(sweeps: Sweeps) -> None:
-    """Release, then expire, everything due now (releasing first: released lots may be due)."""
+    """Release, then expire, everything due now (releasing first: released lots may be due),
+    then return the points of vouchers that expired unused."""
     drain(sweeps.release_due)
     drain(sweeps.expire_due)
+    drain(sweeps.return_expired_vouchers)
 
 
 class Scheduler:
@@ -106,6 +109,7 @@ class Scheduler:
         self._add(scheduler, self.release, "release-due", self._release_every)
         first_expiry = datetime.now(UTC) + timedelta(seconds=self._first_expire_after)
         self._add(scheduler, self.expire, "expire-due", self._expire_every, first_expiry)
+        self._add(scheduler, self.vouchers, "return-vouchers", self._expire_every, first_expiry)
         scheduler.start()
         self._scheduler = scheduler
 
@@ -138,6 +142,10 @@ class Scheduler:
     async def expire(self) -> None:
         """Expire every lot that is due."""
         await self._sweep("expired", self._sweeps.expire_due)
+
+    async def vouchers(self) -> None:
+        """Give back the points of vouchers that expired unused (when the program says so)."""
+        await self._sweep("returned voucher points:", self._sweeps.return_expired_vouchers)
 
     async def _sweep(self, verb: str, sweep: Callable[[int], SweepResult]) -> None:
         if not self._leading:

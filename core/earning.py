@@ -156,9 +156,11 @@ def _replay(
     purchase = uow.purchases.get(receipt)
     if purchase is None:  # the journal exists, so the purchase row does too
         raise errors.ReceiptNotFound(receipt=receipt)
-    hold = program.returns.hold_days
+    hold = program.returns.hold_days if purchase.lot_id is not None else 0
     pending_until = purchase.occurred_at + timedelta(days=hold) if hold else None
-    if "hold" in meta:  # recorded since purchases may be late: the hold they actually got
+    if (
+        "hold" in meta and purchase.lot_id is not None
+    ):  # recorded since purchases may be late: the hold they actually got
         days = meta["hold"]
         pending_until = purchase.occurred_at + timedelta(days=int(str(days))) if days else None
     return EarnResult(
