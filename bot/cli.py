@@ -5,16 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
+from bot import import_rows
 from bot.bootstrap import Services, build, migrate
 from bot.console import Console
+from bot.importer import Kind, Rejected, run_import
 from bot.platforms import platform_components
 from bot.runner import serve
 from bot.scheduler import catch_up
 from bot.settings import Settings
 from core.errors import ProgramError
+from core.loyalty import Loyalty
 
 app = typer.Typer(
     help="Loyalty Bot: a chat-first loyalty and recognition platform.",
@@ -77,6 +83,51 @@ def run() -> None:
         asyncio.run(serve(services, platform_components(services)))
     finally:
         services.close()
+
+
+@app.command("import-purchases")
+def import_purchases(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import purchases from CSV (member, receipt, amount, currency, occurred_at, store,
+    channel); a re-run skips receipts already in and continues."""
+    _import(file, import_rows.purchases)
+
+
+@app.command("import-members")
+def import_members(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import customers from CSV (customer_id, name, telegram_username, birthday, points);
+    `points` is an opening balance; a re-run skips customers already in."""
+    _import(file, import_rows.members)
+
+
+def _import(file: Path, kind: Callable[[Loyalty], Kind[Any]]) -> None:
+    services = _services(_settings())
+    try:
+        summary = run_import(file, kind(services.loyalty))
+    except Rejected as problem:
+        typer.echo(f"Import error: {problem}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        services.close()
+    typer.echo(
+        f"Imported {summary.imported:,}, skipped {summary.duplicates:,} as duplicates,"
+        f" rejected {summary.rejected:,}."
+    )
+    if summary.expired:
+        typer.echo(
+            f"Already expired on arrival (older than the points' lifetime): {summary.expired:,}."
+        )
+    if summary.rejected_file is not None:
+        typer.echo(f"Rejected rows, with line numbers and reasons: {summary.rejected_file}")
+    if summary.interrupted:
+        typer.echo(
+            f"Stopped after line {summary.last_line:,}; run the same command again to continue.",
+            err=True,
+        )
+        raise typer.Exit(130)
 
 
 @db_app.command("upgrade")
