@@ -6,6 +6,7 @@ extra columns are ignored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -13,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from bot.importer import Kind, Outcome, Rejected
 from core import errors
 from core.customers import ImportedCustomer
+from core.earning_rules import NAME_PATTERN
 from core.loyalty import Loyalty
 from core.pos import ExternalPurchase
 from core.receipts import normalize_receipt
@@ -23,6 +25,7 @@ MEMBER_COLUMNS = ("customer_id", "name")
 MEMBER_OPTIONAL = ("telegram_username", "birthday", "points")
 LARGEST_OPENING = 10_000_000
 LARGEST_AMOUNT = Decimal(10) ** 12
+NAME = re.compile(NAME_PATTERN)
 
 
 def purchases(loyalty: Loyalty) -> Kind[ExternalPurchase]:
@@ -67,11 +70,11 @@ def purchase_row(loyalty: Loyalty, raw: dict[str, str]) -> ExternalPurchase:
         raise Rejected(f"currency {currency} is not the program's {program.currency}")
     return ExternalPurchase(
         member_ref=_required(member, "member"),
-        receipt=normalize_receipt(_required(receipt, "receipt")),
+        receipt=_required(normalize_receipt(receipt), "receipt"),
         amount_minor=_amount(loyalty, _text(raw, "amount")),
         occurred_at=_moment(_text(raw, "occurred_at")),
-        store=_text(raw, "store") or None,
-        channel=_text(raw, "channel") or None,
+        store=_name(raw, "store"),
+        channel=_name(raw, "channel"),
         quiet=True,  # no "you earned" messages for last year's purchases
     )
 
@@ -114,9 +117,19 @@ def _text(raw: dict[str, str], column: str) -> str:
     return (raw.get(column) or "").strip()
 
 
+def _name(raw: dict[str, str], column: str) -> str | None:
+    """A store or channel name, as the purchase API accepts them (main-st, web, app)."""
+    value = _text(raw, column)
+    if value and not NAME.fullmatch(value):
+        raise Rejected(f"{column} {value!r} is not a lower-case name like main-st")
+    return value or None
+
+
 def _required(value: str, column: str) -> str:
     if not value:
         raise Rejected(f"{column} is empty")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise Rejected(f"{column} contains control characters")
     return value
 
 

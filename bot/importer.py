@@ -145,7 +145,9 @@ class _CountingLines:
     def __iter__(self) -> Iterator[str]:
         for line in self._source:
             self.read += len(line)
-            yield line
+            # csv refuses a NUL outright and would end the whole import; as another control
+            # character it gets the row rejected instead.
+            yield line.replace("\0", "\x01") if "\0" in line else line
 
 
 def _check_columns(path: Path, found: Sequence[str] | None, required: tuple[str, ...]) -> None:

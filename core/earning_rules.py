@@ -19,7 +19,10 @@ if TYPE_CHECKING:  # the program imports this module for its section
     from core.model import PurchaseItem
     from core.program import Program
 
-Name = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+# Store, channel, category and promotion names: what the program file, the purchase API and
+# the CSV import all accept.
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 
 class _Rules(BaseModel):

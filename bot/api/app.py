@@ -82,7 +82,7 @@ class PurchaseApi:
         """Record a purchase: (201, result), or (200, the first result) when replayed."""
         purchase = ExternalPurchase(
             member_ref=self._member_ref(body.member),
-            receipt=normalize_receipt(body.receipt),
+            receipt=_receipt(body.receipt),
             amount_minor=self._money("amount", body.amount),
             occurred_at=body.occurred_at,
             store=body.store,
@@ -99,7 +99,7 @@ class PurchaseApi:
     def refund(self, body: RefundIn) -> tuple[int, RefundOut]:
         """Refund all or part of a purchase: 201, or 200 with the first refund when retried."""
         amount = None if body.amount is None else self._money("amount", body.amount)
-        command = RefundPurchase(normalize_receipt(body.receipt), body.refund_id, amount)
+        command = RefundPurchase(_receipt(body.receipt), body.refund_id, amount)
         try:
             result = self.loyalty.refund(command)
         except errors.DomainError as error:
@@ -191,6 +191,13 @@ class PurchaseApi:
             shortfall=result.shortfall,
             policy=result.policy,
         )
+
+
+def _receipt(text: str) -> str:
+    receipt = normalize_receipt(text)
+    if not receipt:
+        raise invalid("receipt", "is empty once spaces and trailing dots are removed")
+    return receipt
 
 
 def _status(result: ExternalPurchaseResult) -> PointsStatus:

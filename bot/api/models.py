@@ -7,8 +7,12 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from core.earning_rules import NAME_PATTERN
+
 DECIMAL = r"^[0-9]{1,12}(\.[0-9]{1,6})?$"
-NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+NAME = NAME_PATTERN
+# Printable text: no control characters (PostgreSQL refuses NUL in text outright).
+TEXT = r"^[^\x00-\x1f\x7f]*$"
 
 
 class _In(BaseModel):
@@ -17,7 +21,7 @@ class _In(BaseModel):
 
 
 class ItemIn(_In):
-    sku: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=64, pattern=TEXT)
     category: str | None = Field(default=None, pattern=NAME)
     quantity: int = Field(default=1, ge=1, le=1_000_000)
     amount: str = Field(pattern=DECIMAL, description="the line's total, a decimal string")
@@ -27,10 +31,11 @@ class PurchaseIn(_In):
     member: str = Field(
         min_length=1,
         max_length=200,
+        pattern=TEXT,
         description="a member code (K7Q-4MX2), a scanned card token, or customer:<id>",
         examples=["K7Q-4MX2"],
     )
-    receipt: str = Field(min_length=1, max_length=100, examples=["R-20931"])
+    receipt: str = Field(min_length=1, max_length=100, pattern=TEXT, examples=["R-20931"])
     amount: str = Field(
         pattern=DECIMAL, description="in the program's currency", examples=["12.40"]
     )
@@ -44,8 +49,8 @@ class PurchaseIn(_In):
 
 
 class RefundIn(_In):
-    receipt: str = Field(min_length=1, max_length=100, examples=["R-20931"])
-    refund_id: str = Field(min_length=1, max_length=100, examples=["RF-1"])
+    receipt: str = Field(min_length=1, max_length=100, pattern=TEXT, examples=["R-20931"])
+    refund_id: str = Field(min_length=1, max_length=100, pattern=TEXT, examples=["RF-1"])
     amount: str | None = Field(
         default=None, pattern=DECIMAL, description="default: what is left to refund"
     )
