@@ -1,7 +1,9 @@
-"""`python -m benchmarks [ledger|telegram|slack|all] [--quick] ...`; the ledger suite by default.
+"""`python -m benchmarks [ledger|telegram|slack|pos|import|all] [--quick] ...`; ledger by default.
 
 ledger:   `[--engine sqlite|postgresql] [--no-concurrent]`
 telegram: `[--only balance|outbox] [--notifications N] [--profile DIR]`
+pos:      the purchase API through `loyalty run` against a bare FastAPI endpoint (PostgreSQL)
+import:   `[--rows N] [--engine sqlite|postgresql]` CSV import rows/s and peak memory
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ def main(argv: list[str] | None = None) -> int:
         "suite",
         nargs="?",
         default="ledger",
-        choices=["ledger", "telegram", "slack", "all"],
-        help="ledger (default), telegram (issue 3: /balance and the outbox), slack (issue 4), all",
+        choices=["ledger", "telegram", "slack", "pos", "import", "all"],
+        help="ledger (default), telegram (/balance and the outbox), slack (/kudos),"
+        " pos (the purchase API), import (CSV imports), all",
     )
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke run")
     parser.add_argument(
@@ -41,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="telegram: run `loyalty run` under cProfile and phase timers, write them to DIR",
     )
+    parser.add_argument("--rows", type=int, help="import: purchases in the file (50,000)")
     args = parser.parse_args(argv)
     if args.suite in ("ledger", "all"):
         _ledger(args)
@@ -48,6 +52,17 @@ def main(argv: list[str] | None = None) -> int:
         _telegram(args)
     if args.suite in ("slack", "all"):
         _slack(args)
+    if args.suite in ("pos", "all"):
+        from benchmarks.purchase_api import run_and_report
+
+        run_and_report(quick=args.quick, save=not args.no_save, echo=print)
+    if args.suite in ("import", "all"):
+        from benchmarks import csv_import
+
+        engines = args.engine or ["sqlite", "postgresql"]
+        csv_import.run_and_report(
+            engines=engines, rows=args.rows, quick=args.quick, save=not args.no_save, echo=print
+        )
     return 0
 
 
