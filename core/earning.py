@@ -50,7 +50,7 @@ def record_purchase(
     )
     if (journal := replayed(uow, key, fingerprint)) is not None:
         return _replay(uow, program, member, journal.meta, command.receipt)
-    _check_amount(program, command.amount_minor)
+    check_amount(program, command.amount_minor)
     at = command.occurred_at or now
     tier = program.tiers[current_tier(uow, program, member.id, at, past=at < now)]
     earned = purchase_points(
@@ -143,7 +143,8 @@ def _award_size(program: Program, command: AwardPoints) -> tuple[int, Purpose]:
     return command.points, Purpose.ISSUED_GOODWILL
 
 
-def _check_amount(program: Program, amount_minor: int) -> None:
+def check_amount(program: Program, amount_minor: int) -> None:
+    """Refuse a purchase amount of zero or over the program's maximum."""
     limit = program.earning.max_purchase
     maximum = program.to_minor(limit) if limit is not None else None
     if amount_minor <= 0 or (maximum is not None and amount_minor > maximum):

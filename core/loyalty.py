@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from core import (
+    bulk_purchases,
     customers,
     enrollment,
     members,
@@ -25,7 +26,7 @@ from core.commands import AwardPoints, Enroll, RecordPurchase, RedeemReward, Ref
 from core.customers import CustomerResult, ImportedCustomer
 from core.earning import award_points, record_purchase
 from core.model import Identity, Member, Role
-from core.ports import Clock, Database
+from core.ports import Clock, Database, UnitOfWork
 from core.pos import ExternalPurchase, ExternalPurchaseResult
 from core.program import Program
 from core.results import (
@@ -178,11 +179,17 @@ class Loyalty:
     def record_external_purchases(
         self, purchases: list[ExternalPurchase]
     ) -> list[ExternalPurchaseResult]:
-        """Several purchases in one transaction (imports); any domain error rolls all back."""
+        """Several purchases in one transaction (imports): written together when all are new,
+        else one at a time; any domain error rolls them all back."""
         now = self.clock.now()
-        return self.db.run(
-            lambda uow: [pos.record_external_purchase(uow, self.program, p, now) for p in purchases]
-        )
+
+        def work(uow: UnitOfWork) -> list[ExternalPurchaseResult]:
+            together = bulk_purchases.record_purchases_in_bulk(uow, self.program, purchases, now)
+            if together is not None:
+                return together
+            return [pos.record_external_purchase(uow, self.program, p, now) for p in purchases]
+
+        return self.db.run(work)
 
     def import_customers(self, rows: list[ImportedCustomer]) -> list[CustomerResult]:
         """Members for imported customers, in one transaction (a rerun creates none twice)."""

@@ -201,6 +201,54 @@ class LinkRepository(Protocol):
         ...
 
 
+class BulkPurchaseRepository(Protocol):
+    """Set-at-a-time reads and writes for importing many purchases in one transaction: the
+    same rows the one-at-a-time repositories write, in a handful of statements per batch."""
+
+    def members_by_customer(self, customer_ids: Sequence[str]) -> dict[str, Member]: ...
+    def members_by_code(self, codes: Sequence[str]) -> dict[str, Member]:
+        """Members by normalised code (merged members' codes find their survivor)."""
+        ...
+
+    def journals(self, keys: Sequence[str]) -> dict[str, RecordedJournal]: ...
+
+    def lock_accounts(
+        self, member_ids: Sequence[int]
+    ) -> dict[int, tuple[MemberAccounts, Balances]]:
+        """Every member's accounts and balances, row-locked in ascending account id order."""
+        ...
+
+    def qualifying_sums(
+        self, windows: Sequence[tuple[int, datetime, datetime]]
+    ) -> list[tuple[int, int]]:
+        """For each (member, since, until): spend and points of its daily totals in the window."""
+        ...
+
+    def add_journals(self, journals: Sequence[NewJournal]) -> dict[str, int]:
+        """Insert journals; their ids by key."""
+        ...
+
+    def add_lots(self, lots: Sequence[NewLot]) -> dict[int, int]:
+        """Insert lots (at most one per journal); their ids by journal id."""
+        ...
+
+    def add_postings(self, postings: Sequence[tuple[int, Posting]]) -> None:
+        """Insert (journal id, posting) pairs in this order (ids ascend with it)."""
+        ...
+
+    def set_balances(self, balances: Sequence[tuple[int, int, int]]) -> None:
+        """(account id, new balance, postings added) for member accounts."""
+        ...
+
+    def add_purchases(self, purchases: Sequence[Purchase]) -> None:
+        """Insert purchases and add them to their members' daily totals."""
+        ...
+
+    def empty_lots(self, draws: Sequence[tuple[int, LotDraw]], kind: str) -> None:
+        """Take everything from these lots (journal id, draw) and record the movements."""
+        ...
+
+
 class OutboxRepository(Protocol):
     def add(self, message: OutboxMessage, now: datetime) -> None: ...
 
@@ -220,6 +268,7 @@ class UnitOfWork(Protocol):
     outbox: OutboxRepository
     vouchers: VoucherRepository
     links: LinkRepository
+    bulk: BulkPurchaseRepository
 
 
 class Database(Protocol):

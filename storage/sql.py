@@ -145,3 +145,10 @@ class Sql:
     def run_text(self, sql: str, params: Params = ()) -> int:
         """Execute SQL already written for this driver (see `insert_rows`); rows affected."""
         return int(self._cursor.execute(sql, params).rowcount)
+
+
+@cache
+def select_rows(flavor: Flavor, names: tuple[str, ...], rows: int) -> str:
+    """A derived table of `rows` rows of positional placeholders with these column names."""
+    one = ", ".join(f"{flavor.placeholder} AS {name}" for name in names)
+    return "(" + " UNION ALL ".join([f"SELECT {one}"] * rows) + ")"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.model import Purpose
 from core.ports import (
+    BulkPurchaseRepository,
     InboundEventRepository,
     LedgerRepository,
     LinkRepository,
@@ -14,6 +15,7 @@ from core.ports import (
     RewardRepository,
     VoucherRepository,
 )
+from storage.repositories.bulk import SqlBulkPurchaseRepository
 from storage.repositories.events import SqlInboundEventRepository
 from storage.repositories.ledger import SqlLedgerRepository
 from storage.repositories.links import SqlLinkRepository
@@ -31,6 +33,7 @@ class SqlUnitOfWork:
 
     __slots__ = (
         "_ledger",
+        "bulk",
         "events",
         "ledger",
         "links",
@@ -54,6 +57,7 @@ class SqlUnitOfWork:
         self.recognition: RecognitionRepository = SqlRecognitionRepository(sql)
         self.vouchers: VoucherRepository = SqlVoucherRepository(sql)
         self.links: LinkRepository = SqlLinkRepository(sql)
+        self.bulk: BulkPurchaseRepository = SqlBulkPurchaseRepository(sql)
 
     @property
     def created_system_ids(self) -> dict[Purpose, int]:

@@ -29,7 +29,7 @@ from tests.storage.ledger_checks import LedgerChecker
 
 LOYALTY = Path(sys.executable).with_name("loyalty")
 CUSTOMERS = 40
-KILL_ROWS = 2000
+KILL_ROWS = 6000
 
 
 def run(url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
