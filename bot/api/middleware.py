@@ -15,6 +15,7 @@ BODY_LIMIT = 1024 * 1024  # a receipt with hundreds of lines is a few KiB
 # A body over the limit is still read (and dropped) up to this much, so the client gets its
 # 413 instead of a connection reset in the middle of its upload.
 DRAIN_LIMIT = 64 * 1024 * 1024
+JSON = b"application/json"
 
 
 class BodyTooLarge(Exception):
@@ -100,4 +101,6 @@ class SignedBodies:
         if why is not None:
             await send_problem(send, 401, "unauthorized", why)
             return
+        if "content-type" not in headers:  # the API speaks only JSON; a till may not say so
+            scope = {**scope, "headers": [*scope["headers"], (b"content-type", JSON)]}
         await self.app(scope, replay(body), send)

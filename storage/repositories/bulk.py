@@ -22,7 +22,7 @@ from core.model import (
     RecordedJournal,
     Role,
 )
-from storage.sql import Row, Sql, in_list, insert_rows, select_rows
+from storage.sql import Row, Sql, in_list, insert_rows, select_rows, unnest_rows
 from storage.types import require_aware
 
 _MEMBER = (
@@ -39,13 +39,12 @@ _BY_CODE = (
     " JOIN member m ON m.id = COALESCE(c.merged_into, c.id) WHERE c.code_key IN"
 )
 # Sums of daily totals per (member, window): the windows come in as a derived table `w`.
-_SUMS_HEAD = "SELECT w.n, COALESCE(SUM(d.spend_minor), 0), COALESCE(SUM(d.points), 0) FROM "
+_SUMS_HEAD = "SELECT v.n, COALESCE(SUM(d.spend_minor), 0), COALESCE(SUM(d.points), 0) FROM "
 _SUMS_TAIL = (
-    " w LEFT JOIN purchase_day d ON d.member_id = w.m AND d.day >= w.s AND d.day <= w.u"
-    " GROUP BY w.n ORDER BY w.n"
+    " LEFT JOIN purchase_day d ON d.member_id = v.m AND d.day >= v.s AND d.day <= v.u GROUP BY v.n"
 )
 _BALANCES_HEAD = "UPDATE account SET balance = v.b, version = account.version + v.n FROM "
-_BALANCES_TAIL = " v WHERE account.id = v.i AND account.member_id IS NOT NULL"
+_BALANCES_TAIL = " WHERE account.id = v.i AND account.member_id IS NOT NULL"
 _JOURNALS = (
     "SELECT id, kind, key, request_hash, effective_at, member_id, meta FROM journal WHERE key IN"
 )
@@ -69,6 +68,7 @@ _DAY_TOTALS = (
     " points = purchase_day.points + excluded.points"
 )
 _INSERT_MOVEMENTS = "INSERT INTO lot_movement (journal_id, lot_id, amount, kind)"
+_INSERT_DAYS = "INSERT INTO purchase_day (member_id, day, spend_minor, points)"
 _EMPTY_LOTS = "UPDATE lot SET remaining = 0 WHERE id IN"
 _BATCH = 500  # rows per statement, well inside SQLite's parameter limit
 
@@ -109,11 +109,8 @@ class SqlBulkPurchaseRepository:
         suffix = " AND purpose IN ('available', 'pending', 'debt') ORDER BY id"
         if self._sql.flavor.name == "postgresql":
             suffix += " FOR UPDATE"
-        for start in range(0, len(member_ids), _BATCH):
-            chunk = list(member_ids[start : start + _BATCH])
-            sql = in_list(self._sql.flavor, _ACCOUNTS, len(chunk)) + suffix
-            for member_id, purpose, account_id, balance in self._sql.all_text(sql, chunk):
-                ids[member_id][purpose] = (int(account_id), int(balance))
+        for member_id, purpose, account_id, balance in self._in(_ACCOUNTS, member_ids, suffix):
+            ids[member_id][purpose] = (int(account_id), int(balance))
         return {
             member_id: (
                 MemberAccounts(available=a["available"][0], pending=a["pending"][0],
@@ -128,114 +125,126 @@ class SqlBulkPurchaseRepository:
         self, windows: Sequence[tuple[int, datetime, datetime]]
     ) -> list[tuple[int, int]]:
         """Spend and points of each (member, since, until) window's daily totals."""
-        sums: list[tuple[int, int]] = []
-        for start in range(0, len(windows), _BATCH):
-            chunk = windows[start : start + _BATCH]
-            table = select_rows(self._sql.flavor, ("n", "m", "s", "u"), len(chunk))
-            sql = _SUMS_HEAD + table + _SUMS_TAIL
-            params: list[object] = []
-            for n, (member_id, since, until) in enumerate(chunk):
-                params += (n, member_id, self._day(since), self._day(until))
-            sums += [(int(r[1]), int(r[2])) for r in self._sql.all_text(sql, params)]
-        return sums
+        rows = [(n, member_id, self._day(since), self._day(until))
+                for n, (member_id, since, until) in enumerate(windows)]  # fmt: skip
+        columns = (("n", "int"), ("m", "int"), ("s", "date"), ("u", "date"))
+        found = {int(r[0]): (int(r[1]), int(r[2])) for r in
+                 self._table(_SUMS_HEAD, columns, rows, _SUMS_TAIL)}  # fmt: skip
+        return [found[n] for n in range(len(windows))]
 
     def add_journals(self, journals: Sequence[NewJournal]) -> dict[str, int]:
         """Insert journals; their ids by key."""
         bind_time = self._sql.flavor.bind_time
         created = bind_time(datetime.now(UTC))
-        ids: dict[str, int] = {}
-        for start in range(0, len(journals), _BATCH):
-            chunk = journals[start : start + _BATCH]
-            params: list[object] = []
-            for j in chunk:
-                meta = json.dumps(j.meta, separators=(",", ":"), ensure_ascii=False)
-                params += (j.kind.value, j.key, j.request_hash, bind_time(j.effective_at),
-                           created, j.member_id, j.actor_id, j.reverses_id, meta)  # fmt: skip
-            sql = insert_rows(self._sql.flavor, _INSERT_JOURNALS, len(chunk), 9)
-            ids |= {
-                key: int(i) for i, key in self._sql.all_text(sql + " RETURNING id, key", params)
-            }
-        return ids
+        rows = [
+            (j.kind.value, j.key, j.request_hash, bind_time(j.effective_at), created, j.member_id,
+             j.actor_id, j.reverses_id, json.dumps(j.meta, separators=(",", ":"),
+                                                   ensure_ascii=False))
+            for j in journals
+        ]  # fmt: skip
+        types = ("text", "text", "text", "timestamptz", "timestamptz", "int", "int", "int", "text")
+        returned = self._rows(_INSERT_JOURNALS, types, rows, " RETURNING id, key")
+        return {key: int(i) for i, key in returned}
 
     def add_lots(self, lots: Sequence[NewLot]) -> dict[int, int]:
         """Insert lots; their ids by journal id."""
         bind_time = self._sql.flavor.bind_time
-        ids: dict[int, int] = {}
-        for start in range(0, len(lots), _BATCH):
-            chunk = lots[start : start + _BATCH]
-            params: list[object] = []
-            for lot in chunk:
-                params += (lot.member_id, lot.journal_id, lot.amount, lot.amount,
-                           lot.state.value, bind_time(lot.earned_at),
-                           bind_time(lot.available_at), bind_time(lot.expires_at))  # fmt: skip
-            sql = insert_rows(self._sql.flavor, _INSERT_LOTS, len(chunk), 8)
-            rows = self._sql.all_text(sql + " RETURNING id, journal_id", params)
-            ids |= {int(journal): int(i) for i, journal in rows}
-        return ids
+        rows = [
+            (lot.member_id, lot.journal_id, lot.amount, lot.amount, lot.state.value,
+             bind_time(lot.earned_at), bind_time(lot.available_at), bind_time(lot.expires_at))
+            for lot in lots
+        ]  # fmt: skip
+        types = ("int", "int", "bigint", "bigint", "text", "timestamptz", "timestamptz",
+                 "timestamptz")  # fmt: skip
+        returned = self._rows(_INSERT_LOTS, types, rows, " RETURNING id, journal_id")
+        return {int(journal): int(i) for i, journal in returned}
 
     def add_postings(self, postings: Sequence[tuple[int, Posting]]) -> None:
         """Insert postings in this order."""
-        for start in range(0, len(postings), _BATCH):
-            chunk = postings[start : start + _BATCH]
-            params: list[object] = []
-            for journal_id, p in chunk:
-                params += (journal_id, p.account_id, p.amount, p.balance_after)
-            self._sql.run_text(insert_rows(self._sql.flavor, _INSERT_POSTINGS, len(chunk), 4),
-                               params)  # fmt: skip
+        rows = [(journal_id, p.account_id, p.amount, p.balance_after) for journal_id, p in postings]
+        self._rows(_INSERT_POSTINGS, ("int", "int", "bigint", "bigint"), rows)
 
     def set_balances(self, balances: Sequence[tuple[int, int, int]]) -> None:
         """New cached balances of member accounts, each version bumped per posting."""
-        for start in range(0, len(balances), _BATCH):
-            chunk = balances[start : start + _BATCH]
-            table = select_rows(self._sql.flavor, ("i", "b", "n"), len(chunk))
-            sql = _BALANCES_HEAD + table + _BALANCES_TAIL
-            params = [value for row in chunk for value in row]
-            self._sql.run_text(sql, params)
+        self._table(_BALANCES_HEAD, (("i", "int"), ("b", "bigint"), ("n", "int")), balances,
+                    _BALANCES_TAIL)  # fmt: skip
 
     def add_purchases(self, purchases: Sequence[Purchase]) -> None:
         """Insert purchases, then add them to the daily totals (one row per member and day)."""
         bind_time = self._sql.flavor.bind_time
         days: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
-        for start in range(0, len(purchases), _BATCH):
-            chunk = purchases[start : start + _BATCH]
-            params: list[object] = []
-            for p in chunk:
-                params += (p.receipt, p.member_id, p.amount_minor, p.points, p.lot_id,
-                           p.journal_id, bind_time(p.occurred_at), p.refunded_minor,
-                           p.refunded_points, p.store, p.channel)  # fmt: skip
-                total = days[p.member_id, require_aware(p.occurred_at).date()]
-                total[0] += p.amount_minor - p.refunded_minor
-                total[1] += p.points - p.refunded_points
-            self._sql.run_text(insert_rows(self._sql.flavor, _INSERT_PURCHASES, len(chunk), 11),
-                               params)  # fmt: skip
-        totals = list(days.items())
-        head = "INSERT INTO purchase_day (member_id, day, spend_minor, points)"
-        for start in range(0, len(totals), _BATCH):
-            some = totals[start : start + _BATCH]
-            params = []
-            for (member_id, day), (spend, points) in some:
-                params += (member_id, self._bind_day(day), spend, points)
-            sql = insert_rows(self._sql.flavor, head, len(some), 4) + _DAY_TOTALS
-            self._sql.run_text(sql, params)
+        rows = []
+        for p in purchases:
+            rows.append((p.receipt, p.member_id, p.amount_minor, p.points, p.lot_id, p.journal_id,
+                         bind_time(p.occurred_at), p.refunded_minor, p.refunded_points, p.store,
+                         p.channel))  # fmt: skip
+            total = days[p.member_id, require_aware(p.occurred_at).date()]
+            total[0] += p.amount_minor - p.refunded_minor
+            total[1] += p.points - p.refunded_points
+        types = ("text", "int", "bigint", "bigint", "int", "int", "timestamptz", "bigint",
+                 "bigint", "text", "text")  # fmt: skip
+        self._rows(_INSERT_PURCHASES, types, rows)
+        totals = [(m, self._bind_day(day), spend, points)
+                  for (m, day), (spend, points) in days.items()]  # fmt: skip
+        self._rows(_INSERT_DAYS, ("int", "date", "bigint", "bigint"), totals, _DAY_TOTALS)
 
     def empty_lots(self, draws: Sequence[tuple[int, LotDraw]], kind: str) -> None:
         """Take everything left in these lots, recording which journal took it."""
-        for start in range(0, len(draws), _BATCH):
-            chunk = draws[start : start + _BATCH]
-            lot_ids = [d.lot_id for _, d in chunk]
-            self._sql.run_text(in_list(self._sql.flavor, _EMPTY_LOTS, len(lot_ids)), lot_ids)
-            params: list[object] = []
-            for journal_id, d in chunk:
-                params += (journal_id, d.lot_id, d.amount, kind)
-            self._sql.run_text(insert_rows(self._sql.flavor, _INSERT_MOVEMENTS, len(chunk), 4),
-                               params)  # fmt: skip
+        self._in(_EMPTY_LOTS, [d.lot_id for _, d in draws])
+        rows = [(journal_id, d.lot_id, d.amount, kind) for journal_id, d in draws]
+        self._rows(_INSERT_MOVEMENTS, ("int", "int", "bigint", "text"), rows)
 
-    def _in(self, head: str, values: Sequence[object]) -> list[Row]:
-        rows: list[Row] = []
+    def _rows(
+        self, head: str, types: tuple[str, ...], rows: Sequence[tuple[object, ...]], tail: str = ""
+    ) -> list[Row]:
+        """`head` (an INSERT up to its columns) fed with many rows; RETURNING rows, if any."""
+        if not rows:
+            return []
+        if self._sql.flavor.name == "postgresql":
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            return self._run(head + " " + unnest_rows(types) + tail, columns, tail)
+        out: list[Row] = []
+        for start in range(0, len(rows), _BATCH):
+            chunk = rows[start : start + _BATCH]
+            sql = insert_rows(self._sql.flavor, head, len(chunk), len(types)) + tail
+            out += self._run(sql, [value for row in chunk for value in row], tail)
+        return out
+
+    def _table(
+        self,
+        head: str,
+        columns: tuple[tuple[str, str], ...],
+        rows: Sequence[tuple[object, ...]],
+        tail: str,
+    ) -> list[Row]:
+        """`head` + the rows as a derived table + `tail` (a SELECT or an UPDATE ... FROM)."""
+        names = tuple(name for name, _ in columns)
+        if self._sql.flavor.name == "postgresql":
+            table = f"({unnest_rows(tuple(t for _, t in columns))}) AS v({', '.join(names)})"
+            return self._run(head + table + tail, [list(c) for c in zip(*rows, strict=True)], tail)
+        out: list[Row] = []
+        for start in range(0, len(rows), _BATCH):
+            chunk = rows[start : start + _BATCH]
+            table = select_rows(self._sql.flavor, names, len(chunk)) + " v"
+            out += self._run(head + table + tail, [value for row in chunk for value in row], tail)
+        return out
+
+    def _run(self, sql: str, params: Sequence[object], tail: str) -> list[Row]:
+        if "RETURNING" in tail or sql.startswith("SELECT"):  # a query: its rows
+            return self._sql.all_text(sql, params)
+        self._sql.run_text(sql, params)
+        return []
+
+    def _in(self, head: str, values: Sequence[object], tail: str = "") -> list[Row]:
+        """`head` (ending in `... IN`) for every value, then `tail`; on PostgreSQL the values
+        travel as one array (a short, constant text), elsewhere as placeholder lists."""
         unique = list(dict.fromkeys(values))
+        if self._sql.flavor.name == "postgresql":
+            return self._run(head.removesuffix(" IN") + " = ANY(%s)" + tail, [unique], tail)
+        rows: list[Row] = []
         for start in range(0, len(unique), _BATCH):
             chunk = unique[start : start + _BATCH]
-            rows += self._sql.all_text(in_list(self._sql.flavor, head, len(chunk)), chunk)
+            rows += self._run(in_list(self._sql.flavor, head, len(chunk)) + tail, chunk, tail)
         return rows
 
     def _member(self, row: Row) -> Member:

@@ -245,3 +245,10 @@ def test_openapi_and_docs_are_served(client: TestClient) -> None:
     assert {"200", "201", "401", "404", "409", "413", "422"} <= set(responses)
     docs = client.get("/api/docs")
     assert docs.status_code == 200 and "/api/openapi.json" in docs.text
+
+
+def test_a_body_without_a_content_type_is_read_as_json(client: TestClient, ann: str) -> None:
+    raw, headers = signed(purchase(ann, "R-CT"))
+    del headers["Content-Type"]
+    response = client.post(PURCHASES, content=raw, headers=headers)
+    assert (response.status_code, response.json()["receipt"]) == (201, "R-CT")
