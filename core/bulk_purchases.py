@@ -22,6 +22,7 @@ from core.codes import normalize_code
 from core.commands import RecordPurchase
 from core.earning import check_amount
 from core.earning_rules import EarnedPoints, purchase_points
+from core.events import PurchaseRecorded
 from core.ledger import expiry_for, request_hash
 from core.model import (
     Balances,
@@ -48,7 +49,7 @@ from core.purchase_details import details_of, hold_days_at, rule_meta
 from core.results import EarnResult
 
 
-@dataclass
+@dataclass(kw_only=True)
 class _Planned:
     """One purchase worked out in memory, before its rows are written."""
 
@@ -120,9 +121,9 @@ def _commands(
 ) -> list[RecordPurchase]:
     return [
         RecordPurchase(
-            members[p.member_ref].id,
-            p.receipt,
-            p.amount_minor,
+            member_id=members[p.member_ref].id,
+            receipt=p.receipt,
+            amount_minor=p.amount_minor,
             occurred_at=p.occurred_at,
             store=p.store,
             channel=p.channel,
@@ -170,8 +171,14 @@ def _plan(
         meta |= rule_meta(command, earned, hold, expired)
         fingerprint = request_hash(receipt=command.receipt, amount=command.amount_minor,
                                    m=command.member_id, **details_of(command))  # fmt: skip
-        journal = NewJournal(JournalKind.EARN, f"earn:{command.receipt}", fingerprint, at,
-                             command.member_id, None, None, meta)  # fmt: skip
+        journal = NewJournal(
+            kind=JournalKind.EARN,
+            key=f"earn:{command.receipt}",
+            request_hash=fingerprint,
+            effective_at=at,
+            member_id=command.member_id,
+            meta=meta,
+        )
         plans.append(
             _Planned(command=command, member=members[command.member_id], at=at, tier=tier,
                      earned=earned, hold=hold, expired=expired, debt_paid=debt_paid,
@@ -193,11 +200,11 @@ def _write(
     lot_of = {p.key: lot_ids[journal_ids[p.key]] for p in plans if p.rest}
     expiries = {
         p.key: NewJournal(
-            JournalKind.EXPIRE,
-            f"expire:{lot_of[p.key]}",
-            request_hash(lot=lot_of[p.key]),
-            now,
-            p.member.id,
+            kind=JournalKind.EXPIRE,
+            key=f"expire:{lot_of[p.key]}",
+            request_hash=request_hash(lot=lot_of[p.key]),
+            effective_at=now,
+            member_id=p.member.id,
             meta={"ref": expiry_for(program, p.at).astimezone(UTC).date().isoformat()},
         )
         for p in plans
@@ -214,13 +221,23 @@ def _write(
             draws.append((expire_id, LotDraw(lot_of[p.key], p.rest)))
     ledger.flush()
     uow.bulk.add_purchases([
-        Purchase(p.command.receipt, p.member.id, p.command.amount_minor, p.earned.points,
-                 lot_of.get(p.key), journal_ids[p.key], p.at, store=p.command.store,
-                 channel=p.command.channel)
+        Purchase(
+            receipt=p.command.receipt,
+            member_id=p.member.id,
+            amount_minor=p.command.amount_minor,
+            points=p.earned.points,
+            lot_id=lot_of.get(p.key),
+            journal_id=journal_ids[p.key],
+            occurred_at=p.at,
+            store=p.command.store,
+            channel=p.command.channel,
+        )
         for p in plans
     ])  # fmt: skip
     if draws:
         uow.bulk.empty_lots(draws, "expire")
+    for p in plans:  # as record_purchase does: subscribers see every purchase (quiet ones too)
+        uow.domain_events.record(_recorded(p, journal_ids[p.key], now))
     return [_result(program, p, lot_of.get(p.key)) for p in plans]
 
 
@@ -283,17 +300,36 @@ class _Ledger:
         self.postings.append((journal_id, Posting(account, amount, self._balance[account])))
 
 
+def _recorded(plan: _Planned, journal_id: int, now: datetime) -> PurchaseRecorded:
+    return PurchaseRecorded(
+        occurred_at=now,
+        member_id=plan.member.id,
+        journal_id=journal_id,
+        receipt=plan.command.receipt,
+        amount_minor=plan.command.amount_minor,
+        points=plan.earned.points,
+        tier=plan.tier.name,
+        debt_paid=plan.debt_paid,
+        pending_until=plan.at + timedelta(days=plan.hold) if plan.hold and plan.rest else None,
+        purchased_at=plan.at,
+        store=plan.command.store,
+        channel=plan.command.channel,
+        items=plan.command.items,
+        quiet=True,
+    )
+
+
 def _result(program: Program, plan: _Planned, lot_id: int | None) -> ExternalPurchaseResult:
     earn = EarnResult(
-        plan.member,
-        plan.command.receipt,
-        plan.command.amount_minor,
-        plan.earned.points,
-        plan.tier.name,
-        plan.tier.multiplier,
-        plan.at + timedelta(days=plan.hold) if plan.hold and lot_id else None,
-        plan.debt_paid,
-        plan.at,
+        member=plan.member,
+        receipt=plan.command.receipt,
+        amount_minor=plan.command.amount_minor,
+        points=plan.earned.points,
+        tier=plan.tier.name,
+        multiplier=plan.tier.multiplier,
+        pending_until=plan.at + timedelta(days=plan.hold) if plan.hold and lot_id else None,
+        debt_paid=plan.debt_paid,
+        recorded_at=plan.at,
         lot_id=lot_id,
         promotion=plan.earned.promotion,
         category_bonus=plan.earned.category_bonus,

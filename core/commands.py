@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import KW_ONLY, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from core.model import Identity, PurchaseItem
@@ -14,13 +14,12 @@ class Enroll:
     payload: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordPurchase:
     member_id: int
     receipt: str
     amount_minor: int
     actor_id: int | None = None
-    _: KW_ONLY
     # When the sale happened (None: now); points, promotions and the lot's expiry follow it.
     occurred_at: datetime | None = None
     store: str | None = None
@@ -30,7 +29,7 @@ class RecordPurchase:
     quiet: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AwardPoints:
     """Points for an action: a named program action, or staff goodwill with a reason."""
 
@@ -42,14 +41,14 @@ class AwardPoints:
     actor_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RedeemReward:
     member_id: int
     reward_id: str
     nonce: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RefundPurchase:
     receipt: str
     refund_id: str

@@ -45,7 +45,9 @@ def link_customer(
     owner = uow.members.by_identity(CUSTOMER_PLATFORM, customer_id)
     if owner is not None and owner.id != member.id:
         raise errors.CustomerTaken(customer=customer_id, name=owner.display_name)
-    identity = Identity(CUSTOMER_PLATFORM, customer_id, display_name=member.display_name)
+    identity = Identity(
+        platform=CUSTOMER_PLATFORM, external_id=customer_id, display_name=member.display_name
+    )
     created = uow.members.add_identity(member.id, identity)
     return CustomerResult(member=member, created=created)
 
@@ -59,8 +61,8 @@ def import_customer(
     if existing is not None:
         return CustomerResult(member=existing, created=False)
     identity = Identity(
-        CUSTOMER_PLATFORM,
-        customer.customer_id,
+        platform=CUSTOMER_PLATFORM,
+        external_id=customer.customer_id,
         display_name=customer.name,
         username=customer.telegram_username or None,
     )
@@ -81,11 +83,11 @@ def _opening_balance(
         return
     journal_id = uow.ledger.add_journal(
         NewJournal(
-            JournalKind.OPENING,
-            key,
-            fingerprint,
-            now,
-            member.id,
+            kind=JournalKind.OPENING,
+            key=key,
+            request_hash=fingerprint,
+            effective_at=now,
+            member_id=member.id,
             meta={"ref": customer.customer_id},
         )
     )

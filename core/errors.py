@@ -118,3 +118,15 @@ class CustomerTaken(DomainError):
 
 class PurchaseInFuture(DomainError):
     code = "purchase_in_future"
+
+
+class UnknownTimeZone(DomainError):
+    code = "unknown_time_zone"
+
+
+class InvalidQuietHours(DomainError):
+    code = "invalid_quiet_hours"
+
+
+class UnknownCategory(DomainError):
+    code = "unknown_category"

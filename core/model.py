@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
 
@@ -72,7 +72,7 @@ class LotState(StrEnum):
     AVAILABLE = "available"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Identity:
     """One chat identity of a person: the platform and its id for them."""
 
@@ -84,7 +84,7 @@ class Identity:
     time_zone: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Member:
     """A person enrolled in the program."""
 
@@ -95,7 +95,6 @@ class Member:
     language: str | None
     created_at: datetime
     referred_by: int | None = None
-    notifications: bool = True
 
 
 @dataclass(frozen=True)
@@ -125,7 +124,7 @@ class Posting:
     balance_after: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewJournal:
     kind: JournalKind
     key: str
@@ -137,7 +136,7 @@ class NewJournal:
     meta: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordedJournal:
     id: int
     kind: JournalKind
@@ -148,7 +147,7 @@ class RecordedJournal:
     meta: dict[str, object]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewLot:
     member_id: int
     journal_id: int
@@ -159,7 +158,7 @@ class NewLot:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Lot:
     id: int
     member_id: int
@@ -189,7 +188,7 @@ class PurchaseItem:
     amount_minor: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Purchase:
     receipt: str
     member_id: int
@@ -200,12 +199,11 @@ class Purchase:
     occurred_at: datetime
     refunded_minor: int = 0
     refunded_points: int = 0
-    _: KW_ONLY
     store: str | None = None
     channel: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Redemption:
     id: int
     member_id: int
@@ -215,14 +213,13 @@ class Redemption:
     journal_id: int
     created_at: datetime
     valid_until: datetime
-    _: KW_ONLY
     used_at: datetime | None = None
     used_by: int | None = None
     used_store: str | None = None
     returned: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HistoryRow:
     """One movement on a member's points, newest first in a page."""
 
@@ -234,18 +231,7 @@ class HistoryRow:
     reference: str | None
 
 
-@dataclass(frozen=True)
-class OutboxMessage:
-    """A message the bot sends on its own initiative, queued in the same transaction."""
-
-    member_id: int
-    kind: str
-    params: dict[str, object]
-    dedupe_key: str
-    not_before: datetime | None = None
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Gift:
     """One recognition gift: `points` from a giver's monthly allowance to a receiver."""
 

@@ -72,9 +72,9 @@ def record_external_purchase(
         raise errors.PurchaseInFuture(receipt=purchase.receipt, at=purchase.occurred_at)
     member = find_by_reference(uow, purchase.member_ref)
     command = RecordPurchase(
-        member.id,
-        purchase.receipt,
-        purchase.amount_minor,
+        member_id=member.id,
+        receipt=purchase.receipt,
+        amount_minor=purchase.amount_minor,
         occurred_at=purchase.occurred_at,
         store=purchase.store,
         channel=purchase.channel,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import KW_ONLY, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from core.model import HistoryRow, Member
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EnrollResult:
     member: Member
     created: bool
@@ -17,7 +17,7 @@ class EnrollResult:
     referred_by: Member | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EarnResult:
     member: Member
     receipt: str
@@ -29,7 +29,6 @@ class EarnResult:
     debt_paid: int
     recorded_at: datetime
     duplicate: bool = False
-    _: KW_ONLY
     lot_id: int | None = None
     promotion: str | None = None
     category_bonus: int = 0
@@ -37,7 +36,7 @@ class EarnResult:
     expired: bool = False  # dated so long ago that its points expired on arrival
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AwardResult:
     member: Member
     points: int
@@ -46,7 +45,7 @@ class AwardResult:
     duplicate: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RedeemQuote:
     """What a redemption would cost, shown before the member confirms."""
 
@@ -64,7 +63,7 @@ class RedeemQuote:
         return self.available >= self.price
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RedeemResult:
     reward_id: str
     reward_name: str
@@ -75,7 +74,7 @@ class RedeemResult:
     duplicate: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RefundResult:
     receipt: str
     member: Member
@@ -88,15 +87,26 @@ class RefundResult:
     duplicate: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SweepResult:
-    """A release or expiry run: how many lots and points it moved."""
+    """A release or expiry run: the lots and points it moved, of how many due lots it looked
+    at (`candidates`), and how many it set aside because their ledger was inconsistent."""
 
-    lots: int
-    points: int
+    lots: int = 0
+    points: int = 0
+    candidates: int = 0
+    set_aside: int = 0
+
+    def __add__(self, other: SweepResult) -> SweepResult:
+        return SweepResult(
+            lots=self.lots + other.lots,
+            points=self.points + other.points,
+            candidates=self.candidates + other.candidates,
+            set_aside=self.set_aside + other.set_aside,
+        )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TierProgress:
     name: str
     multiplier: Decimal
@@ -121,7 +131,7 @@ class TierProgress:
         return min(100, int(self.qualifying * 100 / self.next_threshold))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RewardOption:
     reward_id: str
     name: str
@@ -130,7 +140,7 @@ class RewardOption:
     in_stock: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BalanceSummary:
     member: Member
     available: int
@@ -145,7 +155,7 @@ class BalanceSummary:
     currency: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HistoryPage:
     rows: list[HistoryRow]
     page: int

@@ -114,11 +114,11 @@ def return_expired_voucher(
     meta: dict[str, object] = {"ref": voucher.voucher, "reward": voucher.reward_id}
     journal_id = uow.ledger.add_journal(
         NewJournal(
-            JournalKind.VOUCHER_RETURN,
-            f"voucher-return:{voucher.voucher}",
-            request_hash(voucher=voucher.voucher),
-            now,
-            voucher.member_id,
+            kind=JournalKind.VOUCHER_RETURN,
+            key=f"voucher-return:{voucher.voucher}",
+            request_hash=request_hash(voucher=voucher.voucher),
+            effective_at=now,
+            member_id=voucher.member_id,
             meta=meta,
         )
     )
@@ -152,12 +152,12 @@ def return_expired_vouchers(
 ) -> SweepResult:
     """Return the points of up to `limit` vouchers that expired unused (a rerun is a no-op)."""
     if program.vouchers.expired != "return":
-        return SweepResult(0, 0)
+        return SweepResult(lots=0, points=0)
     lots, points = 0, 0
     for voucher in uow.vouchers.expired_unused(now, limit):
         returned = return_expired_voucher(uow, program, voucher, now)
         lots, points = lots + (returned > 0), points + returned
-    return SweepResult(lots, points)
+    return SweepResult(lots=lots, points=points)
 
 
 def _view(program: Program, redemption: Redemption) -> VoucherView:

@@ -85,11 +85,11 @@ def _merge(
     }
     journal_id = uow.ledger.add_journal(
         NewJournal(
-            JournalKind.MERGE,
-            f"merge:{source.id}",
-            request_hash(source=source.id, target=target.id),
-            now,
-            target.id,
+            kind=JournalKind.MERGE,
+            key=f"merge:{source.id}",
+            request_hash=request_hash(source=source.id, target=target.id),
+            effective_at=now,
+            member_id=target.id,
             meta=meta,
         )
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.events import DomainEvents
 from core.model import Purpose
 from core.ports import (
     BulkPurchaseRepository,
@@ -10,6 +11,7 @@ from core.ports import (
     LinkRepository,
     MemberRepository,
     OutboxRepository,
+    PreferenceRepository,
     PurchaseRepository,
     RecognitionRepository,
     RewardRepository,
@@ -21,6 +23,7 @@ from storage.repositories.ledger import SqlLedgerRepository
 from storage.repositories.links import SqlLinkRepository
 from storage.repositories.members import SqlMemberRepository
 from storage.repositories.outbox import SqlOutboxRepository
+from storage.repositories.preferences import SqlPreferenceRepository
 from storage.repositories.purchases import SqlPurchaseRepository
 from storage.repositories.recognition import SqlRecognitionRepository
 from storage.repositories.rewards import SqlRewardRepository
@@ -34,11 +37,13 @@ class SqlUnitOfWork:
     __slots__ = (
         "_ledger",
         "bulk",
+        "domain_events",
         "events",
         "ledger",
         "links",
         "members",
         "outbox",
+        "preferences",
         "purchases",
         "recognition",
         "rewards",
@@ -58,6 +63,9 @@ class SqlUnitOfWork:
         self.vouchers: VoucherRepository = SqlVoucherRepository(sql)
         self.links: LinkRepository = SqlLinkRepository(sql)
         self.bulk: BulkPurchaseRepository = SqlBulkPurchaseRepository(sql)
+        self.preferences: PreferenceRepository = SqlPreferenceRepository(sql)
+        # Empty for every attempt: a retried transaction records its events afresh.
+        self.domain_events = DomainEvents()
 
     @property
     def created_system_ids(self) -> dict[Purpose, int]:

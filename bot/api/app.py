@@ -99,7 +99,9 @@ class PurchaseApi:
     def refund(self, body: RefundIn) -> tuple[int, RefundOut]:
         """Refund all or part of a purchase: 201, or 200 with the first refund when retried."""
         amount = None if body.amount is None else self._money("amount", body.amount)
-        command = RefundPurchase(_receipt(body.receipt), body.refund_id, amount)
+        command = RefundPurchase(
+            receipt=_receipt(body.receipt), refund_id=body.refund_id, amount_minor=amount
+        )
         try:
             result = self.loyalty.refund(command)
         except errors.DomainError as error:

@@ -19,7 +19,9 @@ def earn(ctx: Context) -> Reply:
     # Without a receipt the delivery id stands in, so a re-delivered update earns once.
     receipt = ctx.args[2] if len(ctx.args) == 3 else f"chat-{ctx.request.key}"
     actor = ctx.require_member()
-    result = ctx.loyalty.record_purchase(RecordPurchase(member.id, receipt, amount, actor.id))
+    result = ctx.loyalty.record_purchase(
+        RecordPurchase(member_id=member.id, receipt=receipt, amount_minor=amount, actor_id=actor.id)
+    )
     if result.duplicate:
         return Reply.say(
             "earn.duplicate",
@@ -52,7 +54,12 @@ def refund(ctx: Context) -> Reply:
     receipt = ctx.args[0]
     actor = ctx.require_member()
     result = ctx.loyalty.refund(
-        RefundPurchase(receipt, f"{receipt}:{ctx.request.key}", amount, actor.id)
+        RefundPurchase(
+            receipt=receipt,
+            refund_id=f"{receipt}:{ctx.request.key}",
+            amount_minor=amount,
+            actor_id=actor.id,
+        )
     )
     lines = [
         Line(
@@ -84,12 +91,17 @@ def award(ctx: Context) -> Reply:
     if size.isdigit():
         if not reason:
             raise UsageError("award")
+        points = whole_number(size, "award")
         command = AwardPoints(
-            member.id, key, reason, points=whole_number(size, "award"), actor_id=actor.id
+            member_id=member.id, key=key, reason=reason, points=points, actor_id=actor.id
         )
     else:
         command = AwardPoints(
-            member.id, key, reason or size, action=size.lower(), actor_id=actor.id
+            member_id=member.id,
+            key=key,
+            reason=reason or size,
+            action=size.lower(),
+            actor_id=actor.id,
         )
     result = ctx.loyalty.award(command)
     return Reply.say(

@@ -31,6 +31,7 @@ class SlackComponent:
                 " (Socket Mode)"
             )
         self.client = web_client(settings.slack_bot_token, settings.slack_api_url)
+        self._renderer = services.renderer
         kudos = Kudos(services.database, services.program, services.loyalty.clock)
         people = SlackPeople(self.client, services.loyalty, None)
         language = services.renderer.catalogs.language_for(services.program.program.locale)
@@ -70,5 +71,5 @@ class SlackComponent:
         await self.listeners.responses.close()
 
     def sender(self) -> SlackSender:
-        """The outbox sender that delivers notifications as Slack DMs."""
-        return SlackSender(self.client)
+        """The outbox sender: direct messages to members, posts to channels."""
+        return SlackSender(self.client, self._renderer)

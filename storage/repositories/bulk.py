@@ -30,12 +30,12 @@ _MEMBER = (
 )
 _BY_CUSTOMER = (
     "SELECT i.external_id, m.id, m.code, m.display_name, m.role, m.language, m.created_at,"
-    " m.referred_by, m.notifications FROM identity i JOIN member m ON m.id = i.member_id"
+    " m.referred_by FROM identity i JOIN member m ON m.id = i.member_id"
     " WHERE i.platform = 'customer' AND i.external_id IN"
 )
 _BY_CODE = (
     "SELECT c.code_key, m.id, m.code, m.display_name, m.role, m.language, m.created_at,"
-    " m.referred_by, m.notifications FROM member c"
+    " m.referred_by FROM member c"
     " JOIN member m ON m.id = COALESCE(c.merged_into, c.id) WHERE c.code_key IN"
 )
 # Sums of daily totals per (member, window): the windows come in as a derived table `w`.
@@ -251,7 +251,6 @@ class SqlBulkPurchaseRepository:
         return Member(
             id=row[0], code=row[1], display_name=row[2], role=Role(row[3]), language=row[4],
             created_at=self._sql.flavor.read_time(row[5]), referred_by=row[6],
-            notifications=bool(row[7]),
         )  # fmt: skip
 
     def _day(self, moment: datetime) -> date | str:

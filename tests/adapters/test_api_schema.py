@@ -55,7 +55,9 @@ def client(services: Services) -> Iterator[TestClient]:
 
 @pytest.fixture
 def member_code(services: Services) -> str:
-    return services.loyalty.enroll(Identity("telegram", "1", "Ann", "ann")).member.code
+    return services.loyalty.enroll(
+        Identity(platform="telegram", external_id="1", display_name="Ann", username="ann")
+    ).member.code
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

@@ -58,7 +58,9 @@ def client(services: Services) -> Iterator[TestClient]:
 @pytest.fixture
 def ann(services: Services) -> str:
     """A member's code."""
-    return services.loyalty.enroll(Identity("telegram", "1", "Ann", "ann")).member.code
+    return services.loyalty.enroll(
+        Identity(platform="telegram", external_id="1", display_name="Ann", username="ann")
+    ).member.code
 
 
 def post(client: TestClient, path: str, body: dict[str, object] | bytes, **sign: object):  # type: ignore[no-untyped-def]

@@ -93,8 +93,10 @@ def test_batch_and_one_at_a_time_write_the_same_rows(db: SqlDatabase) -> None:
         member_id = loyalty.record_external_purchase(old).earn.member.id
         clock.advance(timedelta(days=20))
         loyalty.release_due()
-        loyalty.redeem(RedeemReward(member_id, "cookie", f"{prefix}-n"))  # 150 of 300 points
-        loyalty.refund(RefundPurchase(f"{prefix}-old", f"{prefix}-f"))  # 150 owed
+        loyalty.redeem(
+            RedeemReward(member_id=member_id, reward_id="cookie", nonce=f"{prefix}-n")
+        )  # 150 of 300 points
+        loyalty.refund(RefundPurchase(receipt=f"{prefix}-old", refund_id=f"{prefix}-f"))  # 150 owed
         clock.advance(-timedelta(days=20))
     clock.at = NOW
     batch = loyalty.record_external_purchases(history("A", "ann"))

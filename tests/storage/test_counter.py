@@ -36,7 +36,13 @@ class Till:
 
     def reply(self, who: tuple[str, str], text: str) -> Reply:
         platform, name = who
-        identity = Identity(platform, f"{platform}-{name}", name.title(), name, "en")
+        identity = Identity(
+            platform=platform,
+            external_id=f"{platform}-{name}",
+            display_name=name.title(),
+            username=name,
+            language="en",
+        )
         request = ChatRequest.parse(identity, text, f"{platform}:{next(self._keys)}")
         assert request is not None
         return self.services.router.handle(request)
@@ -276,7 +282,7 @@ def test_the_same_purchase_and_refund_at_once_count_once(till: Till) -> None:
         purchase = ExternalPurchase(member_ref=code, receipt=f"R-{n}", amount_minor=20_00)
         results = _at_once([lambda p=purchase: loyalty.record_external_purchase(p)] * 3)
         assert sorted(r.earn.duplicate for r in results) == [False, True, True], results
-        refund = RefundPurchase(f"R-{n}", f"F-{n}")
+        refund = RefundPurchase(receipt=f"R-{n}", refund_id=f"F-{n}")
         refunds = _at_once([lambda r=refund: loyalty.refund(r)] * 3)
         assert sorted(r.duplicate for r in refunds) == [False, True, True], refunds
         assert {r.points for r in refunds} == {20}
