@@ -32,11 +32,12 @@ from bot.settings import EXAMPLE_PROGRAM
 from core.program import Program, load_program
 
 POOL = 10  # as storage.engine's PostgreSQL pool
+BUTTONS = json.dumps([[{"label": "button.balance", "params": {}, "command": "/balance"}]])
 _SQL = {
     "by_code": "SELECT m.id FROM member c JOIN member m ON m.id = COALESCE(c.merged_into, c.id)"
     " WHERE c.code_key = %s",
     "member": "SELECT m.id, m.code, m.display_name, m.role, m.language, m.created_at,"
-    " m.referred_by, m.notifications FROM member m WHERE m.id = %s",
+    " m.referred_by FROM member m WHERE m.id = %s",
     "find_journal": "SELECT id, kind, key, request_hash, effective_at, member_id, meta"
     " FROM journal WHERE key = %s",
     "qualifying": "SELECT COALESCE(SUM(spend_minor), 0), COALESCE(SUM(points), 0)"
@@ -61,8 +62,9 @@ _SQL = {
     " VALUES (%s, %s, %s, %s) ON CONFLICT (member_id, day) DO UPDATE SET"
     " spend_minor = purchase_day.spend_minor + excluded.spend_minor,"
     " points = purchase_day.points + excluded.points",
-    "outbox": "INSERT INTO outbox (member_id, kind, params, dedupe_key, status, attempts,"
-    " not_before, created_at) VALUES (%s, %s, %s, %s, 'queued', 0, %s, %s)"
+    "outbox": "INSERT INTO outbox (member_id, channel_platform, channel_id, message_key, params,"
+    " buttons, image_digest, category, dedupe_key, status, attempts, not_before, created_at)"
+    " VALUES (%s, NULL, NULL, %s, %s, %s, NULL, 'transactional', %s, 'queued', 0, %s, %s)"
     " ON CONFLICT (dedupe_key) DO NOTHING",
     "system_account": "SELECT id FROM account WHERE member_id IS NULL AND purpose = %s",
 }
@@ -134,7 +136,15 @@ class HandWrittenPurchases:
             params = json.dumps({"points": points, "receipt": receipt})
             self.cur.execute(
                 _SQL["outbox"],
-                (member_id, "points_earned", params, f"points_earned:{key}", now, now),
+                (
+                    member_id,
+                    "notify.points_earned",
+                    params,
+                    BUTTONS,
+                    f"points_earned:{key}",
+                    now,
+                    now,
+                ),
             )
             self.conn.commit()
         except BaseException:
