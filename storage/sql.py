@@ -156,10 +156,11 @@ def select_rows(flavor: Flavor, names: tuple[str, ...], rows: int) -> str:
 
 @cache
 def unnest_rows(types: tuple[str, ...]) -> str:
-    """PostgreSQL: rows from one array parameter per column, e.g. `unnest(%s::int[], ...)`.
+    """PostgreSQL: rows from one array parameter per column, e.g. `unnest(%b::int[], ...)`.
 
     A multi-row VALUES list makes psycopg re-parse a long query text on every batch (it
-    caches only short ones); arrays keep the text short and constant.
+    caches only short ones); arrays keep the text short and constant. `%b` sends them in
+    binary: the text format escapes every element with regular expressions.
     """
-    arrays = ", ".join(f"%s::{t}[]" for t in types)
+    arrays = ", ".join(f"%b::{t}[]" for t in types)
     return f"SELECT * FROM unnest({arrays})"  # noqa: S608 (type names from our code only)

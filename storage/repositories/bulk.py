@@ -240,7 +240,7 @@ class SqlBulkPurchaseRepository:
         travel as one array (a short, constant text), elsewhere as placeholder lists."""
         unique = list(dict.fromkeys(values))
         if self._sql.flavor.name == "postgresql":
-            return self._run(head.removesuffix(" IN") + " = ANY(%s)" + tail, [unique], tail)
+            return self._run(head.removesuffix(" IN") + " = ANY(%b)" + tail, [unique], tail)
         rows: list[Row] = []
         for start in range(0, len(unique), _BATCH):
             chunk = unique[start : start + _BATCH]
