@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from core.model import JournalKind, Member, NewJournal, OutboxMessage, Purchase,
 from core.ports import UnitOfWork
 from core.program import Program
 from core.results import AwardResult, EarnResult
+from core.text import check_reason, normalize_receipt
 
 
 def current_tier(uow: UnitOfWork, program: Program, member_id: int, now: datetime) -> int:
@@ -34,16 +36,17 @@ def record_purchase(
 ) -> EarnResult:
     """Earn points for a purchase receipt, exactly once per receipt."""
     member = get_member(uow, command.member_id)
-    key = f"earn:{command.receipt}"
-    fingerprint = request_hash(receipt=command.receipt, amount=command.amount_minor, m=member.id)
+    receipt = normalize_receipt(command.receipt)
+    key = f"earn:{receipt}"
+    fingerprint = request_hash(receipt=receipt, amount=command.amount_minor, m=member.id)
     if (journal := replayed(uow, key, fingerprint)) is not None:
-        return _replay(uow, program, member, journal.meta, command.receipt)
+        return _replay(uow, program, member, journal.meta, receipt)
     _check_amount(program, command.amount_minor)
     tier_index = current_tier(uow, program, member.id, now)
     tier = program.tiers[tier_index]
     points = program.base_points(command.amount_minor, tier.multiplier)
     hold = program.returns.hold_days
-    meta: dict[str, object] = {"ref": command.receipt, "tier": tier.name, "x": str(tier.multiplier)}
+    meta: dict[str, object] = {"ref": receipt, "tier": tier.name, "x": str(tier.multiplier)}
     journal_id = uow.ledger.add_journal(
         NewJournal(JournalKind.EARN, key, fingerprint, now, member.id, command.actor_id, None, meta)
     )
@@ -53,14 +56,18 @@ def record_purchase(
             uow, program, journal_id, member.id, Purpose.ISSUED_PURCHASE, points, now, hold
         )
     uow.purchases.add(
-        Purchase(command.receipt, member.id, command.amount_minor, points, lot_id, journal_id, now)
+        Purchase(receipt, member.id, command.amount_minor, points, lot_id, journal_id, now)
     )
-    if points and command.actor_id != member.id:
-        _notify(uow, member.id, "points_earned", key, now, points=points, receipt=command.receipt)
     pending_until = now + timedelta(days=hold) if hold and lot_id else None
+    if points and command.actor_id != member.id:
+        if pending_until is not None:  # the member hears that the points wait for returns
+            _notify(uow, member.id, "points_earned_pending", key, now, points=points,
+                    receipt=receipt, days=hold)  # fmt: skip
+        else:
+            _notify(uow, member.id, "points_earned", key, now, points=points, receipt=receipt)
     return EarnResult(
         member,
-        command.receipt,
+        receipt,
         command.amount_minor,
         points,
         tier.name,
@@ -77,6 +84,7 @@ def award_points(
     """Points for a program action or staff goodwill, available at once."""
     member = get_member(uow, command.member_id)
     points, source = _award_size(program, command)
+    command = replace(command, reason=check_reason(command.reason))
     fingerprint = request_hash(m=member.id, p=points, r=command.reason, a=command.action)
     if replayed(uow, command.key, fingerprint) is not None:
         return AwardResult(member, points, command.reason, 0, duplicate=True)
@@ -107,16 +115,20 @@ def _award_size(program: Program, command: AwardPoints) -> tuple[int, Purpose]:
         if points is None:
             raise errors.UnknownAction(action=command.action, known=sorted(program.awards.actions))
         return points, Purpose.ISSUED_ACTION
-    if command.points is None or not 0 < command.points <= program.awards.max_points:
-        raise errors.InvalidAmount(points=command.points, maximum=program.awards.max_points)
+    if command.points is None or command.points <= 0:
+        raise errors.InvalidAmount(points=command.points)
+    if command.points > program.awards.max_points:
+        raise errors.AwardTooLarge(points=command.points, maximum=program.awards.max_points)
     return command.points, Purpose.ISSUED_GOODWILL
 
 
 def _check_amount(program: Program, amount_minor: int) -> None:
     limit = program.earning.max_purchase
     maximum = program.to_minor(limit) if limit is not None else None
-    if amount_minor <= 0 or (maximum is not None and amount_minor > maximum):
-        raise errors.InvalidAmount(amount_minor=amount_minor, maximum_minor=maximum)
+    if amount_minor <= 0:
+        raise errors.InvalidAmount(amount_minor=amount_minor)
+    if maximum is not None and amount_minor > maximum:
+        raise errors.PurchaseTooLarge(amount_minor=amount_minor, maximum_minor=maximum)
 
 
 def _replay(

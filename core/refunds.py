@@ -25,20 +25,22 @@ from core.model import (
 from core.ports import UnitOfWork
 from core.program import Program
 from core.results import RefundResult
+from core.text import normalize_receipt
 
 
 def refund_purchase(
     uow: UnitOfWork, program: Program, command: RefundPurchase, now: datetime
 ) -> RefundResult:
     """Refund all or part of a purchase, exactly once per refund id."""
+    receipt = normalize_receipt(command.receipt)
     key = f"refund:{command.refund_id}"
-    fingerprint = request_hash(receipt=command.receipt, amount=command.amount_minor)
-    purchase = _purchase(uow, command.receipt)
+    fingerprint = request_hash(receipt=receipt, amount=command.amount_minor)
+    purchase = _purchase(uow, receipt)
     member = get_member(uow, purchase.member_id)
     if (journal := replayed(uow, key, fingerprint)) is not None:
-        return _result(command.receipt, member, journal.meta, program, duplicate=True)
+        return _result(receipt, member, journal.meta, program, duplicate=True)
     accounts, balances = locked_balances(uow, member.id)
-    purchase = _purchase(uow, command.receipt)  # re-read under the lock
+    purchase = _purchase(uow, receipt)  # re-read under the lock
     amount = _refund_amount(purchase, command.amount_minor)
     # Cumulative rounding: a purchase refunded in parts gives back exactly its points.
     refunded_after = purchase.refunded_minor + amount
@@ -47,7 +49,7 @@ def refund_purchase(
         uow, member.id, purchase.lot_id, points, balances, purchase.refunded_points
     )
     meta: dict[str, object] = {
-        "ref": command.receipt,
+        "ref": receipt,
         "amount": amount,
         "points": points,
         "pending": plan.from_pending,
@@ -74,13 +76,13 @@ def refund_purchase(
             OutboxMessage(
                 member.id,
                 "points_refunded",
-                {"receipt": command.receipt, "points": points},
+                {"receipt": receipt, "points": points},
                 f"points_refunded:{key}",
             ),
             now,
         )
-    uow.purchases.add_refund(command.receipt, amount, points)
-    return _result(command.receipt, member, meta, program, duplicate=False)
+    uow.purchases.add_refund(receipt, amount, points)
+    return _result(receipt, member, meta, program, duplicate=False)
 
 
 def _purchase(uow: UnitOfWork, receipt: str) -> Purchase:
@@ -95,8 +97,10 @@ def _refund_amount(purchase: Purchase, requested: int | None) -> int:
     if refundable <= 0:
         raise errors.NothingToRefund(receipt=purchase.receipt)
     amount = refundable if requested is None else requested
-    if not 0 < amount <= refundable:
-        raise errors.InvalidAmount(amount_minor=amount, maximum_minor=refundable)
+    if amount <= 0:
+        raise errors.InvalidAmount(amount_minor=amount)
+    if amount > refundable:
+        raise errors.RefundTooLarge(amount_minor=amount, maximum_minor=refundable)
     return amount
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.model import Purpose
 from core.ports import (
+    AttemptRepository,
     InboundEventRepository,
     LedgerRepository,
     MemberRepository,
@@ -12,6 +13,7 @@ from core.ports import (
     RecognitionRepository,
     RewardRepository,
 )
+from storage.repositories.attempts import SqlAttemptRepository
 from storage.repositories.events import SqlInboundEventRepository
 from storage.repositories.ledger import SqlLedgerRepository
 from storage.repositories.members import SqlMemberRepository
@@ -27,6 +29,7 @@ class SqlUnitOfWork:
 
     __slots__ = (
         "_ledger",
+        "attempts",
         "events",
         "ledger",
         "members",
@@ -39,6 +42,7 @@ class SqlUnitOfWork:
     def __init__(self, sql: Sql, system_ids: dict[Purpose, int]) -> None:
         # Typed as the ports, so mypy checks that each repository implements its Protocol.
         self._ledger = SqlLedgerRepository(sql, system_ids)
+        self.attempts: AttemptRepository = SqlAttemptRepository(sql)
         self.events: InboundEventRepository = SqlInboundEventRepository(sql)
         self.members: MemberRepository = SqlMemberRepository(sql)
         self.ledger: LedgerRepository = self._ledger
