@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from core.model import Identity
 
@@ -35,9 +36,12 @@ class AwardPoints:
 
 @dataclass(frozen=True)
 class RedeemReward:
+    """Spend points on a reward, once per `nonce`; a nonce past `expires_at` spends nothing."""
+
     member_id: int
     reward_id: str
     nonce: str
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
