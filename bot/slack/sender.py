@@ -7,10 +7,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.outbox.senders import RetryLater, Unreachable
 from bot.slack.people import PLATFORM
+from bot.slack.retry import retry_after
 from core.model import Identity
 
 # Errors that mean this person cannot be written to, so retrying would never help.
 _UNREACHABLE = frozenset({"user_not_found", "account_inactive", "user_disabled", "cannot_dm_bot"})
+# When Slack (or something in front of it) answers without its JSON, wait this long.
+SERVER_TROUBLE_WAIT = 30.0
 
 
 class SlackSender:
@@ -32,9 +35,16 @@ class SlackSender:
             channel = str((opened.get("channel") or {}).get("id", ""))
             await self._client.chat_postMessage(channel=channel, text=text)
         except SlackApiError as error:
-            if error.response.status_code == 429:
-                retry_after = error.response.headers.get("Retry-After", "1")
-                raise RetryLater(float(retry_after)) from error
-            if error.response.get("error") in _UNREACHABLE:
-                raise Unreachable(str(error.response.get("error"))) from error
+            response = error.response
+            if response.status_code == 429:
+                raise RetryLater(retry_after(response.headers)) from error
+            code = response.data.get("error") if isinstance(response.data, dict) else None
+            if code in _UNREACHABLE:
+                raise Unreachable(str(code)) from error
+            if code is None and response.status_code >= 500:  # an outage, or a proxy's page
+                raise RetryLater(SERVER_TROUBLE_WAIT) from error
+            if code is None:  # not Slack's JSON: counts as a failed attempt, without a trace
+                raise RuntimeError(
+                    f"Slack answered HTTP {response.status_code} without JSON"
+                ) from None
             raise
