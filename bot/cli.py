@@ -1,48 +1,71 @@
-"""The `loyalty` command line."""
+"""The `loyalty` command line.
+
+Whatever stops a start (configuration, program file, database, a platform that cannot be
+reached, a port in use) is told in one line on standard error, with a non-zero exit status:
+2 for what the operator must change, 1 for what failed while starting.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
+from pydantic import ValidationError
 
-from bot.bootstrap import Services, build, migrate
-from bot.console import Console
-from bot.platforms import platform_components
-from bot.runner import serve
-from bot.scheduler import catch_up
-from bot.settings import Settings
-from core.errors import ProgramError
+from bot.settings import Settings, describe
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Services
+
+# The rest of the bot is imported where it is used: a mistake in the settings is reported
+# before the database, chat and HTTP libraries are even loaded.
 
 app = typer.Typer(
     help="Loyalty Bot: a chat-first loyalty and recognition platform.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
+def _fail(message: str, status: int = 2) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(status)
+
+
 def _settings() -> Settings:
     try:
         return Settings()
-    except ValueError as error:
-        typer.echo(f"Configuration error: {error}", err=True)
-        raise typer.Exit(2) from None
+    except ValidationError as error:
+        _fail(f"Configuration error: {describe(error)}")
 
 
 def _services(settings: Settings) -> Services:
+    from bot.bootstrap import DatabaseProblem, build
+    from core.errors import ProgramError
+
     try:
         return build(settings)
     except ProgramError as error:
-        typer.echo(f"Program file error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(f"Program file error: {error}")
+    except DatabaseProblem as error:
+        _fail(f"Database error: {error}")
 
 
 def _chat() -> None:
+    from bot.console import Console
+    from bot.scheduler import catch_up
+
     services = _services(_settings())
+    # A piped script that is not UTF-8 must not stop the console: such lines are answered
+    # as unreadable (see bot.requests).
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")
     try:
         # No scheduler runs beside the console: bring a demo database up to date once, quietly.
         catch_up(services.loyalty)
@@ -62,18 +85,19 @@ def run() -> None:
     """Run every configured adapter; with no chat platform configured, the console chat."""
     settings = _settings()
     if not settings.has_chat_platform:
+        typer.echo(
+            "No TELEGRAM_BOT_TOKEN or SLACK_BOT_TOKEN is set: starting the console chat.", err=True
+        )
         _chat()
         return
-    if settings.slack_bot_token and not (settings.slack_signing_secret or settings.slack_app_token):
-        typer.echo(
-            "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP mode) nor"
-            " SLACK_APP_TOKEN (Socket Mode) is; Slack needs one of them.",
-            err=True,
-        )
-        raise typer.Exit(2)
+    from bot.platforms import platform_components
+    from bot.runner import StartupError, serve
+
     services = _services(settings)
     try:
         asyncio.run(serve(services, platform_components(services)))
+    except StartupError as error:
+        _fail(f"Start-up error: {error}", status=1)
     finally:
         services.close()
 
@@ -81,7 +105,13 @@ def run() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations up to the latest."""
-    migrate(_settings())
+    from bot.bootstrap import DatabaseProblem, migrate
+
+    settings = _settings()
+    try:
+        migrate(settings)
+    except DatabaseProblem as error:
+        _fail(f"Database error: {error}")
     typer.echo("Database is up to date.")
 
 

@@ -100,6 +100,7 @@ def settings_for(fake: FakeTelegramApi, tmp: Path, **extra: Any) -> Settings:
     return Settings(
         _env_file=None,
         database_url=f"sqlite:///{tmp / 'loyalty.db'}",  # type: ignore[call-arg]
+        loyalty_env="development",  # the fake's token and secret are not real ones
         telegram_bot_token=TOKEN,
         telegram_api_base_url=fake.base_url,
         **extra,
