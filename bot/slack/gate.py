@@ -85,7 +85,7 @@ class SlackHosts:
 
 
 class SlackGate:
-    """Checks a request to /slack/events; `refusal` is None when bolt may handle it."""
+    """Checks a request to /slack/events before bolt sees it (see the module's docstring)."""
 
     def __init__(
         self, signing_secret: str, hosts: SlackHosts, clock: Callable[[], float] = time.time
@@ -151,17 +151,18 @@ class SlackGate:
             node = stack.pop()
             items = node.items() if isinstance(node, dict) else enumerate(node)
             for key, value in items:
-                if value is not None and not _fits(key, value):
+                if value not in (None, "") and not _fits(key, value):
                     return f"{key} is not what Slack sends there"
                 if isinstance(value, dict | list):
                     stack.append(value)
         return None
 
 
-def _fits(key: object, value: object) -> bool:
-    """Whether a (non-null) value has the shape Slack gives the field `key`."""
+def _fits(key: str | int, value: object) -> bool:
+    """Whether a value (not null, not empty) has the shape Slack gives the field `key`."""
     if key in _ID_FIELDS:
-        if isinstance(value, int | float) and not isinstance(value, bool) and key.endswith("ts"):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if number and isinstance(key, str) and key.endswith("ts"):
             return True  # old message attachments give their ts as a number
         return isinstance(value, str) and _ID.fullmatch(value) is not None
     if key in _ENTITY_FIELDS:
