@@ -42,23 +42,29 @@ def wait_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 2
     raise AssertionError("GET /healthz never answered")
 
 
+def run_env(fake: FakeSlackApi, tmp_path: Path, database: Path, port: int) -> dict[str, str]:
+    """The environment of `loyalty run` in Slack HTTP mode on the fake Web API."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "LOYALTY_PROGRAM": str(program_file(tmp_path)),
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(port),
+    }
+    for name in ("TELEGRAM_BOT_TOKEN", "SLACK_APP_TOKEN"):
+        env.pop(name, None)
+    return env
+
+
 def test_run_serves_slack_events_over_http(tmp_path: Path) -> None:
     port = free_port()
     with FakeSlackApi.run_in_thread() as fake:
         for user in ("UALI", "UBEA"):
             fake.add_user(user, user[1:].lower())
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
-            "LOYALTY_PROGRAM": str(program_file(tmp_path)),
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": fake.api_url,
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_PORT": str(port),
-        }
-        for name in ("TELEGRAM_BOT_TOKEN", "SLACK_APP_TOKEN"):
-            env.pop(name, None)
+        env = run_env(fake, tmp_path, tmp_path / "run.db", port)
         process = subprocess.Popen(
             [str(LOYALTY), "run"], cwd=tmp_path, env=env, stderr=subprocess.PIPE
         )
@@ -92,17 +98,7 @@ def test_sigterm_stops_run_within_seconds_whatever_is_in_flight(tmp_path: Path) 
     database = tmp_path / "stuck.db"
     with FakeSlackApi.run_in_thread() as fake:
         fake.add_user("UALI", "ali")
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{database}",
-            "LOYALTY_PROGRAM": str(program_file(tmp_path)),
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": fake.api_url,
-            "HTTP_PORT": str(port),
-        }
-        for name in ("TELEGRAM_BOT_TOKEN", "SLACK_APP_TOKEN"):
-            env.pop(name, None)
+        env = run_env(fake, tmp_path, database, port)
         process = subprocess.Popen(
             [str(LOYALTY), "run"], cwd=tmp_path, env=env, stderr=subprocess.PIPE
         )

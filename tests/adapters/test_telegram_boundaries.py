@@ -5,38 +5,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 
-import httpx
 import pytest
-import pytest_asyncio
 
-from bot.runner import http_app
-from tests.adapters.telegram_support import SECRET, Harness, running_bot
+from tests.adapters.telegram_support import SECRET, Harness, webhook_client
 from tests.fakes.telegram_api import (
     BOT_USERNAME,
-    FakeTelegramApi,
     make_command_update,
     make_text_update,
 )
 
-pytest_plugins = ["tests.fakes.fixtures"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.adapters.telegram_fixtures"]
 ANN = 3001
-HOOK = "https://bot.example.test/telegram/webhook"
 GOOD = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
 
 
-@pytest_asyncio.fixture
-async def hooked(fake_telegram: FakeTelegramApi, tmp_path: Path) -> AsyncIterator[Harness]:
-    async with running_bot(
-        fake_telegram, tmp_path, telegram_webhook_url=HOOK, telegram_webhook_secret=SECRET
-    ) as harness:
-        yield harness
-
-
-def client(harness: Harness) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=http_app([harness.component]))
-    return httpx.AsyncClient(transport=transport, base_url="http://bot.test")
+client = webhook_client
 
 
 @pytest.mark.parametrize(

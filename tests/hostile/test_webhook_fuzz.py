@@ -9,41 +9,31 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
-import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.http_limits import MAX_BODY_BYTES
-from bot.runner import http_app
 from tests.adapters.slack_support import SECRET as SLACK_SECRET
 from tests.adapters.slack_support import SlackHarness, running_slack
 from tests.adapters.telegram_support import SECRET as TELEGRAM_SECRET
-from tests.adapters.telegram_support import Harness, running_bot
+from tests.adapters.telegram_support import Harness, webhook_client
 from tests.fakes import slack_signing as s
 from tests.fakes.slack_api import FakeSlackApi
-from tests.fakes.telegram_api import FakeTelegramApi, make_callback_update, make_command_update
+from tests.fakes.telegram_api import make_callback_update, make_command_update
 from tests.hostile.strategies import chat_lines, encoded, encodings, json_values
 
-pytest_plugins = ["tests.fakes.fixtures", "tests.fakes.slack_fixtures"]
+pytest_plugins = [
+    "tests.fakes.fixtures",
+    "tests.fakes.slack_fixtures",
+    "tests.adapters.telegram_fixtures",
+]
 FUZZ = settings(
     max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 HUGE = b"x" * (MAX_BODY_BYTES + 1)
-
-
-@pytest_asyncio.fixture
-async def hooked(fake_telegram: FakeTelegramApi, tmp_path: Path) -> AsyncIterator[Harness]:
-    async with running_bot(
-        fake_telegram,
-        tmp_path,
-        telegram_webhook_url="https://bot.example.test/telegram/webhook",
-        telegram_webhook_secret=TELEGRAM_SECRET,
-    ) as harness:
-        yield harness
 
 
 @pytest.fixture
@@ -76,8 +66,7 @@ async def test_telegram_webhook_bodies(hooked: Harness, body: bytes, secret: str
     given = {"right": TELEGRAM_SECRET, "wrong": "wrong"}.get(secret)
     headers = {} if given is None else {"X-Telegram-Bot-Api-Secret-Token": given}
     calls = len(hooked.fake.calls)
-    transport = httpx.ASGITransport(app=http_app([hooked.component]))
-    async with httpx.AsyncClient(transport=transport, base_url="http://bot.test") as http:
+    async with webhook_client(hooked) as http:
         response = await http.post("/telegram/webhook", content=body, headers=headers)
     assert response.status_code in (200, 400, 403, 413)
     if secret != "right":

@@ -12,6 +12,7 @@ from core import attempts
 from core.attempts import AttemptLimit
 from core.errors import TooManyAttempts
 from storage.database import SqlDatabase
+from tests.storage.helpers import in_processes
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 LIMIT = AttemptLimit(kind="test_code", wrong=12, window=timedelta(minutes=10))
@@ -60,17 +61,5 @@ def _guess_many(url: str, start: Barrier, results: multiprocessing.Queue[int]) -
 
 
 def test_the_limit_holds_across_processes(db: SqlDatabase, migrated_url: str) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    start = ctx.Barrier(PROCESSES)
-    results: multiprocessing.Queue[int] = ctx.Queue()
-    workers = [
-        ctx.Process(target=_guess_many, args=(migrated_url, start, results))
-        for _ in range(PROCESSES)
-    ]
-    for worker in workers:
-        worker.start()
-    let_through = sum(results.get(timeout=120) for _ in workers)
-    for worker in workers:
-        worker.join(timeout=30)
-        assert worker.exitcode == 0
+    let_through = sum(in_processes(_guess_many, (migrated_url,), PROCESSES))
     assert let_through == LIMIT.wrong  # not one more, however the guesses interleaved
