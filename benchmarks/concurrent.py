@@ -21,6 +21,7 @@ from benchmarks.results import Throughput
 from benchmarks.runner import Bench
 from benchmarks.seed import FixedClock
 from benchmarks.settings import NOW, PROGRAM_FILE, Sizes
+from bot.bootstrap import message_bus
 from core.loyalty import Loyalty
 from core.program import load_program
 from storage.database import SqlDatabase
@@ -112,7 +113,7 @@ def _plan(
 
 def _client(plan: ClientPlan, barrier: Any, queue: Any) -> None:
     program = load_program(PROGRAM_FILE)
-    db = SqlDatabase.from_url(plan.target.url)
+    db = SqlDatabase.from_url(plan.target.url, bus=message_bus())
     loyalty = Loyalty(db, program, FixedClock(NOW))
     conn = plan.target.connect()
     hand = HandWritten(conn, plan.target.engine, program, NOW)

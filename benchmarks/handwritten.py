@@ -19,7 +19,7 @@ from core.program import Program
 
 _SQL: dict[str, str] = {
     "member": "SELECT m.id, m.code, m.display_name, m.role, m.language, m.created_at,"
-    " m.referred_by, m.notifications FROM member m WHERE m.id = ?",
+    " m.referred_by FROM member m WHERE m.id = ?",
     "find_journal": "SELECT id, kind, key, request_hash, effective_at, member_id, meta"
     " FROM journal WHERE key = ?",
     "qualifying": "SELECT COALESCE(SUM(spend_minor), 0), COALESCE(SUM(points), 0)"
@@ -44,8 +44,9 @@ _SQL: dict[str, str] = {
     " VALUES (?, ?, ?, ?) ON CONFLICT (member_id, day) DO UPDATE SET"
     " spend_minor = purchase_day.spend_minor + excluded.spend_minor,"
     " points = purchase_day.points + excluded.points",
-    "outbox": "INSERT INTO outbox (member_id, kind, params, dedupe_key, status, attempts,"
-    " not_before, created_at) VALUES (?, ?, ?, ?, 'queued', 0, ?, ?)"
+    "outbox": "INSERT INTO outbox (member_id, channel_platform, channel_id, message_key, params,"
+    " buttons, image_digest, category, dedupe_key, status, attempts, not_before, created_at)"
+    " VALUES (?, NULL, NULL, ?, ?, ?, NULL, 'transactional', ?, 'queued', 0, ?, ?)"
     " ON CONFLICT (dedupe_key) DO NOTHING",
     "due_pending": "SELECT id, member_id, amount, remaining, state, earned_at, available_at,"
     " expires_at FROM lot WHERE member_id = ? AND state = 'pending' AND remaining > 0"
@@ -62,6 +63,9 @@ _SQL: dict[str, str] = {
     " created_at, valid_until) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
     "system_account": "SELECT id FROM account WHERE member_id IS NULL AND purpose = ?",
 }
+
+
+_BALANCE_BUTTON = json.dumps([[{"label": "button.balance", "params": {}, "command": "/balance"}]])
 
 
 class HandWritten:
@@ -152,8 +156,9 @@ class HandWritten:
             params = json.dumps({"points": points, "receipt": receipt})
             self.cur.execute(
                 self.sql["outbox"],
-                (member_id, "points_earned", params, f"points_earned:{key}", t(now), t(now)),
-            )
+                (member_id, "notify.points_earned", params, _BALANCE_BUTTON,
+                 f"points_earned:{key}", t(now), t(now)),
+            )  # fmt: skip
             self.conn.commit()
         except BaseException:
             self.conn.rollback()

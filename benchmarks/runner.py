@@ -14,6 +14,7 @@ from benchmarks.results import Latency, Throughput
 from benchmarks.seed import FixedClock, enroll_pool, fund_for_redeeming, member_with_lots
 from benchmarks.settings import NOW, PROGRAM_FILE, REDEEM_REWARD, Sizes
 from benchmarks.trace import StatementLog
+from bot.bootstrap import message_bus
 from core.loyalty import Loyalty
 from core.program import Program, load_program
 from storage.database import SqlDatabase
@@ -42,7 +43,8 @@ class Bench:
         if target.engine == "sqlite":  # sqlite3 can show every statement it runs
             core_log.attach_engine(engine)
             hand_log.attach_connection(conn)
-        loyalty = Loyalty(SqlDatabase(engine), program, FixedClock(NOW))
+        # The app's event handlers too: earning queues its notification, as in production.
+        loyalty = Loyalty(SqlDatabase(engine, bus=message_bus()), program, FixedClock(NOW))
         return cls(target, sizes, program, loyalty, HandWritten(conn, target.engine, program,
                    NOW), conn, core_log, hand_log)  # fmt: skip
 

@@ -41,7 +41,9 @@ def enroll_pool(loyalty: Loyalty, label: str, count: int) -> list[int]:
     """Enroll `count` new members through the core; their ids."""
     ids = []
     for i in range(count):
-        identity = Identity("bench", f"{label}-{i}", display_name=f"{label} {i}")
+        identity = Identity(
+            platform="bench", external_id=f"{label}-{i}", display_name=f"{label} {i}"
+        )
         ids.append(loyalty.enroll(identity).member.id)
     return ids
 
@@ -69,7 +71,13 @@ def _fund(
 ) -> None:
     now = max(earned for _, earned in lots)
     journal_id = uow.ledger.add_journal(
-        NewJournal(JournalKind.AWARD, f"bench-fund:{member_id}", "-", now, member_id)
+        NewJournal(
+            kind=JournalKind.AWARD,
+            key=f"bench-fund:{member_id}",
+            request_hash="-",
+            effective_at=now,
+            member_id=member_id,
+        )
     )
     total = sum(amount for amount, _ in lots)
     accounts = uow.members.accounts(member_id)
@@ -80,9 +88,16 @@ def _fund(
     )
     for amount, earned in lots:
         uow.ledger.add_lot(
-            NewLot(member_id, journal_id, amount, LotState.AVAILABLE, earned, earned,
-                   expiry_for(program, earned))
-        )  # fmt: skip
+            NewLot(
+                member_id=member_id,
+                journal_id=journal_id,
+                amount=amount,
+                state=LotState.AVAILABLE,
+                earned_at=earned,
+                available_at=earned,
+                expires_at=expiry_for(program, earned),
+            )
+        )
 
 
 def member_with_lots(loyalty: Loyalty, lots: int) -> int:
@@ -96,7 +111,13 @@ def _purchases(uow: UnitOfWork, loyalty: Loyalty, member_id: int, count: int) ->
     program, now = loyalty.program, loyalty.clock.now()
     hold = timedelta(days=program.returns.hold_days)
     journal_id = uow.ledger.add_journal(
-        NewJournal(JournalKind.EARN, f"bench-heavy:{member_id}", "-", now, member_id)
+        NewJournal(
+            kind=JournalKind.EARN,
+            key=f"bench-heavy:{member_id}",
+            request_hash="-",
+            effective_at=now,
+            member_id=member_id,
+        )
     )
     totals = {LotState.AVAILABLE: 0, LotState.PENDING: 0}
     step = timedelta(days=300) / count
@@ -105,13 +126,27 @@ def _purchases(uow: UnitOfWork, loyalty: Loyalty, member_id: int, count: int) ->
         state = LotState.AVAILABLE if earned + hold <= now else LotState.PENDING
         points = 3 + i % 9
         lot_id = uow.ledger.add_lot(
-            NewLot(member_id, journal_id, points, state, earned, earned + hold,
-                   expiry_for(program, earned))
-        )  # fmt: skip
+            NewLot(
+                member_id=member_id,
+                journal_id=journal_id,
+                amount=points,
+                state=state,
+                earned_at=earned,
+                available_at=earned + hold,
+                expires_at=expiry_for(program, earned),
+            )
+        )
         uow.purchases.add(
-            Purchase(f"heavy-{member_id}-{i}", member_id, points * 100, points, lot_id,
-                     journal_id, earned)
-        )  # fmt: skip
+            Purchase(
+                receipt=f"heavy-{member_id}-{i}",
+                member_id=member_id,
+                amount_minor=points * 100,
+                points=points,
+                lot_id=lot_id,
+                journal_id=journal_id,
+                occurred_at=earned,
+            )
+        )
         totals[state] += points
     accounts = uow.members.accounts(member_id)
     postings = [Posting(uow.ledger.system_account(Purpose.ISSUED_PURCHASE), -sum(totals.values()))]

@@ -26,6 +26,8 @@ from storage.migrate import upgrade
 BULK_USER_BASE = 5_000_000_000
 MEASURED_USER_BASE = 1_000_000
 _ACCOUNTS = ("available", "pending", "debt")
+# What `core.notifications` puts under a points receipt.
+BALANCE_BUTTON = json.dumps([[{"label": "button.balance", "params": {}, "command": "/balance"}]])
 
 
 def _text_time(moment: datetime) -> str:
@@ -51,7 +53,7 @@ def bulk_members(path: str, count: int, first_user: int = BULK_USER_BASE) -> lis
         ids = list(range(start, start + count))
         conn.executemany(
             "INSERT INTO member (id, code, code_key, display_name, role, language, created_at,"
-            " referred_by, notifications) VALUES (?, ?, ?, ?, 0, 'en', ?, NULL, 1)",
+            " referred_by) VALUES (?, ?, ?, ?, 0, 'en', ?, NULL)",
             # 8 characters: core codes have 7, so they can never collide.
             ((i, f"S{i:07d}", f"S{i:07d}", f"Member {i}", created) for i in ids),
         )
@@ -82,7 +84,13 @@ def balance_database(path: str, members: int, users: int) -> list[int]:
         user_ids = [MEASURED_USER_BASE + n for n in range(users)]
         member_ids = []
         for user in user_ids:
-            identity = Identity("telegram", str(user), f"User {user}", f"u{user}", "en")
+            identity = Identity(
+                platform="telegram",
+                external_id=str(user),
+                display_name=f"User {user}",
+                username=f"u{user}",
+                language="en",
+            )
             member_ids.append(loyalty.enroll(identity).member.id)
         # Available lots of 50-150 points with distinct expiry dates ...
         fund_for_redeeming(loyalty, member_ids, points_each=600, lot_points=100)
@@ -90,7 +98,9 @@ def balance_database(path: str, members: int, users: int) -> list[int]:
         for member_id in member_ids:
             for k in range(2):
                 receipt = f"bench-tg-{member_id}-{k}"
-                loyalty.record_purchase(RecordPurchase(member_id, receipt, 450 + 100 * k))
+                loyalty.record_purchase(
+                    RecordPurchase(member_id=member_id, receipt=receipt, amount_minor=450 + 100 * k)
+                )
     finally:
         database.dispose()
     # Those purchases queued "points earned" notifications: settle them, or the dispatcher
@@ -115,12 +125,14 @@ def outbox_database(path: str, notifications: int) -> list[int]:
     try:
         conn.execute("BEGIN")
         conn.executemany(
-            "INSERT INTO outbox (member_id, kind, params, dedupe_key, status, attempts,"
-            " not_before, created_at) VALUES (?, 'points_earned', ?, ?, 'queued', 0, ?, ?)",
+            "INSERT INTO outbox (member_id, message_key, params, buttons, category, dedupe_key,"
+            " status, attempts, not_before, created_at) VALUES (?, 'notify.points_earned', ?, ?,"
+            " 'transactional', ?, 'queued', 0, ?, ?)",
             (
                 (
                     member_id,
                     json.dumps({"points": 10 + n % 90, "receipt": f"R-{n}"}, separators=(",", ":")),
+                    BALANCE_BUTTON,
                     f"points_earned:bench-{n}",
                     due,
                     created,

@@ -28,7 +28,9 @@ def timed(ops: int, step: Callable[[int], object], first: int = 0) -> float:
 def core_earn(loyalty: Loyalty, members: list[int], ops: int, tag: str, first: int = 0) -> float:
     def step(i: int) -> object:
         member = members[i % len(members)]
-        return loyalty.record_purchase(RecordPurchase(member, f"{tag}-{i}", amount_for(i)))
+        return loyalty.record_purchase(
+            RecordPurchase(member_id=member, receipt=f"{tag}-{i}", amount_minor=amount_for(i))
+        )
 
     return timed(ops, step, first)
 
@@ -42,7 +44,9 @@ def hand_earn(hand: HandWritten, members: list[int], ops: int, tag: str, first: 
 def core_redeem(loyalty: Loyalty, members: list[int], ops: int, tag: str, first: int = 0) -> float:
     def step(i: int) -> object:
         member = members[i % len(members)]
-        return loyalty.redeem(RedeemReward(member, REDEEM_REWARD, f"{tag}-{i}"))
+        return loyalty.redeem(
+            RedeemReward(member_id=member, reward_id=REDEEM_REWARD, nonce=f"{tag}-{i}")
+        )
 
     return timed(ops, step, first)
 

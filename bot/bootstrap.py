@@ -17,6 +17,8 @@ from bot.render import Renderer
 from bot.router import Router
 from bot.scheduler import Leadership
 from bot.settings import Settings
+from core import notifications
+from core.bus import MessageBus
 from core.loyalty import Loyalty
 from core.outbox import OutboxQueue
 from core.ports import Clock
@@ -52,11 +54,19 @@ class Services:
         self.database.dispose()
 
 
+def message_bus() -> MessageBus:
+    """Every domain-event handler of the app, one line per subscriber; they run inside the
+    transaction that recorded the event (see core.bus)."""
+    bus = MessageBus()
+    notifications.subscribe(bus)
+    return bus
+
+
 def build(settings: Settings, clock: Clock | None = None, migrate: bool | None = None) -> Services:
     """Wire the app; SQLite databases are migrated automatically (PostgreSQL on request)."""
     program = load_program(settings.loyalty_program)
     upgrade = migrate if migrate is not None else settings.database_url.startswith("sqlite")
-    database = ready_database(settings.database_url, upgrade)
+    database = ready_database(settings.database_url, upgrade, bus=message_bus())
     clock = clock or SystemClock()
     loyalty = Loyalty(database, program, clock, settings.admins)
     material = (

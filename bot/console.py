@@ -107,4 +107,10 @@ class Console:
     @staticmethod
     def _identity(name: str) -> Identity:
         clean = name.lstrip("@")
-        return Identity(PLATFORM, clean.lower(), clean.capitalize(), clean.lower(), "en")
+        return Identity(
+            platform=PLATFORM,
+            external_id=clean.lower(),
+            display_name=clean.capitalize(),
+            username=clean.lower(),
+            language="en",
+        )

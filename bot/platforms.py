@@ -15,7 +15,11 @@ def platform_components(services: Services) -> list[Component]:
 
     components: list[Component] = []
     dispatcher = Dispatcher(
-        services.outbox, services.database, services.renderer, services.loyalty.clock
+        services.outbox,
+        services.database,
+        services.renderer,
+        services.loyalty.clock,
+        channel_language=services.program.program.locale,
     )
     if services.settings.telegram_bot_token:
         telegram = TelegramComponent(services)

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency, format_decimal
 
 from bot.i18n import Catalogs
-from bot.replies import LanguageName, Line, Money, Progress, Reply, Signed, Timestamp
+from bot.replies import (
+    LanguageName,
+    Line,
+    LocalTime,
+    Money,
+    Progress,
+    Reply,
+    Signed,
+    Timestamp,
+)
 from core.text import MAX_REASON, shown
 
 log = logging.getLogger(__name__)
@@ -72,6 +81,12 @@ class Renderer:
                 return str(Locale.parse(code).get_display_name(code)).capitalize()
             case Timestamp(at=at):
                 return format_datetime(at.astimezone(self.zone), "d MMM HH:mm", locale=language)
+            case LocalTime(at=at):
+                return format_time(at, "HH:mm", locale=language)
+            case time():
+                return format_time(value, "HH:mm", locale=language)
+            case Line():  # a parameter that is itself a catalog message (a category's name)
+                return self.line(value, language)
             case datetime():
                 local = value.astimezone(self.zone)
                 # The year only when it is not this one: "3 Dec", but "22 Nov 2027".

@@ -20,10 +20,12 @@ class Line:
 
 @dataclass(frozen=True)
 class Button:
-    """A tap that runs `command` (a chat command line) as the person who taps it."""
+    """A tap that runs `command` (a chat command line) as the person who taps it, or, with a
+    `url`, opens that page."""
 
     label: Line
-    command: str
+    command: str = ""
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,14 @@ class LanguageName:
     """A language code shown as the language's own name ("Türkçe")."""
 
     code: str
+
+
+@dataclass(frozen=True)
+class LocalTime:
+    """A time of day (HH:mm) in the zone the datetime carries: the reader's own, not the
+    program's."""
+
+    at: datetime
 
 
 @dataclass(frozen=True)

@@ -45,14 +45,14 @@ class Leadership(Protocol):
 
 
 def drain(sweep: Callable[[int], SweepResult], batch: int = BATCH) -> SweepResult:
-    """Run `sweep` batch after batch while it returns a full one; the total it moved."""
-    lots, points = 0, 0
+    """Run `sweep` batch after batch while it finds a full one due; the total it moved."""
+    total = SweepResult()
     for _ in range(MAX_BATCHES):
         result = sweep(batch)
-        lots, points = lots + result.lots, points + result.points
-        if result.lots < batch:
+        total += result
+        if result.candidates < batch:
             break
-    return SweepResult(lots, points)
+    return total
 
 
 def catch_up(sweeps: Sweeps) -> None:

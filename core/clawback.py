@@ -19,7 +19,7 @@ SOURCE_LOT_DRAW = "reversal"
 OTHER_LOT_DRAW = "clawback"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClawBack:
     """Where `points` taken back from a member come from."""
 
@@ -68,7 +68,15 @@ def plan_claw_back(
         others = plan_fefo_draw(uow, member_id, extra, skip_lot=source_lot)
         from_available += extra
     shortfall = points - from_pending - from_available - expired
-    return ClawBack(points, source, others, from_pending, from_available, expired, shortfall)
+    return ClawBack(
+        points=points,
+        source_draws=source,
+        other_draws=others,
+        from_pending=from_pending,
+        from_available=from_available,
+        expired=expired,
+        shortfall=shortfall,
+    )
 
 
 def apply_claw_back(

@@ -14,7 +14,7 @@ class Enroll:
     payload: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordPurchase:
     member_id: int
     receipt: str
@@ -22,7 +22,7 @@ class RecordPurchase:
     actor_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AwardPoints:
     """Points for an action: a named program action, or staff goodwill with a reason."""
 
@@ -34,7 +34,7 @@ class AwardPoints:
     actor_id: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RedeemReward:
     """Spend points on a reward, once per `nonce`; a nonce past `expires_at` spends nothing."""
 
@@ -44,7 +44,7 @@ class RedeemReward:
     expires_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RefundPurchase:
     receipt: str
     refund_id: str

@@ -8,9 +8,10 @@ from decimal import Decimal
 
 from core import errors
 from core.commands import AwardPoints, RecordPurchase
+from core.events import PointsAwarded, PurchaseRecorded
 from core.ledger import issue_points, replayed, request_hash
 from core.members import get_member
-from core.model import JournalKind, Member, NewJournal, OutboxMessage, Purchase, Purpose
+from core.model import JournalKind, Member, NewJournal, Purchase, Purpose
 from core.ports import UnitOfWork
 from core.program import Program
 from core.results import AwardResult, EarnResult
@@ -48,7 +49,15 @@ def record_purchase(
     hold = program.returns.hold_days
     meta: dict[str, object] = {"ref": receipt, "tier": tier.name, "x": str(tier.multiplier)}
     journal_id = uow.ledger.add_journal(
-        NewJournal(JournalKind.EARN, key, fingerprint, now, member.id, command.actor_id, None, meta)
+        NewJournal(
+            kind=JournalKind.EARN,
+            key=key,
+            request_hash=fingerprint,
+            effective_at=now,
+            member_id=member.id,
+            actor_id=command.actor_id,
+            meta=meta,
+        )
     )
     debt_paid, lot_id = (0, None)
     if points:
@@ -56,25 +65,41 @@ def record_purchase(
             uow, program, journal_id, member.id, Purpose.ISSUED_PURCHASE, points, now, hold
         )
     uow.purchases.add(
-        Purchase(receipt, member.id, command.amount_minor, points, lot_id, journal_id, now)
+        Purchase(
+            receipt=receipt,
+            member_id=member.id,
+            amount_minor=command.amount_minor,
+            points=points,
+            lot_id=lot_id,
+            journal_id=journal_id,
+            occurred_at=now,
+        )
     )
     pending_until = now + timedelta(days=hold) if hold and lot_id else None
-    if points and command.actor_id != member.id:
-        if pending_until is not None:  # the member hears that the points wait for returns
-            _notify(uow, member.id, "points_earned_pending", key, now, points=points,
-                    receipt=receipt, days=hold)  # fmt: skip
-        else:
-            _notify(uow, member.id, "points_earned", key, now, points=points, receipt=receipt)
+    uow.domain_events.record(
+        PurchaseRecorded(
+            occurred_at=now,
+            member_id=member.id,
+            journal_id=journal_id,
+            receipt=receipt,
+            amount_minor=command.amount_minor,
+            points=points,
+            tier=tier.name,
+            debt_paid=debt_paid,
+            pending_until=pending_until,
+            actor_id=command.actor_id,
+        )
+    )
     return EarnResult(
-        member,
-        receipt,
-        command.amount_minor,
-        points,
-        tier.name,
-        tier.multiplier,
-        pending_until,
-        debt_paid,
-        now,
+        member=member,
+        receipt=receipt,
+        amount_minor=command.amount_minor,
+        points=points,
+        tier=tier.name,
+        multiplier=tier.multiplier,
+        pending_until=pending_until,
+        debt_paid=debt_paid,
+        recorded_at=now,
     )
 
 
@@ -87,26 +112,34 @@ def award_points(
     command = replace(command, reason=check_reason(command.reason))
     fingerprint = request_hash(m=member.id, p=points, r=command.reason, a=command.action)
     if replayed(uow, command.key, fingerprint) is not None:
-        return AwardResult(member, points, command.reason, 0, duplicate=True)
-    meta: dict[str, object] = {"ref": command.reason}
+        return AwardResult(
+            member=member, points=points, reason=command.reason, debt_paid=0, duplicate=True
+        )
     journal_id = uow.ledger.add_journal(
         NewJournal(
-            JournalKind.AWARD,
-            command.key,
-            fingerprint,
-            now,
-            member.id,
-            command.actor_id,
-            None,
-            meta,
+            kind=JournalKind.AWARD,
+            key=command.key,
+            request_hash=fingerprint,
+            effective_at=now,
+            member_id=member.id,
+            actor_id=command.actor_id,
+            meta={"ref": command.reason},
         )
     )
     debt_paid, _ = issue_points(uow, program, journal_id, member.id, source, points, now, 0)
-    if command.actor_id is not None and command.actor_id != member.id:
-        _notify(
-            uow, member.id, "points_awarded", command.key, now, points=points, reason=command.reason
+    uow.domain_events.record(
+        PointsAwarded(
+            occurred_at=now,
+            member_id=member.id,
+            journal_id=journal_id,
+            points=points,
+            reason=command.reason,
+            action=command.action,
+            debt_paid=debt_paid,
+            actor_id=command.actor_id,
         )
-    return AwardResult(member, points, command.reason, debt_paid)
+    )
+    return AwardResult(member=member, points=points, reason=command.reason, debt_paid=debt_paid)
 
 
 def _award_size(program: Program, command: AwardPoints) -> tuple[int, Purpose]:
@@ -140,20 +173,14 @@ def _replay(
     hold = program.returns.hold_days
     pending_until = purchase.occurred_at + timedelta(days=hold) if hold else None
     return EarnResult(
-        member,
-        receipt,
-        purchase.amount_minor,
-        purchase.points,
-        str(meta.get("tier", "")),
-        Decimal(str(meta.get("x", "1"))),
-        pending_until,
-        0,
-        purchase.occurred_at,
+        member=member,
+        receipt=receipt,
+        amount_minor=purchase.amount_minor,
+        points=purchase.points,
+        tier=str(meta.get("tier", "")),
+        multiplier=Decimal(str(meta.get("x", "1"))),
+        pending_until=pending_until,
+        debt_paid=0,
+        recorded_at=purchase.occurred_at,
         duplicate=True,
     )
-
-
-def _notify(
-    uow: UnitOfWork, member_id: int, kind: str, key: str, now: datetime, **params: object
-) -> None:
-    uow.outbox.add(OutboxMessage(member_id, kind, dict(params), f"{kind}:{key}"), now)

@@ -7,7 +7,8 @@ from datetime import datetime
 from core.codes import looks_like_member_code, new_member_code
 from core.commands import AwardPoints, Enroll
 from core.earning import award_points
-from core.model import Member, OutboxMessage, Role
+from core.events import MemberEnrolled
+from core.model import Member, Role
 from core.ports import UnitOfWork
 from core.program import Program
 from core.results import EnrollResult
@@ -26,20 +27,20 @@ def enroll(uow: UnitOfWork, program: Program, command: Enroll, now: datetime) ->
     member = uow.members.add(
         _unused_code(uow), identity, Role.MEMBER, now, referrer.id if referrer else None
     )
+    uow.domain_events.record(
+        MemberEnrolled(
+            occurred_at=now,
+            member_id=member.id,
+            platform=identity.platform,
+            referred_by=referrer.id if referrer else None,
+        )
+    )
     bonus = 0
     if "signup" in program.awards.actions:
-        award = AwardPoints(member.id, key=f"signup:{member.id}", reason="signup", action="signup")
-        bonus = award_points(uow, program, award, now).points
-    if referrer is not None:
-        uow.outbox.add(
-            OutboxMessage(
-                member_id=referrer.id,
-                kind="referral_joined",
-                params={"friend": member.display_name},
-                dedupe_key=f"referral_joined:{member.id}",
-            ),
-            now,
+        award = AwardPoints(
+            member_id=member.id, key=f"signup:{member.id}", reason="signup", action="signup"
         )
+        bonus = award_points(uow, program, award, now).points
     return EnrollResult(member=member, created=True, bonus=bonus, referred_by=referrer)
 
 

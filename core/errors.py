@@ -146,3 +146,15 @@ class TooManyAttempts(DomainError):
     """Too many wrong guesses at a code (`limit` per `minutes`); try again `until`."""
 
     code = "too_many_attempts"
+
+
+class UnknownTimeZone(DomainError):
+    code = "unknown_time_zone"
+
+
+class InvalidQuietHours(DomainError):
+    code = "invalid_quiet_hours"
+
+
+class UnknownCategory(DomainError):
+    code = "unknown_category"

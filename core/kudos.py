@@ -27,7 +27,7 @@ class RecentGift:
     other: Member | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Standing:
     """Where one person stands, read at once: points to spend, allowance to give, this
     month's top receivers, their latest gifts and the catalog at their balance."""
@@ -94,11 +94,11 @@ class Kudos:
         def read(uow: RecognitionUnitOfWork) -> Standing:
             available = uow.ledger.balances(uow.members.accounts(member_id)).available
             return Standing(
-                available,
-                recognition.allowance(uow, self.program, member_id, zone, now),
-                _top(uow, since, leaders),
-                _latest(uow, member_id, recent),
-                reward_options(uow, self.program, available),
+                available=available,
+                allowance=recognition.allowance(uow, self.program, member_id, zone, now),
+                leaderboard=_top(uow, since, leaders),
+                recent=_latest(uow, member_id, recent),
+                rewards=reward_options(uow, self.program, available),
             )
 
         return self._after_release(member_id, now, read)

@@ -28,6 +28,10 @@ class LedgerInconsistent(RuntimeError):
     """Lots no longer cover a balance: a bug or a hand-edited database, never user error."""
 
 
+class UnbalancedJournal(LedgerInconsistent):
+    """A journal's postings do not sum to zero: refused before anything is written."""
+
+
 def request_hash(**fields: object) -> str:
     """A stable fingerprint of a request, to tell a retry from a different request."""
     canonical = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))

@@ -6,15 +6,26 @@ to the pure service functions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import TypeVar
 
-from core import attempts, enrollment, errors, members, redemption, refunds, summary, sweeps
+from core import (
+    attempts,
+    enrollment,
+    errors,
+    member_settings,
+    members,
+    redemption,
+    refunds,
+    summary,
+    sweeps,
+)
 from core.attempts import MEMBER_CODES, AttemptLimit
 from core.codes import looks_like_member_code
 from core.commands import AwardPoints, Enroll, RecordPurchase, RedeemReward, RefundPurchase
 from core.earning import award_points, record_purchase
+from core.member_settings import MemberSettings
 from core.model import Identity, Member, Role
 from core.ports import Clock, Database, UnitOfWork
 from core.program import Program
@@ -61,7 +72,9 @@ class Loyalty:
         """Join the program (or greet a member again)."""
         now = self.clock.now()
         result = self.db.run(
-            lambda uow: enrollment.enroll(uow, self.program, Enroll(identity, payload), now)
+            lambda uow: enrollment.enroll(
+                uow, self.program, Enroll(identity=identity, payload=payload), now
+            )
         )
         member = self._with_bootstrap_role(result.member, identity.platform, identity.external_id)
         return replace(result, member=member) if member else result
@@ -140,17 +153,54 @@ class Loyalty:
             lambda uow: summary.catalog_for(uow, self.program, member_id), write=False
         )
 
-    def set_role(self, ref: str, role: Role, platform: str | None = None) -> Member:
-        """Give the member behind `ref` a role."""
-        return self.db.run(lambda uow: members.change_role(uow, ref, role, platform))
-
-    def update_settings(
-        self, member_id: int, language: str | None = None, notifications: bool | None = None
+    def set_role(
+        self, ref: str, role: Role, platform: str | None = None, actor_id: int | None = None
     ) -> Member:
-        """Change the member's language and/or notifications."""
+        """Give the member behind `ref` a role (`actor_id`: the admin who did it)."""
+        now = self.clock.now()
+        return self.db.run(lambda uow: members.change_role(uow, ref, role, now, platform, actor_id))
+
+    def settings(self, member_id: int) -> MemberSettings:
+        """The member's language, time zone, quiet hours and message categories."""
+        now = self.clock.now()
         return self.db.run(
-            lambda uow: members.update_preferences(uow, member_id, language, notifications)
+            lambda uow: member_settings.settings_of(uow, self.program, member_id, now), write=False
         )
+
+    def set_language(self, member_id: int, language: str) -> MemberSettings:
+        """The language the member reads; their settings as they are now."""
+        return self._change(
+            member_id, lambda uow: member_settings.choose_language(uow, member_id, language)
+        )
+
+    def set_time_zone(self, member_id: int, zone: str | None) -> MemberSettings:
+        """A time zone by IANA name, city or offset (None: back to the default)."""
+        return self._change(
+            member_id, lambda uow: member_settings.choose_zone(uow, member_id, zone)
+        )
+
+    def set_quiet_hours(self, member_id: int, quiet: str | None) -> MemberSettings:
+        """Quiet hours such as `22:00-08:00` or `off` (None: back to the default)."""
+        return self._change(
+            member_id, lambda uow: member_settings.choose_quiet_hours(uow, member_id, quiet)
+        )
+
+    def subscribe(self, member_id: int, categories: Sequence[str], receive: bool) -> MemberSettings:
+        """Receive (or stop receiving) marketing messages of these categories."""
+        now = self.clock.now()
+        return self._change(
+            member_id,
+            lambda uow: member_settings.subscribe(uow, member_id, categories, receive, now),
+        )
+
+    def _change(self, member_id: int, change: Callable[[UnitOfWork], None]) -> MemberSettings:
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> MemberSettings:
+            change(uow)
+            return member_settings.settings_of(uow, self.program, member_id, now)
+
+        return self.db.run(work)
 
     def claim_event(self, key: str) -> bool:
         """Record an inbound update/event id; False when it was processed before."""
@@ -166,14 +216,12 @@ class Loyalty:
         return claimed, self._with_bootstrap_role(member, platform, external_id)
 
     def release_due(self, limit: int = 500) -> SweepResult:
-        """Release pending points whose return window has ended."""
-        now = self.clock.now()
-        return self.db.run(lambda uow: sweeps.release_due(uow, now, limit))
+        """Release pending points whose return window has ended (a transaction per member)."""
+        return sweeps.release_due(self.db, self.clock.now(), limit)
 
     def expire_due(self, limit: int = 500) -> SweepResult:
-        """Expire lots that are due (a rerun changes nothing)."""
-        now = self.clock.now()
-        return self.db.run(lambda uow: sweeps.expire_due(uow, now, limit))
+        """Expire lots that are due, a transaction per member (a rerun changes nothing)."""
+        return sweeps.expire_due(self.db, self.clock.now(), limit)
 
     def _with_bootstrap_role(
         self, member: Member | None, platform: str, external_id: str

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from core import errors
 from core.codes import looks_like_member_code
+from core.events import RoleChanged
 from core.model import Member, Role
 from core.ports import UnitOfWork
 from core.text import shown
@@ -32,16 +35,22 @@ def find_member(uow: UnitOfWork, ref: str, platform: str | None = None) -> Membe
     return member
 
 
-def update_preferences(
-    uow: UnitOfWork, member_id: int, language: str | None, notifications: bool | None
+def change_role(
+    uow: UnitOfWork,
+    ref: str,
+    role: Role,
+    now: datetime,
+    platform: str | None = None,
+    actor_id: int | None = None,
 ) -> Member:
-    """Store a member's language and notification choice; the member as they are now."""
-    uow.members.set_preferences(member_id, language, notifications)
-    return get_member(uow, member_id)
-
-
-def change_role(uow: UnitOfWork, ref: str, role: Role, platform: str | None = None) -> Member:
     """Give a member a role; returns the member as they are now."""
     member = find_member(uow, ref, platform)
+    if member.role == role:
+        return member
     uow.members.set_role(member.id, role)
+    uow.domain_events.record(
+        RoleChanged(
+            occurred_at=now, member_id=member.id, previous=member.role, role=role, actor_id=actor_id
+        )
+    )
     return get_member(uow, member.id)

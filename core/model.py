@@ -70,7 +70,7 @@ class LotState(StrEnum):
     AVAILABLE = "available"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Identity:
     """One chat identity of a person: the platform and its id for them."""
 
@@ -90,7 +90,7 @@ class Identity:
         object.__setattr__(self, "time_zone", clean_optional(self.time_zone))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Member:
     """A person enrolled in the program."""
 
@@ -101,7 +101,6 @@ class Member:
     language: str | None
     created_at: datetime
     referred_by: int | None = None
-    notifications: bool = True
 
 
 @dataclass(frozen=True)
@@ -131,7 +130,7 @@ class Posting:
     balance_after: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewJournal:
     kind: JournalKind
     key: str
@@ -143,7 +142,7 @@ class NewJournal:
     meta: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RecordedJournal:
     id: int
     kind: JournalKind
@@ -154,7 +153,7 @@ class RecordedJournal:
     meta: dict[str, object]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NewLot:
     member_id: int
     journal_id: int
@@ -165,7 +164,7 @@ class NewLot:
     expires_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Lot:
     id: int
     member_id: int
@@ -185,7 +184,7 @@ class LotDraw:
     amount: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Purchase:
     receipt: str
     member_id: int
@@ -198,7 +197,7 @@ class Purchase:
     refunded_points: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Redemption:
     id: int
     member_id: int
@@ -210,7 +209,7 @@ class Redemption:
     valid_until: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HistoryRow:
     """One movement on a member's points, newest first in a page."""
 
@@ -223,18 +222,7 @@ class HistoryRow:
     voucher: str | None = None  # the voucher code of a redemption
 
 
-@dataclass(frozen=True)
-class OutboxMessage:
-    """A message the bot sends on its own initiative, queued in the same transaction."""
-
-    member_id: int
-    kind: str
-    params: dict[str, object]
-    dedupe_key: str
-    not_before: datetime | None = None
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Gift:
     """One recognition gift: `points` from a giver's monthly allowance to a receiver."""
 

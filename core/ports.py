@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from core.events import DomainEvents
 from core.model import (
     Balances,
     Gift,
@@ -21,7 +22,6 @@ from core.model import (
     MemberAccounts,
     NewJournal,
     NewLot,
-    OutboxMessage,
     Posting,
     Purchase,
     Purpose,
@@ -29,6 +29,8 @@ from core.model import (
     Redemption,
     Role,
 )
+from core.outbox import OutboxMessage
+from core.preferences import Preferences, QuietHours
 
 T = TypeVar("T")
 
@@ -60,10 +62,10 @@ class MemberRepository(Protocol):
 
     def set_role(self, member_id: int, role: Role) -> None: ...
 
-    def set_preferences(
-        self, member_id: int, language: str | None, notifications: bool | None
-    ) -> None:
-        """Change the member's language and/or notification choice (None leaves it)."""
+    def set_language(self, member_id: int, language: str) -> None: ...
+
+    def unreachable_on(self, member_id: int) -> frozenset[str]:
+        """Platforms on which the member blocked the bot (the outbox stops writing there)."""
         ...
 
     def accounts(self, member_id: int) -> MemberAccounts: ...
@@ -83,7 +85,10 @@ class LedgerRepository(Protocol):
         """Add to a member account; the new balance."""
         ...
 
-    def add_postings(self, journal_id: int, postings: Sequence[Posting]) -> None: ...
+    def add_postings(self, journal_id: int, postings: Sequence[Posting]) -> None:
+        """Every posting of the journal at once; refused unless they sum to zero."""
+        ...
+
     def balances(self, accounts: MemberAccounts, lock: bool = False) -> Balances:
         """Cached balances; `lock` takes the rows' write locks (PostgreSQL FOR UPDATE)."""
         ...
@@ -146,7 +151,21 @@ class RewardRepository(Protocol):
 
 
 class OutboxRepository(Protocol):
-    def add(self, message: OutboxMessage, now: datetime) -> None: ...
+    def add(self, message: OutboxMessage, now: datetime) -> None:
+        """Queue a message (its image stored once by digest); a repeated dedupe key is a no-op."""
+        ...
+
+
+class PreferenceRepository(Protocol):
+    """A member's own choices about messages: time zone, quiet hours, opted-out categories."""
+
+    def get(self, member_id: int) -> Preferences: ...
+    def set_time_zone(self, member_id: int, zone: str | None) -> None: ...
+    def set_quiet_hours(self, member_id: int, quiet: QuietHours | None) -> None: ...
+
+    def set_opted_out(self, member_id: int, category: str, opted_out: bool, now: datetime) -> None:
+        """Opt out of (or back in to) one marketing category."""
+        ...
 
 
 class InboundEventRepository(Protocol):
@@ -178,14 +197,20 @@ class UnitOfWork(Protocol):
     purchases: PurchaseRepository
     rewards: RewardRepository
     outbox: OutboxRepository
+    preferences: PreferenceRepository
+    # Domain events the services record; the message bus hands them to their handlers
+    # before the transaction commits (see core.bus).
+    domain_events: DomainEvents
 
 
 class Database(Protocol):
     def run(self, work: Callable[[UnitOfWork], T], *, write: bool = True) -> T:
         """Run `work` in one transaction: commit on return, roll back on any exception.
 
-        Transient failures (SQLITE_BUSY, deadlock, serialization, a lost race on a unique
-        key) are retried a bounded number of times, so `work` must be safe to re-run.
+        Before committing, the domain events `work` recorded go to their handlers on the
+        message bus, in the same transaction. Transient failures (SQLITE_BUSY, deadlock,
+        serialization, a lost race on a unique key) are retried a bounded number of times
+        with a fresh unit of work, so `work` and the handlers must be safe to re-run.
         """
         ...
 

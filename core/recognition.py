@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, time, tzinfo
 
 from core import errors
 from core.clawback import apply_claw_back, plan_claw_back
+from core.events import GiftGiven, GiftRevoked
 from core.ledger import issue_points, locked_balances, replayed, request_hash
-from core.model import Gift, JournalKind, NewJournal, OutboxMessage, Purpose
+from core.model import Gift, JournalKind, NewJournal, Purpose
 from core.ports import RecognitionUnitOfWork
 from core.program import Program, Recognition
 from core.text import check_reason
+from core.zones import zone_of
 
 HASHTAG = re.compile(r"#([a-z0-9][a-z0-9_-]{0,31})", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GiveKudos:
     """`giver` gives `points` (None: the program's default) to `receiver`, once per key."""
 
@@ -36,7 +37,7 @@ class GiveKudos:
     receiver_is_bot: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GiftResult:
     gift: Gift
     allowance_left: int
@@ -44,7 +45,7 @@ class GiftResult:
     duplicate: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RevokeResult:
     gift: Gift
     clawed_back: int
@@ -72,17 +73,7 @@ def settings(program: Program) -> Recognition:
     return program.recognition
 
 
-def zone_of(name: str | None, fallback: ZoneInfo) -> ZoneInfo:
-    """A person's time zone by IANA name, or the fallback for a missing or unknown one."""
-    if not name:
-        return fallback
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return fallback
-
-
-def month_period(now: datetime, zone: ZoneInfo) -> tuple[str, datetime]:
+def month_period(now: datetime, zone: tzinfo) -> tuple[str, datetime]:
     """The allowance period key ("2026-11") at `now` in `zone`, and when the next starts."""
     local = now.astimezone(zone)
     year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
@@ -127,14 +118,13 @@ def give(
     }
     journal_id = uow.ledger.add_journal(
         NewJournal(
-            JournalKind.RECOGNIZE,
-            command.key,
-            fingerprint,
-            now,
-            command.giver_id,
-            command.giver_id,
-            None,
-            meta,
+            kind=JournalKind.RECOGNIZE,
+            key=command.key,
+            request_hash=fingerprint,
+            effective_at=now,
+            member_id=command.giver_id,
+            actor_id=command.giver_id,
+            meta=meta,
         )
     )
     monthly = rules.monthly_allowance
@@ -152,34 +142,33 @@ def give(
         uow, program, journal_id, command.receiver_id, Purpose.ISSUED_RECOGNITION, points, now, 0
     )
     gift = Gift(
-        command.key,
-        journal_id,
-        command.giver_id,
-        command.receiver_id,
-        points,
-        values,
-        command.reason,
-        period,
-        day,
-        lot_id,
-        now,
+        key=command.key,
+        journal_id=journal_id,
+        giver_id=command.giver_id,
+        receiver_id=command.receiver_id,
+        points=points,
+        values=values,
+        reason=command.reason,
+        period=period,
+        day=day,
+        lot_id=lot_id,
+        given_at=now,
     )
     uow.recognition.add_gift(gift)
-    giver = uow.members.by_id(command.giver_id)
-    params: dict[str, object] = {
-        "points": points,
-        "giver": giver.display_name if giver else "",
-        "reason": command.reason,
-        "values": list(values),
-    }
-    uow.outbox.add(
-        OutboxMessage(
-            command.receiver_id, "kudos_received", params, f"kudos_received:{command.key}"
-        ),
-        now,
+    uow.domain_events.record(
+        GiftGiven(
+            occurred_at=now,
+            key=gift.key,
+            journal_id=journal_id,
+            giver_id=gift.giver_id,
+            receiver_id=gift.receiver_id,
+            points=points,
+            values=values,
+            reason=command.reason,
+        )
     )
     spent = uow.recognition.allowance_spent(command.giver_id, period)
-    return GiftResult(gift, rules.monthly_allowance - spent, resets)
+    return GiftResult(gift=gift, allowance_left=rules.monthly_allowance - spent, resets_at=resets)
 
 
 def _check_gift(rules: Recognition, command: GiveKudos, points: int) -> tuple[str, ...]:
@@ -202,7 +191,8 @@ def _replay(
     if gift is None:  # the journal exists, so the gift row does too
         raise errors.IdempotencyConflict(key=key)
     spent = uow.recognition.allowance_spent(gift.giver_id, period)
-    return GiftResult(gift, max(rules.monthly_allowance - spent, 0), resets, duplicate=True)
+    left = max(rules.monthly_allowance - spent, 0)
+    return GiftResult(gift=gift, allowance_left=left, resets_at=resets, duplicate=True)
 
 
 def revoke(
@@ -214,9 +204,10 @@ def revoke(
         return None
     revoke_key = f"revoke:{key}"
     if (journal := replayed(uow, revoke_key, request_hash(k=key))) is not None:
-        return RevokeResult(gift, _int(journal.meta, "clawed"), _int(journal.meta, "short"), True)
+        clawed, short = _int(journal.meta, "clawed"), _int(journal.meta, "short")
+        return RevokeResult(gift=gift, clawed_back=clawed, shortfall=short, duplicate=True)
     if not uow.recognition.mark_revoked(key):
-        return RevokeResult(gift, 0, 0, duplicate=True)
+        return RevokeResult(gift=gift, clawed_back=0, shortfall=0, duplicate=True)
     # The giver's allowance row first, then the receiver's accounts: `give` takes its locks
     # in that order too, so a gift and a revoke never wait on each other in a cycle.
     uow.recognition.restore_allowance(gift.giver_id, gift.period, gift.points)
@@ -226,18 +217,31 @@ def revoke(
     meta: dict[str, object] = {"ref": gift.reason, "clawed": clawed, "short": short}
     journal_id = uow.ledger.add_journal(
         NewJournal(
-            JournalKind.REVOKE,
-            revoke_key,
-            request_hash(k=key),
-            now,
-            gift.receiver_id,
-            actor_id,
-            gift.journal_id,
-            meta,
+            kind=JournalKind.REVOKE,
+            key=revoke_key,
+            request_hash=request_hash(k=key),
+            effective_at=now,
+            member_id=gift.receiver_id,
+            actor_id=actor_id,
+            reverses_id=gift.journal_id,
+            meta=meta,
         )
     )
     apply_claw_back(uow, journal_id, accounts, plan, Purpose.ISSUED_RECOGNITION, False)
-    return RevokeResult(gift, clawed, short)
+    uow.domain_events.record(
+        GiftRevoked(
+            occurred_at=now,
+            key=key,
+            journal_id=journal_id,
+            giver_id=gift.giver_id,
+            receiver_id=gift.receiver_id,
+            points=gift.points,
+            clawed_back=clawed,
+            shortfall=short,
+            actor_id=actor_id,
+        )
+    )
+    return RevokeResult(gift=gift, clawed_back=clawed, shortfall=short)
 
 
 def _int(meta: dict[str, object], name: str) -> int:

@@ -8,6 +8,7 @@ from difflib import get_close_matches
 from core import errors
 from core.codes import new_voucher_code
 from core.commands import RedeemReward
+from core.events import PointsRedeemed
 from core.ledger import plan_fefo_draw, replayed, request_hash
 from core.model import JournalKind, NewJournal, Posting, Purpose, Redemption
 from core.ports import UnitOfWork
@@ -42,7 +43,12 @@ def _closest(program: Program, wanted: str) -> Reward | None:
 def quote(uow: UnitOfWork, program: Program, member_id: int, reward: Reward) -> RedeemQuote:
     """What redeeming `reward` would cost and leave; nothing is written."""
     balances = uow.ledger.balances(uow.members.accounts(member_id))
-    return RedeemQuote(reward.id, reward.name, reward.price, balances.available)
+    return RedeemQuote(
+        reward_id=reward.id,
+        reward_name=reward.name,
+        price=reward.price,
+        available=balances.available,
+    )
 
 
 def redeem(uow: UnitOfWork, program: Program, command: RedeemReward, now: datetime) -> RedeemResult:
@@ -63,7 +69,14 @@ def redeem(uow: UnitOfWork, program: Program, command: RedeemReward, now: dateti
     # The journal goes first: a concurrent double tap then waits on its unique key and
     # replays, instead of racing for the balance and reporting "not enough points".
     journal_id = uow.ledger.add_journal(
-        NewJournal(JournalKind.REDEEM, key, fingerprint, now, command.member_id, None, None, meta)
+        NewJournal(
+            kind=JournalKind.REDEEM,
+            key=key,
+            request_hash=fingerprint,
+            effective_at=now,
+            member_id=command.member_id,
+            meta=meta,
+        )
     )
     accounts = uow.members.accounts(command.member_id)
     balance_after = uow.ledger.debit(accounts.available, reward.price)
@@ -85,10 +98,35 @@ def redeem(uow: UnitOfWork, program: Program, command: RedeemReward, now: dateti
     valid_until = program.end_of_day(now, reward.voucher_valid_days)
     uow.rewards.add_redemption(
         Redemption(
-            0, command.member_id, reward.id, reward.price, voucher, journal_id, now, valid_until
+            id=0,
+            member_id=command.member_id,
+            reward_id=reward.id,
+            points=reward.price,
+            voucher=voucher,
+            journal_id=journal_id,
+            created_at=now,
+            valid_until=valid_until,
         )
     )
-    return RedeemResult(reward.id, reward.name, reward.price, voucher, valid_until, balance_after)
+    uow.domain_events.record(
+        PointsRedeemed(
+            occurred_at=now,
+            member_id=command.member_id,
+            journal_id=journal_id,
+            reward_id=reward.id,
+            points=reward.price,
+            voucher=voucher,
+            valid_until=valid_until,
+        )
+    )
+    return RedeemResult(
+        reward_id=reward.id,
+        reward_name=reward.name,
+        points=reward.price,
+        voucher=voucher,
+        valid_until=valid_until,
+        balance_after=balance_after,
+    )
 
 
 def _check_limits(uow: UnitOfWork, reward: Reward, member_id: int) -> None:
@@ -109,11 +147,11 @@ def _replay(uow: UnitOfWork, program: Program, journal_id: int) -> RedeemResult:
     accounts = uow.members.accounts(redemption.member_id)
     available = uow.ledger.balances(accounts).available
     return RedeemResult(
-        redemption.reward_id,
-        name,
-        redemption.points,
-        redemption.voucher,
-        redemption.valid_until,
-        available,
+        reward_id=redemption.reward_id,
+        reward_name=name,
+        points=redemption.points,
+        voucher=redemption.voucher,
+        valid_until=redemption.valid_until,
+        balance_after=available,
         duplicate=True,
     )

@@ -12,16 +12,10 @@ from datetime import datetime
 from core import errors
 from core.clawback import apply_claw_back, plan_claw_back
 from core.commands import RefundPurchase
+from core.events import PurchaseRefunded
 from core.ledger import locked_balances, replayed, request_hash
 from core.members import get_member
-from core.model import (
-    JournalKind,
-    Member,
-    NewJournal,
-    OutboxMessage,
-    Purchase,
-    Purpose,
-)
+from core.model import JournalKind, Member, NewJournal, Purchase, Purpose
 from core.ports import UnitOfWork
 from core.program import Program
 from core.results import RefundResult
@@ -40,6 +34,10 @@ def refund_purchase(
     if (journal := replayed(uow, key, fingerprint)) is not None:
         return _result(receipt, member, journal.meta, program, duplicate=True)
     accounts, balances = locked_balances(uow, member.id)
+    # Asked again under the lock: the same refund may have been running in another
+    # transaction, which held the lock until it committed; replay its result.
+    if (journal := replayed(uow, key, fingerprint)) is not None:
+        return _result(receipt, member, journal.meta, program, duplicate=True)
     purchase = _purchase(uow, receipt)  # re-read under the lock
     amount = _refund_amount(purchase, command.amount_minor)
     # Cumulative rounding: a purchase refunded in parts gives back exactly its points.
@@ -59,29 +57,34 @@ def refund_purchase(
     }
     journal_id = uow.ledger.add_journal(
         NewJournal(
-            JournalKind.REFUND,
-            key,
-            fingerprint,
-            now,
-            member.id,
-            command.actor_id,
-            purchase.journal_id,
-            meta,
+            kind=JournalKind.REFUND,
+            key=key,
+            request_hash=fingerprint,
+            effective_at=now,
+            member_id=member.id,
+            actor_id=command.actor_id,
+            reverses_id=purchase.journal_id,
+            meta=meta,
         )
     )
     if points:
         write_off = program.refunds.when_spent == "write_off"
         apply_claw_back(uow, journal_id, accounts, plan, Purpose.ISSUED_PURCHASE, write_off)
-        uow.outbox.add(
-            OutboxMessage(
-                member.id,
-                "points_refunded",
-                {"receipt": receipt, "points": points},
-                f"points_refunded:{key}",
-            ),
-            now,
-        )
     uow.purchases.add_refund(receipt, amount, points)
+    uow.domain_events.record(
+        PurchaseRefunded(
+            occurred_at=now,
+            member_id=member.id,
+            journal_id=journal_id,
+            purchase_journal_id=purchase.journal_id,
+            receipt=receipt,
+            refund_id=command.refund_id,
+            amount_minor=amount,
+            points=points,
+            shortfall=plan.shortfall,
+            actor_id=command.actor_id,
+        )
+    )
     return _result(receipt, member, meta, program, duplicate=False)
 
 
@@ -112,13 +115,13 @@ def _result(
         return value if isinstance(value, int) else 0
 
     return RefundResult(
-        receipt,
-        member,
-        number("amount"),
-        number("points"),
-        number("pending"),
-        number("available"),
-        number("shortfall"),
-        program.refunds.when_spent,
-        duplicate,
+        receipt=receipt,
+        member=member,
+        amount_minor=number("amount"),
+        points=number("points"),
+        from_pending=number("pending"),
+        from_available=number("available"),
+        shortfall=number("shortfall"),
+        policy=program.refunds.when_spent,
+        duplicate=duplicate,
     )

@@ -9,7 +9,7 @@ from decimal import Decimal
 from core.model import HistoryRow, Member
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EnrollResult:
     member: Member
     created: bool
@@ -17,7 +17,7 @@ class EnrollResult:
     referred_by: Member | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EarnResult:
     member: Member
     receipt: str
@@ -31,7 +31,7 @@ class EarnResult:
     duplicate: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AwardResult:
     member: Member
     points: int
@@ -40,7 +40,7 @@ class AwardResult:
     duplicate: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RedeemQuote:
     """What a redemption would cost, shown before the member confirms."""
 
@@ -58,7 +58,7 @@ class RedeemQuote:
         return self.available >= self.price
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RedeemResult:
     reward_id: str
     reward_name: str
@@ -69,7 +69,7 @@ class RedeemResult:
     duplicate: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RefundResult:
     receipt: str
     member: Member
@@ -82,15 +82,26 @@ class RefundResult:
     duplicate: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SweepResult:
-    """A release or expiry run: how many lots and points it moved."""
+    """A release or expiry run: the lots and points it moved, of how many due lots it looked
+    at (`candidates`), and how many it set aside because their ledger was inconsistent."""
 
-    lots: int
-    points: int
+    lots: int = 0
+    points: int = 0
+    candidates: int = 0
+    set_aside: int = 0
+
+    def __add__(self, other: SweepResult) -> SweepResult:
+        return SweepResult(
+            lots=self.lots + other.lots,
+            points=self.points + other.points,
+            candidates=self.candidates + other.candidates,
+            set_aside=self.set_aside + other.set_aside,
+        )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TierProgress:
     name: str
     multiplier: Decimal
@@ -115,7 +126,7 @@ class TierProgress:
         return min(100, int(self.qualifying * 100 / self.next_threshold))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RewardOption:
     reward_id: str
     name: str
@@ -124,7 +135,7 @@ class RewardOption:
     in_stock: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BalanceSummary:
     member: Member
     available: int
@@ -139,7 +150,7 @@ class BalanceSummary:
     currency: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HistoryPage:
     rows: list[HistoryRow]
     page: int

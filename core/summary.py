@@ -83,4 +83,6 @@ def history(uow: UnitOfWork, member_id: int, page: int) -> HistoryPage:
     """One page (1-based) of the member's point movements, newest first."""
     page = max(page, 1)
     rows = uow.ledger.history(member_id, (page - 1) * HISTORY_PAGE_SIZE, HISTORY_PAGE_SIZE + 1)
-    return HistoryPage(rows[:HISTORY_PAGE_SIZE], page, len(rows) > HISTORY_PAGE_SIZE)
+    return HistoryPage(
+        rows=rows[:HISTORY_PAGE_SIZE], page=page, has_more=len(rows) > HISTORY_PAGE_SIZE
+    )

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
+from core.bus import MessageBus
 from core.errors import DomainError
 from core.model import Purpose
 from core.ports import RecognitionUnitOfWork
@@ -31,8 +32,12 @@ _MAX_DELAY = 0.1
 class SqlDatabase:
     """`core.ports.Database` and `RecognitionDatabase` on a SQLAlchemy engine."""
 
-    def __init__(self, engine: Engine, *, attempts: int = ATTEMPTS) -> None:
+    def __init__(
+        self, engine: Engine, *, attempts: int = ATTEMPTS, bus: MessageBus | None = None
+    ) -> None:
         self.engine = engine
+        # The domain events' handlers (none unless the composition root subscribes some).
+        self.bus = bus or MessageBus()
         self._flavor = flavor_for(engine.dialect.name)
         self._attempts = attempts
         # System account ids never change once committed, so every transaction shares them.
@@ -43,9 +48,9 @@ class SqlDatabase:
         self._writer = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
-    def from_url(cls, url: str) -> SqlDatabase:
-        """A database on a new engine for `url`."""
-        return cls(create_engine_for(url))
+    def from_url(cls, url: str, bus: MessageBus | None = None) -> SqlDatabase:
+        """A database on a new engine for `url`, handing domain events to `bus`."""
+        return cls(create_engine_for(url), bus=bus)
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -54,13 +59,17 @@ class SqlDatabase:
     def run(self, work: Callable[[RecognitionUnitOfWork], T], *, write: bool = True) -> T:
         """Run `work` in one transaction: commit on return, roll back on any exception.
 
-        SQLITE_BUSY, deadlocks, serialization failures, lost connections and a lost race on a
-        unique business key are retried with jittered backoff; domain errors are not.
+        The domain events `work` records go to the bus's handlers before the commit, in the
+        same transaction. SQLITE_BUSY, deadlocks, serialization failures, lost connections and
+        a lost race on a unique business key are retried with jittered backoff (a new unit of
+        work: no events, handlers run again); domain errors are not.
         """
 
         def attempt(sql: Sql) -> tuple[T, SqlUnitOfWork]:
             uow = SqlUnitOfWork(sql, self._system_ids)
-            return work(uow), uow
+            result = work(uow)
+            self.bus.dispatch(uow)
+            return result, uow
 
         result, uow = self.run_sql(attempt, write=write)
         # Only now, after the commit, may ids of system accounts it created be shared.

@@ -3,23 +3,26 @@ SQLite's BEGIN IMMEDIATE write lock."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from core.outbox import QueuedMessage
+from core.outbox import OutboxImage, QueuedMessage, Recipient
 from storage.database import SqlDatabase
-from storage.sql import Query, Sql, flavor_for
+from storage.outbox_codec import load_buttons, load_params
+from storage.sql import Query, Row, Sql, flavor_for
 
 T = TypeVar("T")
 
 # One statement, so a claim is atomic on both engines; SKIP LOCKED lets several
-# dispatchers claim disjoint batches on PostgreSQL.
+# dispatchers claim disjoint batches on PostgreSQL. Deferred rows (quiet hours) come back
+# once their time has come, like queued ones.
 _CLAIM_SQL = (
     "UPDATE outbox SET not_before = :lease_until, attempts = attempts + 1"
-    " WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' AND not_before <= :now"
-    " ORDER BY id LIMIT :limit{lock}) RETURNING id, member_id, kind, params, attempts"
+    " WHERE id IN (SELECT id FROM outbox WHERE status IN ('queued', 'deferred')"
+    " AND not_before <= :now ORDER BY id LIMIT :limit{lock})"
+    " RETURNING id, member_id, channel_platform, channel_id, message_key, params, category,"
+    " buttons, image_digest, attempts"
 )
 _CLAIM = Query(
     _CLAIM_SQL.format(lock=""), postgresql=_CLAIM_SQL.format(lock=" FOR UPDATE SKIP LOCKED")
@@ -29,17 +32,21 @@ _REQUEUE = Query(
     "UPDATE outbox SET not_before = :not_before, last_error = :error,"
     " attempts = attempts - :uncounted WHERE id = :id"
 )
-_FAILED = Query("UPDATE outbox SET status = 'failed', last_error = :error WHERE id = :id")
-_BLOCKED = Query("UPDATE outbox SET status = 'blocked', last_error = :error WHERE id = :id")
+_DEFER = Query(
+    "UPDATE outbox SET status = 'deferred', not_before = :until, last_error = :reason,"
+    " attempts = attempts - 1 WHERE id = :id"
+)
+_SETTLE = Query("UPDATE outbox SET status = :status, last_error = :error WHERE id = :id")
 _MARK_UNREACHABLE = Query(
     "INSERT INTO unreachable (member_id, platform, since)"
-    " SELECT member_id, :platform, :now FROM outbox WHERE id = :id"
+    " SELECT member_id, :platform, :now FROM outbox WHERE id = :id AND member_id IS NOT NULL"
     " ON CONFLICT (member_id, platform) DO NOTHING"
 )
 _UNREACHABLE = Query(
     "SELECT 1 FROM unreachable WHERE member_id = :member_id AND platform = :platform"
 )
 _CLEAR = Query("DELETE FROM unreachable WHERE member_id = :member_id AND platform = :platform")
+_IMAGE = Query("SELECT content_type, data FROM outbox_image WHERE digest = :digest")
 
 
 def unreachable_reason(platform: str) -> str:
@@ -55,17 +62,18 @@ class SqlOutboxQueue:
         self._flavor = flavor_for(database.engine.dialect.name)
 
     def claim(self, now: datetime, lease_until: datetime, limit: int) -> list[QueuedMessage]:
-        """Due queued rows, leased until `lease_until`, oldest first."""
+        """Due queued or deferred rows, leased until `lease_until`, oldest first."""
         bind = self._flavor.bind_time
         params = {"now": bind(now), "lease_until": bind(lease_until), "limit": limit}
         rows = self._run(lambda sql: sql.all(_CLAIM, params))
-        return sorted(
-            (
-                QueuedMessage(int(r[0]), int(r[1]), str(r[2]), _params(r[3]), int(r[4]))
-                for r in rows
-            ),
-            key=lambda message: message.id,
-        )
+        return sorted((_queued(row) for row in rows), key=lambda message: message.id)
+
+    def image(self, digest: str) -> OutboxImage | None:
+        """The image stored under `digest`."""
+        row = self._run(lambda sql: sql.one(_IMAGE, {"digest": digest}), write=False)
+        if row is None:
+            return None
+        return OutboxImage(content_type=str(row[0]), data=bytes(row[1]))
 
     def mark_sent(self, message_id: int, now: datetime) -> None:
         """Delivered."""
@@ -85,16 +93,26 @@ class SqlOutboxQueue:
         }
         self._run(lambda sql: sql.run(_REQUEUE, params))
 
+    def defer(self, message_id: int, until: datetime, reason: str) -> None:
+        """Due again at `until` (the end of quiet hours); the claim was no attempt."""
+        params = {"id": message_id, "until": self._flavor.bind_time(until), "reason": reason}
+        self._run(lambda sql: sql.run(_DEFER, params))
+
     def mark_failed(self, message_id: int, error: str) -> None:
         """Give up on this row."""
-        self._run(lambda sql: sql.run(_FAILED, {"id": message_id, "error": error[:500]}))
+        self._settle(message_id, "failed", error[:500])
+
+    def mark_skipped(self, message_id: int, reason: str) -> None:
+        """Not sent, on purpose (the member opted out of its category)."""
+        self._settle(message_id, "skipped", reason)
 
     def mark_blocked(self, message_id: int, platform: str) -> None:
         """Settle the row as blocked and remember that its member is unreachable there."""
         now = self._flavor.bind_time(datetime.now(UTC))
+        reason = unreachable_reason(platform)
 
         def work(sql: Sql) -> None:
-            sql.run(_BLOCKED, {"id": message_id, "error": unreachable_reason(platform)})
+            sql.run(_SETTLE, {"id": message_id, "status": "blocked", "error": reason})
             sql.run(_MARK_UNREACHABLE, {"id": message_id, "platform": platform, "now": now})
 
         self._run(work)
@@ -109,10 +127,28 @@ class SqlOutboxQueue:
         params = {"member_id": member_id, "platform": platform}
         self._run(lambda sql: sql.run(_CLEAR, params))
 
+    def _settle(self, message_id: int, status: str, error: str) -> None:
+        params = {"id": message_id, "status": status, "error": error}
+        self._run(lambda sql: sql.run(_SETTLE, params))
+
     def _run(self, work: Callable[[Sql], T], write: bool = True) -> T:
         return self._database.run_sql(work, write=write)
 
 
-def _params(value: object) -> dict[str, object]:
-    loaded = json.loads(value) if isinstance(value, str | bytes) else value
-    return dict(loaded) if isinstance(loaded, dict) else {}
+def _queued(row: Row) -> QueuedMessage:
+    member_id, platform, channel = row[1], row[2], row[3]
+    recipient = (
+        Recipient.member(int(member_id))
+        if member_id is not None
+        else Recipient.in_channel(str(platform), str(channel))
+    )
+    return QueuedMessage(
+        id=int(row[0]),
+        recipient=recipient,
+        key=str(row[4]),
+        params=load_params(row[5]),
+        category=str(row[6]),
+        buttons=load_buttons(row[7]),
+        image_digest=row[8],
+        attempts=int(row[9]),
+    )

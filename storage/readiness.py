@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+from core.bus import MessageBus
 from storage.database import SqlDatabase
 from storage.engine import create_engine_for
 from storage.migrate import alembic_config, upgrade
@@ -26,9 +27,10 @@ class DatabaseProblem(Exception):
     """The database cannot be used; the message says why and what to do, in one line."""
 
 
-def ready_database(url: str, migrate: bool) -> SqlDatabase:
+def ready_database(url: str, migrate: bool, bus: MessageBus | None = None) -> SqlDatabase:
     """The database at `url` at the latest schema: migrated first when `migrate`, otherwise
-    checked (DatabaseProblem when it is not up to date or cannot be reached)."""
+    checked (DatabaseProblem when it is not up to date or cannot be reached); its domain
+    events go to `bus`."""
     engine = _engine(url)
     shown = _shown(url)
     try:
@@ -41,7 +43,7 @@ def ready_database(url: str, migrate: bool) -> SqlDatabase:
     except (DBAPIError, sqlite3.Error, psycopg.Error, OSError, CommandError) as error:
         engine.dispose()
         raise DatabaseProblem(f"cannot use the database at {shown}: {_reason(error)}") from None
-    return SqlDatabase(engine)
+    return SqlDatabase(engine, bus=bus)
 
 
 def migrate_database(url: str) -> None:

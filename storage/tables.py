@@ -18,11 +18,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Text,
     UniqueConstraint,
     false,
     text,
-    true,
 )
 from sqlmodel import Field, SQLModel
 
@@ -64,9 +64,11 @@ class MemberRow(SQLModel, table=True):
     language: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _when()
     referred_by: int | None = _ref("member.id", nullable=True)
-    notifications: bool = Field(
-        default=True, sa_type=Boolean, sa_column_kwargs={"server_default": true()}
-    )
+    # The member's own choices; NULL means the default (their platform's or the program's
+    # zone; quiet hours 21:00-09:00). Quiet hours are minutes after local midnight.
+    time_zone: str | None = Field(default=None, sa_type=Text)
+    quiet_start: int | None = Field(default=None, sa_type=Integer)
+    quiet_end: int | None = Field(default=None, sa_type=Integer)
 
 
 class IdentityRow(SQLModel, table=True):
@@ -257,19 +259,42 @@ class AttemptRow(SQLModel, table=True):
 
 
 class OutboxRow(SQLModel, table=True):
-    """A message to send on the bot's own initiative."""
+    """A message to send on the bot's own initiative: a catalog key and parameters for a member
+    or a channel, with optional buttons and an image (by digest), in a category."""
 
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
         Index("ix_outbox_due", "status", "not_before", "id"),
+        CheckConstraint(
+            "(member_id IS NOT NULL AND channel_platform IS NULL AND channel_id IS NULL)"
+            " OR (member_id IS NULL AND channel_platform IS NOT NULL AND channel_id IS NOT NULL)",
+            name="ck_outbox_recipient",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    member_id: int = _ref("member.id")
-    kind: str = Field(sa_type=Text)
+    member_id: int | None = _ref("member.id", nullable=True)
+    channel_platform: str | None = Field(default=None, sa_type=Text)
+    channel_id: str | None = Field(default=None, sa_type=Text)
+    message_key: str = Field(sa_type=Text)  # catalog key
     params: str = Field(default="{}", sa_type=Text)  # JSON object
+    buttons: str | None = Field(default=None, sa_type=Text)  # JSON rows of buttons
+    image_digest: str | None = Field(
+        default=None,
+        sa_column=Column(
+            Text,
+            ForeignKey("outbox_image.digest", name="fk_outbox_image_digest"),
+            nullable=True,
+        ),
+    )
+    category: str = Field(
+        default="transactional",
+        sa_type=Text,
+        sa_column_kwargs={"server_default": "transactional"},
+    )
     dedupe_key: str = Field(sa_type=Text)
+    # queued, sent, failed, blocked, skipped or deferred (core.outbox.OutboxStatus)
     status: str = Field(
         default="queued", sa_type=Text, sa_column_kwargs={"server_default": "queued"}
     )
@@ -278,7 +303,30 @@ class OutboxRow(SQLModel, table=True):
     not_before: datetime = _when()
     created_at: datetime = _when()
     sent_at: datetime | None = _when(nullable=True)
-    last_error: str | None = Field(default=None, sa_type=Text)
+    last_error: str | None = Field(default=None, sa_type=Text)  # why it failed, was skipped...
+
+
+class OutboxImageRow(SQLModel, table=True):
+    """An image outbox messages show, stored once by the SHA-256 of its bytes."""
+
+    __tablename__ = "outbox_image"
+
+    digest: str = Field(sa_type=Text, primary_key=True)
+    content_type: str = Field(sa_type=Text)
+    data: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = _when()
+
+
+class OptOutRow(SQLModel, table=True):
+    """A marketing category a member does not want messages of."""
+
+    __tablename__ = "opt_out"
+
+    member_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("member.id"), primary_key=True, nullable=False)
+    )
+    category: str = Field(sa_type=Text, primary_key=True)
+    since: datetime = _when()
 
 
 class UnreachableRow(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.events import DomainEvents
 from core.model import Purpose
 from core.ports import (
     AttemptRepository,
@@ -9,6 +10,7 @@ from core.ports import (
     LedgerRepository,
     MemberRepository,
     OutboxRepository,
+    PreferenceRepository,
     PurchaseRepository,
     RecognitionRepository,
     RewardRepository,
@@ -18,6 +20,7 @@ from storage.repositories.events import SqlInboundEventRepository
 from storage.repositories.ledger import SqlLedgerRepository
 from storage.repositories.members import SqlMemberRepository
 from storage.repositories.outbox import SqlOutboxRepository
+from storage.repositories.preferences import SqlPreferenceRepository
 from storage.repositories.purchases import SqlPurchaseRepository
 from storage.repositories.recognition import SqlRecognitionRepository
 from storage.repositories.rewards import SqlRewardRepository
@@ -30,10 +33,12 @@ class SqlUnitOfWork:
     __slots__ = (
         "_ledger",
         "attempts",
+        "domain_events",
         "events",
         "ledger",
         "members",
         "outbox",
+        "preferences",
         "purchases",
         "recognition",
         "rewards",
@@ -50,6 +55,9 @@ class SqlUnitOfWork:
         self.rewards: RewardRepository = SqlRewardRepository(sql)
         self.outbox: OutboxRepository = SqlOutboxRepository(sql)
         self.recognition: RecognitionRepository = SqlRecognitionRepository(sql)
+        self.preferences: PreferenceRepository = SqlPreferenceRepository(sql)
+        # Empty for every attempt: a retried transaction records its events afresh.
+        self.domain_events = DomainEvents()
 
     @property
     def created_system_ids(self) -> dict[Purpose, int]:

@@ -68,7 +68,13 @@ class BotUnderTest:
 
     def identity(self, name: str) -> Identity:
         """The chat identity of `name` (id and username derived from it)."""
-        return Identity(self.platform, f"id-{name}", name.capitalize(), name, "en")
+        return Identity(
+            platform=self.platform,
+            external_id=f"id-{name}",
+            display_name=name.capitalize(),
+            username=name,
+            language="en",
+        )
 
     def person(self, name: str, role: Role = Role.MEMBER) -> Member:
         """`name` as an enrolled member with `role`."""

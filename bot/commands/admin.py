@@ -22,7 +22,8 @@ def grant(ctx: Context) -> Reply:
     """/grant <user> <staff|admin>."""
     arg_count(ctx.args, "grant", 2, 2)
     role = _role(ctx.args[1], "grant")
-    member = ctx.loyalty.set_role(ctx.args[0], role, ctx.request.identity.platform)
+    actor = ctx.member.id if ctx.member else None
+    member = ctx.loyalty.set_role(ctx.args[0], role, ctx.request.identity.platform, actor)
     return Reply.say("grant.done", name=member.display_name, role=role.name.lower())
 
 
@@ -33,7 +34,8 @@ def revoke(ctx: Context) -> Reply:
     target = ctx.find_member(ctx.args[0])
     if target.role < role:
         return Reply.say("revoke.not_held", name=target.display_name, role=role.name.lower())
-    member = ctx.loyalty.set_role(ctx.args[0], Role(role - 1), ctx.request.identity.platform)
+    actor = ctx.member.id if ctx.member else None
+    member = ctx.loyalty.set_role(ctx.args[0], Role(role - 1), ctx.request.identity.platform, actor)
     return Reply.say("revoke.done", name=member.display_name, role=member.role.name.lower())
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from bot.cards import qr_png
 from bot.commands.args import arg_count, whole_number
-from bot.replies import Button, LanguageName, Line, Money, Progress, Reply, Signed
+from bot.commands.settings import settings
+from bot.replies import Button, Line, Money, Progress, Reply, Signed
 from bot.router import Command, Context, UsageError
 from core.commands import RedeemReward
 from core.errors import ConfirmationExpired, RewardNotFound
-from core.model import HistoryRow, JournalKind, Member, Purpose
+from core.model import HistoryRow, JournalKind, Purpose
 from core.results import BalanceSummary
 from core.text import shown
 
@@ -221,7 +222,10 @@ def confirm(ctx: Context) -> Reply:
     expires = ctx.nonces.expiry(member.id, reward_id, nonce) if ctx.nonces else None
     if expires is None:
         raise ConfirmationExpired()
-    result = ctx.loyalty.redeem(RedeemReward(member.id, reward_id, nonce, expires))
+    command = RedeemReward(
+        member_id=member.id, reward_id=reward_id, nonce=nonce, expires_at=expires
+    )
+    result = ctx.loyalty.redeem(command)
     return Reply(
         [
             Line(
@@ -250,41 +254,6 @@ def card(ctx: Context) -> Reply:
     lines = [Line("card.code", {"name": member.display_name, "code": member.code})]
     image = qr_png(ctx.cards.issue(member.code)) if ctx.cards is not None else None
     return Reply(lines, image_png=image)
-
-
-def settings(ctx: Context) -> Reply:
-    """/settings [language <code> | notifications on|off]: show or change preferences."""
-    member = ctx.require_member()
-    if ctx.args:
-        member = _change_setting(ctx, member.id)
-    language = member.language if member.language in ctx.languages else ctx.languages[0]
-    status = "on" if member.notifications else "off"
-    lines = [
-        Line("settings.current", {"language": LanguageName(language)}),
-        Line(f"settings.notifications_{status}"),
-    ]
-    buttons = [
-        Button(
-            Line("button.language", {"language": LanguageName(code)}), f"/settings language {code}"
-        )
-        for code in ctx.languages
-        if code != language
-    ]
-    toggle = "off" if member.notifications else "on"
-    buttons.append(
-        Button(Line(f"button.notifications_{toggle}"), f"/settings notifications {toggle}")
-    )
-    return Reply(lines, buttons=[buttons], language=language)
-
-
-def _change_setting(ctx: Context, member_id: int) -> Member:
-    arg_count(ctx.args, "settings", 2, 2)
-    name, value = ctx.args[0].lower(), ctx.args[1].lower()
-    if name == "language" and value in ctx.languages:
-        return ctx.loyalty.update_settings(member_id, language=value)
-    if name == "notifications" and value in ("on", "off"):
-        return ctx.loyalty.update_settings(member_id, notifications=value == "on")
-    raise UsageError("settings")
 
 
 def help_(ctx: Context) -> Reply:

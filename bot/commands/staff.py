@@ -21,7 +21,9 @@ def earn(ctx: Context) -> Reply:
     # Without a receipt the delivery id stands in, so a re-delivered update earns once.
     receipt = ctx.args[2] if len(ctx.args) == 3 else f"chat-{ctx.request.key}"
     actor = ctx.require_member()
-    result = ctx.loyalty.record_purchase(RecordPurchase(member.id, receipt, amount, actor.id))
+    result = ctx.loyalty.record_purchase(
+        RecordPurchase(member_id=member.id, receipt=receipt, amount_minor=amount, actor_id=actor.id)
+    )
     if result.duplicate:
         return Reply.say(
             "earn.duplicate",
@@ -55,7 +57,12 @@ def refund(ctx: Context) -> Reply:
     receipt = normalize_receipt(ctx.args[0])
     actor = ctx.require_member()
     result = ctx.loyalty.refund(
-        RefundPurchase(receipt, f"{receipt}:{ctx.request.key}", amount, actor.id)
+        RefundPurchase(
+            receipt=receipt,
+            refund_id=f"{receipt}:{ctx.request.key}",
+            amount_minor=amount,
+            actor_id=actor.id,
+        )
     )
     money = Money(result.amount_minor, program.program.currency, program.program.currency_decimals)
     params = {
@@ -86,10 +93,16 @@ def award(ctx: Context) -> Reply:
         points = parse_points(size)
         if not reason:
             raise UsageError("award")
-        command = AwardPoints(member.id, key, reason, points=points, actor_id=actor.id)
+        command = AwardPoints(
+            member_id=member.id, key=key, reason=reason, points=points, actor_id=actor.id
+        )
     else:
         command = AwardPoints(
-            member.id, key, reason or size, action=size.lower(), actor_id=actor.id
+            member_id=member.id,
+            key=key,
+            reason=reason or size,
+            action=size.lower(),
+            actor_id=actor.id,
         )
     result = ctx.loyalty.award(command)
     outcome = "award.duplicate" if result.duplicate else "award.done"

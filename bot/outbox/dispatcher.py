@@ -1,4 +1,5 @@
-"""The outbox dispatcher: claims due rows in batches and sends them through platform senders."""
+"""The outbox dispatcher: claims due rows in batches, decides for each whether it may go now
+(opt-outs, quiet hours), and sends it through the platform's sender, paced."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from datetime import timedelta
 from starlette.routing import BaseRoute
 
 from bot.outbox.pacer import Pacer
-from bot.outbox.senders import OutboxSender, RetryLater, Unreachable
+from bot.outbox.senders import Destination, OutboxSender, RetryLater, Unreachable
 from bot.render import Renderer
-from bot.replies import Line
-from core.model import Identity, Member
-from core.outbox import OutboxQueue, QueuedMessage
+from bot.replies import Button, Line, Reply
+from core.delivery import Audience, audience_of, verdict
+from core.model import Identity
+from core.outbox import OutboxImage, OutboxQueue, QueuedMessage
 from core.ports import Clock, Database
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,8 @@ BATCH = 100
 # Long enough for a batch to go out at 30/s; after a crash the rows are offered again then.
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
+# A broadcast shows one image to many members: keep the last few in memory.
+CACHED_IMAGES = 16
 
 
 class Dispatcher:
@@ -35,22 +39,24 @@ class Dispatcher:
         renderer: Renderer,
         clock: Clock,
         idle_seconds: float = 1.0,
+        channel_language: str | None = None,
     ) -> None:
         self._queue = queue
         self._database = database
         self._renderer = renderer
         self._clock = clock
         self._idle = idle_seconds
+        # Channels read the program's language (its `locale`), as its announcements do.
+        self._channel_language = renderer.catalogs.language_for(channel_language)
         self._senders: dict[str, OutboxSender] = {}
         self._pacers: dict[str, Pacer] = {}
+        self._images: dict[str, OutboxImage | None] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def register(self, sender: OutboxSender, pacer: Pacer | None = None) -> None:
-        """Send to members on `sender.platform` through `sender` (first registered, first tried).
-
-        `pacer` shares one send budget with the adapter's own replies, when it has one.
-        """
+        """Send on `sender.platform` through `sender` (for members: first registered, first
+        tried). `pacer` shares one send budget with the adapter's own replies, when it has one."""
         self._senders[sender.platform] = sender
         self._pacers[sender.platform] = pacer or Pacer(sender.per_second, sender.per_chat_interval)
 
@@ -95,43 +101,71 @@ class Dispatcher:
                 self._wake.clear()
 
     async def _deliver(self, message: QueuedMessage) -> None:
-        member, identities = await asyncio.to_thread(self._recipient, message.member_id)
-        if member is None or not member.notifications:
-            await asyncio.to_thread(self._queue.mark_failed, message.id, "no member or opted out")
+        recipient = message.recipient
+        if recipient.member_id is None:
+            await self._to_channel(message, str(recipient.platform), str(recipient.channel))
             return
+        audience = await asyncio.to_thread(self._audience, recipient.member_id)
+        if audience is None:
+            await asyncio.to_thread(self._queue.mark_failed, message.id, "no such member")
+            return
+        zone = audience.zone(self._renderer.zone)
+        decision = verdict(message.category, audience.preferences, zone, self._clock.now())
+        if decision.skip is not None:
+            await asyncio.to_thread(self._queue.mark_skipped, message.id, decision.skip)
+        elif decision.defer_until is not None:
+            await asyncio.to_thread(
+                self._queue.defer, message.id, decision.defer_until, "quiet_hours"
+            )
+        else:
+            await self._to_member(message, audience)
+
+    async def _to_member(self, message: QueuedMessage, audience: Audience) -> None:
+        """Send on the member's first reachable platform; blocked when every one is blocked."""
         blocked_on: str | None = None
-        for identity in self._ordered(identities):
-            if await asyncio.to_thread(self._queue.unreachable, member.id, identity.platform):
+        for identity in self._ordered(audience.identities):
+            if identity.platform in audience.unreachable:
                 blocked_on = blocked_on or identity.platform
                 continue
-            await self._send(message, member, identity)
+            wanted = audience.member.language or identity.language
+            language = self._renderer.catalogs.language_for(wanted)
+            destination = Destination(chat=identity.external_id, person=True)
+            await self._send(message, identity.platform, destination, language)
             return
         if blocked_on is not None:
             await asyncio.to_thread(self._queue.mark_blocked, message.id, blocked_on)
         else:
             await asyncio.to_thread(self._queue.mark_failed, message.id, "no reachable identity")
 
-    async def _send(self, message: QueuedMessage, member: Member, identity: Identity) -> None:
-        sender = self._senders[identity.platform]
-        pacer = self._pacers[identity.platform]
-        language = self._renderer.catalogs.language_for(member.language or identity.language)
-        text = self._renderer.line(Line(f"notify.{message.kind}", message.params), language)
-        queue = self._queue
-        busy = pacer.chat_ready_in(identity.external_id)
+    async def _to_channel(self, message: QueuedMessage, platform: str, channel: str) -> None:
+        """A channel reads the program's language; opt-outs and quiet hours are members'."""
+        if platform not in self._senders:
+            error = f"no sender for {platform}"
+            await asyncio.to_thread(self._queue.mark_failed, message.id, error)
+            return
+        destination = Destination(chat=channel, person=False)
+        await self._send(message, platform, destination, self._channel_language)
+
+    async def _send(
+        self, message: QueuedMessage, platform: str, destination: Destination, language: str
+    ) -> None:
+        sender, pacer, queue = self._senders[platform], self._pacers[platform], self._queue
+        busy = pacer.chat_ready_in(destination.chat)
         if busy > 0:  # this chat had a message moments ago: come back instead of holding others
             later = self._clock.now() + timedelta(seconds=busy)
             await asyncio.to_thread(queue.requeue, message.id, later, "paced", False)
             return
-        await pacer.wait(identity.external_id)
+        reply = await self._reply(message)
+        await pacer.wait(destination.chat)
         try:
-            await sender.send(identity, text)
+            await sender.send(destination, reply, language)
         except RetryLater as wait:
             pacer.pause(wait.seconds)
             later = self._clock.now() + timedelta(seconds=wait.seconds)
             await asyncio.to_thread(queue.requeue, message.id, later, str(wait), False)
         except Unreachable:
-            log.info("member %s is unreachable on %s", member.id, identity.platform)
-            await asyncio.to_thread(queue.mark_blocked, message.id, identity.platform)
+            log.info("outbox %s: %s is unreachable on %s", message.id, destination.chat, platform)
+            await asyncio.to_thread(queue.mark_blocked, message.id, platform)
         except Exception as error:
             log.warning(
                 "outbox %s: sending failed (attempt %d)",
@@ -147,11 +181,30 @@ class Dispatcher:
         else:
             await asyncio.to_thread(queue.mark_sent, message.id, self._clock.now())
 
-    def _recipient(self, member_id: int) -> tuple[Member | None, list[Identity]]:
-        return self._database.run(
-            lambda uow: (uow.members.by_id(member_id), uow.members.identities(member_id)),
-            write=False,
+    async def _reply(self, message: QueuedMessage) -> Reply:
+        """The message as a reply model: its line, its buttons, its image (looked up once)."""
+        buttons = [
+            [Button(Line(b.label, b.label_params), command=b.command or "", url=b.url) for b in row]
+            for row in message.buttons
+        ]
+        image = None
+        if message.image_digest is not None:
+            image = await self._image(message.image_digest)
+        return Reply(
+            [Line(message.key, message.params)],
+            buttons=buttons,
+            image_png=image.data if image is not None else None,
         )
+
+    async def _image(self, digest: str) -> OutboxImage | None:
+        if digest not in self._images:
+            if len(self._images) >= CACHED_IMAGES:
+                del self._images[next(iter(self._images))]
+            self._images[digest] = await asyncio.to_thread(self._queue.image, digest)
+        return self._images[digest]
+
+    def _audience(self, member_id: int) -> Audience | None:
+        return self._database.run(lambda uow: audience_of(uow, member_id), write=False)
 
     def _ordered(self, identities: list[Identity]) -> list[Identity]:
         order = list(self._senders)

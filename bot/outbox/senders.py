@@ -1,10 +1,11 @@
-"""What a platform adapter provides so the dispatcher can reach its members."""
+"""What a platform adapter provides so the dispatcher can reach its members and channels."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
-from core.model import Identity
+from bot.replies import Reply
 
 
 class RetryLater(Exception):
@@ -19,13 +20,23 @@ class Unreachable(Exception):
     """The person blocked the bot or left; stop writing to them on this platform."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class Destination:
+    """Where a message goes on one platform: a person (their private chat; on Slack a direct
+    message the sender opens) or a channel or group, by the platform's id."""
+
+    chat: str
+    person: bool
+
+
 class OutboxSender(Protocol):
-    """Sends one rendered notification to one identity on one platform."""
+    """Renders a message for its platform and sends it to one destination there."""
 
     platform: str
     per_second: float  # overall pace for this platform
     per_chat_interval: float  # seconds between two messages to the same chat
 
-    async def send(self, identity: Identity, text: str) -> None:
-        """Deliver `text`; raises RetryLater or Unreachable."""
+    async def send(self, destination: Destination, reply: Reply, language: str) -> None:
+        """Deliver `reply` in `language` (text, buttons, image); raises RetryLater or
+        Unreachable."""
         ...

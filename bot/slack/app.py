@@ -18,10 +18,11 @@ from bot.outbox.pacer import Pacer
 from bot.replies import Line
 from bot.requests import ChatRequest, line_problem
 from bot.router import Router
+from bot.slack.blocks import ACTION_PREFIX, LINK_PREFIX
 from bot.slack.commands import KudosCommand, Respond, identity_of
 from bot.slack.gate import SlackHosts
 from bot.slack.giving import Giving
-from bot.slack.home import ACTION_PREFIX, Standing
+from bot.slack.home import Standing
 from bot.slack.parse import GiftRequest, plus_message
 from bot.slack.people import PLATFORM, SlackPeople
 from bot.slack.retry import LenientRateLimitRetryHandler
@@ -149,6 +150,7 @@ class SlackListeners:
         app.event("reaction_removed")(self.on_reaction_removed)
         app.event("app_home_opened")(self.on_home_opened)
         app.action(re.compile("^" + re.escape(ACTION_PREFIX)))(self.on_button)
+        app.action(re.compile("^" + re.escape(LINK_PREFIX)))(self.on_link)
 
     async def admit(
         self, body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
@@ -256,6 +258,10 @@ class SlackListeners:
             answer = self.responses.to(body["response_url"]) or respond
         key, member = admitted(context)
         await self._run(user_id, str(action.get("value") or ""), key, member, answer)
+
+    async def on_link(self, ack: AsyncAck) -> None:
+        """A link button opened its page in the browser; Slack only wants the tap acknowledged."""
+        await ack()
 
     async def _run(
         self, user_id: str, line: str, key: str, member: Member | None, respond: Respond

@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.replies import Line, Reply
+from bot.replies import Line
 from bot.requests import MAX_LINE, ChatRequest, line_problem
 from bot.router import Router
+from bot.slack.blocks import blocks_for
 from bot.slack.giving import Giving
-from bot.slack.home import Standing, button_element
+from bot.slack.home import Standing
 from bot.slack.parse import MENTION, kudos_command
 from bot.slack.people import PLATFORM, Person
 from core.errors import UnreadablePoints
@@ -22,17 +23,13 @@ Respond = Callable[..., Awaitable[Any]]
 
 def identity_of(person: Person) -> Identity:
     """The platform-neutral identity of a Slack person."""
-    return Identity(PLATFORM, person.user_id, person.name, None, person.locale, person.time_zone)
-
-
-def blocks_for(giving: Giving, reply: Reply, language: str) -> list[dict[str, Any]]:
-    """A reply as Block Kit: its text, then its buttons, each running a command when tapped."""
-    text = giving.text(language, *reply.lines)
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    for row in reply.buttons:
-        elements = [button_element(giving, button, language) for button in row]
-        blocks.append({"type": "actions", "elements": elements})
-    return blocks
+    return Identity(
+        platform=PLATFORM,
+        external_id=person.user_id,
+        display_name=person.name,
+        language=person.locale,
+        time_zone=person.time_zone,
+    )
 
 
 class KudosCommand:
@@ -126,4 +123,4 @@ class KudosCommand:
         else:
             language = self.giving.language_of(person, member)
         text = self.giving.text(language, *reply.lines)
-        await respond(text, blocks=blocks_for(self.giving, reply, language))
+        await respond(text, blocks=blocks_for(self.giving.renderer, reply, language))

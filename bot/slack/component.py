@@ -42,6 +42,7 @@ class SlackComponent:
             settings.slack_api_url,
         )
         self.client = self.app.client
+        self._renderer = services.renderer
         kudos = Kudos(services.database, services.program, services.loyalty.clock)
         people = SlackPeople(self.client, services.loyalty, None)
         language = services.renderer.catalogs.language_for(services.program.program.locale)
@@ -83,5 +84,5 @@ class SlackComponent:
         await self.listeners.responses.close()
 
     def sender(self) -> SlackSender:
-        """The outbox sender that delivers notifications as Slack DMs."""
-        return SlackSender(self.client)
+        """The outbox sender: direct messages to members, posts to channels."""
+        return SlackSender(self.client, self._renderer)

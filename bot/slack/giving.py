@@ -81,13 +81,13 @@ class Giving:
             outcome.refusals.append(self.refusal(BotGift(), receiver.name, outcome.language))
             return
         command = GiveKudos(
-            key,
-            giver_id,
-            receiver_id,
-            request.points,
-            request.reason,
-            outcome.giver.time_zone,
-            receiver.is_bot,
+            key=key,
+            giver_id=giver_id,
+            receiver_id=receiver_id,
+            points=request.points,
+            reason=request.reason,
+            giver_zone=outcome.giver.time_zone,
+            receiver_is_bot=receiver.is_bot,
         )
         try:
             result = await asyncio.to_thread(self.kudos.give, command)

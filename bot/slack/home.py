@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from bot.replies import Button, Line
+from bot.slack.blocks import button_element
 from bot.slack.giving import Giving
 from bot.slack.people import Person
 from core.kudos import RecentGift
@@ -14,7 +15,6 @@ from core.model import Member
 from core.recognition import Allowance
 from core.results import RewardOption
 
-ACTION_PREFIX = "run:"
 LEADERS = 5
 RECENT_GIFTS = 5
 REWARD_BUTTONS = 5
@@ -70,7 +70,8 @@ class Standing:
             if lines
         ]
         if buttons:
-            elements = [button_element(self.giving, button, language) for button in buttons]
+            renderer = self.giving.renderer
+            elements = [button_element(renderer, button, language) for button in buttons]
             blocks.append({"type": "actions", "block_id": "rewards", "elements": elements})
         return {"type": "home", "blocks": blocks}
 
@@ -129,13 +130,3 @@ def _reward_buttons(available: int, options: list[RewardOption]) -> tuple[list[L
         for o in shown
     ]
     return [Line("home.rewards_title", {"points": available})], buttons
-
-
-def button_element(giving: Giving, button: Button, language: str) -> dict[str, Any]:
-    """A Block Kit button that runs `button.command` as the person who taps it."""
-    return {
-        "type": "button",
-        "text": {"type": "plain_text", "text": giving.text(language, button.label)[:75]},
-        "action_id": ACTION_PREFIX + button.command[:200],
-        "value": button.command,
-    }

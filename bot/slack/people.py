@@ -75,6 +75,13 @@ class SlackPeople:
         is_bot = bool(user.get("is_bot")) or user_id == self.bot_user_id
         if is_bot:
             return Person(user_id, name, zone, True, None, locale)
-        identity = Identity(PLATFORM, user_id, name or user_id, user.get("name"), locale, zone)
+        identity = Identity(
+            platform=PLATFORM,
+            external_id=user_id,
+            display_name=name or user_id,
+            username=user.get("name"),
+            language=locale,
+            time_zone=zone,
+        )
         result = await asyncio.to_thread(self._loyalty.enroll, identity)
         return Person(user_id, name or user_id, zone, False, result.member, locale)

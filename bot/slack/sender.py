@@ -1,23 +1,40 @@
-"""The Slack OutboxSender: a direct message to a member, opened with conversations.open."""
+"""The Slack OutboxSender: text and Block Kit buttons, as a direct message (opened with
+conversations.open) or a post in a channel."""
 
 from __future__ import annotations
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.outbox.senders import RetryLater, Unreachable
+from bot.outbox.senders import Destination, RetryLater, Unreachable
+from bot.render import Renderer
+from bot.replies import Reply
+from bot.slack.blocks import blocks_for
 from bot.slack.people import PLATFORM
 from bot.slack.retry import retry_after
-from core.model import Identity
 
-# Errors that mean this person cannot be written to, so retrying would never help.
-_UNREACHABLE = frozenset({"user_not_found", "account_inactive", "user_disabled", "cannot_dm_bot"})
+# Errors that mean this person or channel cannot be written to, so retrying would never help.
+_UNREACHABLE = frozenset(
+    {
+        "user_not_found",
+        "account_inactive",
+        "user_disabled",
+        "cannot_dm_bot",
+        "channel_not_found",
+        "is_archived",
+        "not_in_channel",
+    }
+)
 # When Slack (or something in front of it) answers without its JSON, wait this long.
 SERVER_TROUBLE_WAIT = 30.0
 
 
 class SlackSender:
-    """Sends notifications as DMs; 429 becomes RetryLater, a gone user becomes Unreachable."""
+    """Sends outbox messages; 429 becomes RetryLater, a gone user or channel Unreachable.
+
+    Images are not sent on Slack (Block Kit shows only images at public URLs); the text and
+    buttons are.
+    """
 
     platform = PLATFORM
     # chat.postMessage allows about one message per second per channel (each person's DM is
@@ -25,15 +42,20 @@ class SlackSender:
     per_second = 20.0
     per_chat_interval = 1.0
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, renderer: Renderer) -> None:
         self._client = client
+        self._renderer = renderer
 
-    async def send(self, identity: Identity, text: str) -> None:
-        """Deliver `text` to the identity's direct-message channel."""
+    async def send(self, destination: Destination, reply: Reply, language: str) -> None:
+        """Deliver `reply` as a direct message or a channel post."""
+        text = self._renderer.text(reply, language)
+        blocks = blocks_for(self._renderer, reply, language) if reply.buttons else None
         try:
-            opened = await self._client.conversations_open(users=identity.external_id)
-            channel = str((opened.get("channel") or {}).get("id", ""))
-            await self._client.chat_postMessage(channel=channel, text=text)
+            channel = destination.chat
+            if destination.person:
+                opened = await self._client.conversations_open(users=destination.chat)
+                channel = str((opened.get("channel") or {}).get("id", ""))
+            await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         except SlackApiError as error:
             response = error.response
             if response.status_code == 429:

@@ -40,7 +40,13 @@ MEMBERSHIP_COMMANDS = frozenset({"start", "settings"})
 
 def identity_of(user: User) -> Identity:
     """The platform-neutral identity of a Telegram user."""
-    return Identity(PLATFORM, str(user.id), user.first_name, user.username, user.language_code)
+    return Identity(
+        platform=PLATFORM,
+        external_id=str(user.id),
+        display_name=user.first_name,
+        username=user.username,
+        language=user.language_code,
+    )
 
 
 class TelegramAdapter:

@@ -35,6 +35,7 @@ class TelegramComponent:
         if settings.telegram_webhook_url and not settings.telegram_webhook_secret:
             raise ValueError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET")
         self.app = app or build_application(settings)
+        self._renderer = services.renderer
         # One send budget per bot: replies and notifications together stay under the limit.
         self.pacer = Pacer(TelegramSender.per_second, TelegramSender.per_chat_interval)
         self.adapter = TelegramAdapter(services, self.app, self.pacer)
@@ -43,8 +44,8 @@ class TelegramComponent:
         self._poll_timeout = poll_timeout
 
     def sender(self) -> TelegramSender:
-        """The outbox sender for Telegram members."""
-        return TelegramSender(self.app.bot)
+        """The outbox sender for Telegram members and groups."""
+        return TelegramSender(self.app.bot, self._renderer)
 
     def routes(self) -> list[BaseRoute]:
         """The webhook endpoint, in webhook mode only."""

@@ -7,7 +7,7 @@ import html
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.render import Renderer
-from bot.replies import Reply
+from bot.replies import Button, Reply
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -25,16 +25,17 @@ def html_text(renderer: Renderer, reply: Reply, language: str, limit: int = TEXT
 
 
 def keyboard(renderer: Renderer, reply: Reply, language: str) -> InlineKeyboardMarkup | None:
-    """Buttons whose callback data is the chat command they run."""
-    rows = [
-        [
-            InlineKeyboardButton(
-                renderer.line(button.label, language), callback_data=button.command
-            )
-            for button in row
-            if len(button.command.encode()) <= CALLBACK_LIMIT
-        ]
-        for row in reply.buttons
-    ]
+    """Buttons whose callback data is the chat command they run, or that open their URL."""
+    rows = [[key for button in row if (key := _key(renderer, button, language))]
+            for row in reply.buttons]  # fmt: skip
     rows = [row for row in rows if row]
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _key(renderer: Renderer, button: Button, language: str) -> InlineKeyboardButton | None:
+    label = renderer.line(button.label, language)
+    if button.url is not None:
+        return InlineKeyboardButton(label, url=button.url)
+    if len(button.command.encode()) > CALLBACK_LIMIT:  # Telegram would refuse the whole message
+        return None
+    return InlineKeyboardButton(label, callback_data=button.command)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core.ledger import UnbalancedJournal
 from core.model import Balances, MemberAccounts, Posting, Purpose
 from storage.sql import Query, Sql, insert_rows
 
@@ -87,9 +88,11 @@ class AccountStore:
         return int(row[0])
 
     def add_postings(self, journal_id: int, postings: Sequence[Posting]) -> None:
-        """Append the journal's postings in one statement."""
+        """Append the journal's postings in one statement; they must sum to zero."""
         if not postings:
             return
+        if (total := sum(p.amount for p in postings)) != 0:
+            raise UnbalancedJournal(f"journal {journal_id}: postings sum to {total}, not zero")
         params: list[object] = []
         for p in postings:
             params += (journal_id, p.account_id, p.amount, p.balance_after)

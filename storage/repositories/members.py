@@ -9,8 +9,7 @@ from core.model import Identity, Member, MemberAccounts, Purpose, Role
 from storage.sql import Query, Row, Sql
 
 _MEMBER = {
-    "member": "m.id, m.code, m.display_name, m.role, m.language, m.created_at, m.referred_by,"
-    " m.notifications"
+    "member": "m.id, m.code, m.display_name, m.role, m.language, m.created_at, m.referred_by"
 }
 _BY_ID = Query("SELECT {member} FROM member m WHERE m.id = :id", **_MEMBER)
 _BY_CODE = Query("SELECT {member} FROM member m WHERE m.code_key = :key", **_MEMBER)
@@ -26,9 +25,9 @@ _BY_USERNAME = Query(
     **_MEMBER,
 )
 _INSERT_MEMBER = Query(
-    "INSERT INTO member (code, code_key, display_name, role, language, created_at, referred_by,"
-    " notifications) VALUES (:code, :code_key, :display_name, :role, :language, :created_at,"
-    " :referred_by, :notifications) RETURNING id"
+    "INSERT INTO member (code, code_key, display_name, role, language, created_at, referred_by)"
+    " VALUES (:code, :code_key, :display_name, :role, :language, :created_at, :referred_by)"
+    " RETURNING id"
 )
 _INSERT_IDENTITY = Query(
     "INSERT INTO identity (platform, external_id, member_id, username, username_key,"
@@ -56,10 +55,8 @@ _REFRESH_NAME = Query(
     " AND display_name <> :display_name"
 )
 _SET_ROLE = Query("UPDATE member SET role = :role WHERE id = :id")
-_SET_PREFERENCES = Query(
-    "UPDATE member SET language = COALESCE(:language, language),"
-    " notifications = COALESCE(:notifications, notifications) WHERE id = :id"
-)
+_SET_LANGUAGE = Query("UPDATE member SET language = :language WHERE id = :id")
+_UNREACHABLE = Query("SELECT platform FROM unreachable WHERE member_id = :member_id")
 _ACCOUNTS = Query(
     "SELECT purpose, id FROM account WHERE member_id = :member_id"
     " AND purpose IN ('available', 'pending', 'debt')"
@@ -127,7 +124,6 @@ class SqlMemberRepository:
             "language": identity.language,
             "created_at": created_at,
             "referred_by": referred_by,
-            "notifications": True,
         }
         row = self._sql.one(_INSERT_MEMBER, params)
         assert row is not None  # INSERT ... RETURNING always returns the row
@@ -155,12 +151,14 @@ class SqlMemberRepository:
         """Change what a member may do."""
         self._sql.run(_SET_ROLE, {"id": member_id, "role": int(role)})
 
-    def set_preferences(
-        self, member_id: int, language: str | None, notifications: bool | None
-    ) -> None:
-        """Change language and/or notifications; None keeps the current value."""
-        params = {"id": member_id, "language": language, "notifications": notifications}
-        self._sql.run(_SET_PREFERENCES, params)
+    def set_language(self, member_id: int, language: str) -> None:
+        """The language the member reads."""
+        self._sql.run(_SET_LANGUAGE, {"id": member_id, "language": language})
+
+    def unreachable_on(self, member_id: int) -> frozenset[str]:
+        """Platforms on which the member blocked the bot."""
+        rows = self._sql.all(_UNREACHABLE, {"member_id": member_id})
+        return frozenset(str(row[0]) for row in rows)
 
     def accounts(self, member_id: int) -> MemberAccounts:
         """The ids of the member's own accounts."""
@@ -195,7 +193,6 @@ class SqlMemberRepository:
             language=row[4],
             created_at=self._sql.flavor.read_time(row[5]),
             referred_by=row[6],
-            notifications=bool(row[7]),
         )
 
 

@@ -80,14 +80,18 @@ class Harness:
     async def award(self, member: Member, points: int, key: str, by: Member | None = None) -> None:
         """Award points directly; with an actor the member is notified through the outbox."""
         command = AwardPoints(
-            member.id, key, "goodwill", points=points, actor_id=by.id if by else None
+            member_id=member.id,
+            key=key,
+            reason="goodwill",
+            points=points,
+            actor_id=by.id if by else None,
         )
         await asyncio.to_thread(self.services.loyalty.award, command)
 
     def outbox(self) -> list[tuple[Any, ...]]:
-        """(id, member_id, kind, status, last_error) of every outbox row."""
+        """(id, member_id, message key, status, last_error) of every outbox row."""
         with sqlite3.connect(self.db_path) as conn:
-            query = "SELECT id, member_id, kind, status, last_error FROM outbox ORDER BY id"
+            query = "SELECT id, member_id, message_key, status, last_error FROM outbox ORDER BY id"
             return list(conn.execute(query))
 
 

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from bot.bootstrap import build
-from bot.outbox.senders import RetryLater
+from bot.outbox.senders import Destination, RetryLater
+from bot.replies import Reply
 from bot.settings import Settings
 from bot.slack.app import ResponseUrls, web_client
 from bot.slack.component import SlackComponent
 from bot.slack.gate import SlackHosts
 from bot.slack.sender import SlackSender
-from core.model import Identity
 from tests.adapters.slack_support import SECRET, TOKEN, SlackHarness, program_file, running_slack
 from tests.fakes import slack_signing as s
 from tests.fakes.slack_api import FakeSlackApi
@@ -171,20 +171,21 @@ async def test_a_command_whose_text_says_payload_is_still_a_command(bot: SlackHa
 
 
 async def test_the_sender_copes_with_answers_that_are_not_slacks_json(
-    fake_slack: FakeSlackApi,
+    bot: SlackHarness,
 ) -> None:
-    sender = SlackSender(web_client(TOKEN, fake_slack.api_url))
-    ali = Identity("slack", "UALI", "ali")
-    fake_slack.fail_next("conversations.open", status=502, page="<html>Bad gateway</html>")
+    fake = bot.fake
+    sender = SlackSender(web_client(TOKEN, fake.api_url), bot.services.renderer)
+    ali, hi = Destination(chat="UALI", person=True), Reply.say("free_text")
+    fake.fail_next("conversations.open", status=502, page="<html>Bad gateway</html>")
     with pytest.raises(RetryLater) as later:
-        await sender.send(ali, "hi")
+        await sender.send(ali, hi, "en")
     assert later.value.seconds == 30.0
-    fake_slack.fail_next("conversations.open", status=404, page="<html>Not found</html>")
+    fake.fail_next("conversations.open", status=404, page="<html>Not found</html>")
     with pytest.raises(RuntimeError, match="HTTP 404 without JSON"):
-        await sender.send(ali, "hi")
-    fake_slack.fail_next("chat.postMessage", status=429, retry_after="soon", page="<p>slow</p>")
-    await sender.send(ali, "hi")  # waited a second, then sent
-    assert [c.status for c in fake_slack.calls_to("chat.postMessage")] == [429, 200]
+        await sender.send(ali, hi, "en")
+    fake.fail_next("chat.postMessage", status=429, retry_after="soon", page="<p>slow</p>")
+    await sender.send(ali, hi, "en")  # waited a second, then sent
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 200]
 
 
 async def test_no_warning_is_logged_at_a_slack_start(

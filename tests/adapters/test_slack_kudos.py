@@ -182,7 +182,7 @@ def _member_id(bot: SlackHarness, user: str) -> int:
 async def test_the_receiver_gets_a_dm_through_the_outbox(bot: SlackHarness) -> None:
     services = bot.services
     dispatcher = Dispatcher(services.outbox, services.database, services.renderer, bot.clock)
-    dispatcher.register(SlackSender(web_client(TOKEN, bot.fake.api_url)))
+    dispatcher.register(SlackSender(web_client(TOKEN, bot.fake.api_url), services.renderer))
     await bot.command("UALI", "<@UBEA> 5 thanks #teamwork", "r1")
     await bot.replies("r1", 2)
     await dispatcher.run_once()

@@ -110,7 +110,9 @@ def test_the_slack_locale_counts_until_the_member_chooses(bot: SlackHarness) -> 
     giving = Giving(bot.kudos(), people, bot.services.renderer, "en")
     turkish_client = Person("UX", "x", None, False, None, "tr-TR")
     assert giving.language_of(turkish_client) == "tr"
-    chose_english = Member(1, "K7Q-4MX2", "x", Role.MEMBER, "en", NOW)
+    chose_english = Member(
+        id=1, code="K7Q-4MX2", display_name="x", role=Role.MEMBER, language="en", created_at=NOW
+    )
     assert giving.language_of(turkish_client, chose_english) == "en"
     giving.language = "tr"  # a Turkish workspace
     assert giving.language_of(Person("UY", "y", None, False, None, "de-DE")) == "tr"

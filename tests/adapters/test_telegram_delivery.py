@@ -89,7 +89,7 @@ async def test_a_429_is_waited_out_and_the_message_still_arrives(bot: Harness) -
     refused = [c for c in bot.fake.calls_to("sendMessage") if c.status == 429]
     assert len(refused) == 1 and str(refused[0].chat_id) == str(BOB)
     assert await until(
-        lambda: [r for r in bot.outbox() if r[3] == "sent" and r[2] == "points_awarded"]
+        lambda: [r for r in bot.outbox() if r[3] == "sent" and r[2] == "notify.points_awarded"]
     )
 
 

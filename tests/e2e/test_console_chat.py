@@ -101,13 +101,26 @@ def test_settings_change_language_and_notifications(chat) -> None:  # type: igno
         "/settings language tr",
         "/balance",
         "/settings notifications off",
+        "/settings zone istanbul",
+        "/settings quiet 22-7",
+        "/settings zone mars",
         "/settings language klingon",
     )
     assert "Language: English" in out
+    assert "Time zone: America/New_York (the program's) — " in out
+    assert "🌙 Quiet hours 21:00–09:00: offers wait until they end." in out
+    assert "🔔 Promotions: on" in out
+    assert "Receipts of your points, redemptions and vouchers always reach you." in out
     assert "[Türkçe → /settings language tr]" in out
+    assert "[Promotions: turn off → /settings broadcast off]" in out
     assert "Dil: Türkçe" in out
     assert "⭐ 25 puan" in out
-    assert "Bildirimler: kapalı." in out
+    assert "🔕 Kampanyalar: kapalı" in out  # the former single switch: every marketing category
+    assert "[Kampanyalar: aç → /settings broadcast on]" in out
+    assert "🕘 Saat dilimi: Europe/Istanbul — orada saat şu an" in out
+    assert "[America/New_York kullan → /settings zone default]" in out
+    assert "🌙 Sessiz saatler 22:00–07:00" in out
+    assert "“mars” saat dilimini tanımıyorum." in out
     assert "Kullanım: /settings" in out
 
 

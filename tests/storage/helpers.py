@@ -17,6 +17,7 @@ from core.model import (
     NewLot,
     Role,
 )
+from core.outbox import OutboxMessage, Recipient
 from core.ports import UnitOfWork
 from storage.database import SqlDatabase
 
@@ -25,7 +26,16 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 def identity(name: str, platform: str = "telegram") -> Identity:
     """A chat identity whose username and display name derive from `name`."""
-    return Identity(platform, f"id-{name}", display_name=name.title(), username=name)
+    return Identity(
+        platform=platform, external_id=f"id-{name}", display_name=name.title(), username=name
+    )
+
+
+def message(member_id: int, key: str, dedupe_key: str, **params: object) -> OutboxMessage:
+    """A transactional outbox message for a member."""
+    return OutboxMessage(
+        recipient=Recipient.member(member_id), key=key, dedupe_key=dedupe_key, params=params
+    )
 
 
 def add_member(
@@ -45,7 +55,14 @@ def add_member(
 def new_journal(uow: UnitOfWork, key: str, member_id: int | None = None, **meta: object) -> int:
     """Record a journal with this key; its id."""
     return uow.ledger.add_journal(
-        NewJournal(JournalKind.EARN, key, f"hash-{key}", T0, member_id, meta=dict(meta))
+        NewJournal(
+            kind=JournalKind.EARN,
+            key=key,
+            request_hash=f"hash-{key}",
+            effective_at=T0,
+            member_id=member_id,
+            meta=dict(meta),
+        )
     )
 
 

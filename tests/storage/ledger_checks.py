@@ -135,7 +135,9 @@ class ManualClock:
 
 def person(n: int | str) -> Identity:
     """A chat identity for test person `n`."""
-    return Identity("telegram", f"user-{n}", display_name=f"User {n}", username=f"user{n}")
+    return Identity(
+        platform="telegram", external_id=f"user-{n}", display_name=f"User {n}", username=f"user{n}"
+    )
 
 
 # -- fresh databases -----------------------------------------------------------------------------
@@ -563,12 +565,41 @@ def redeem_task(
         for nonce in nonces:
             barrier.wait(timeout=60)
             try:
-                result = loyalty.redeem(RedeemReward(member_id, reward_id, nonce))
+                result = loyalty.redeem(
+                    RedeemReward(member_id=member_id, reward_id=reward_id, nonce=nonce)
+                )
                 outcomes.append(("ok", result.voucher, result.duplicate))
             except errors.InsufficientPoints:
                 outcomes.append(("insufficient", "", False))
             except Exception as exc:
                 outcomes.append(("error", repr(exc), False))
+    finally:
+        db.dispose()
+    return outcomes
+
+
+def refund_task(url: str, receipts: list[str], parties: int) -> list[tuple[str, int, bool]]:
+    """Refund each receipt in full under the refund id `F-<receipt>`; before each, wait until
+    `parties` tasks are ready to send the very same refund too.
+
+    Each outcome is ("ok", points, duplicate) or ("error", 0, False) with the error's name.
+    """
+    from core.commands import RefundPurchase
+
+    barrier = _BARRIERS[parties]
+    outcomes: list[tuple[str, int, bool]] = []
+    db = SqlDatabase.from_url(url)
+    try:
+        loyalty = Loyalty(db, make_program(signup=False), ManualClock())
+        db.run(lambda uow: uow.ledger.find_journal("warm-up"), write=False)  # connect first
+        for receipt in receipts:
+            barrier.wait(timeout=60)
+            command = RefundPurchase(receipt=receipt, refund_id=f"F-{receipt}")
+            try:
+                result = loyalty.refund(command)
+                outcomes.append(("ok", result.points, result.duplicate))
+            except Exception as exc:
+                outcomes.append((type(exc).__name__, 0, False))
     finally:
         db.dispose()
     return outcomes

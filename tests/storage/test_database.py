@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import insert, select
 
 from core.errors import InsufficientPoints
-from core.model import LotState, MemberAccounts, OutboxMessage, Posting, Purpose
+from core.model import LotState, MemberAccounts, Posting, Purpose
 from core.ports import UnitOfWork
 from storage.database import SqlDatabase
 from storage.sql import Query, Sql
 from storage.tables import metadata
-from tests.storage.helpers import T0, add_member, lot, new_journal
+from tests.storage.helpers import T0, add_member, lot, message, new_journal
 
 TABLES = ["journal", "posting", "lot", "lot_movement", "outbox", "inbound_event", "reward_stock"]
 
@@ -48,7 +48,7 @@ def test_work_that_raises_leaves_nothing_behind(db: SqlDatabase) -> None:
         uow.ledger.add_lot(lot(member.id, journal_id, 5, 30, LotState.PENDING))
         uow.events.claim("tg:1", T0)
         uow.rewards.take_stock("mug", 3)
-        uow.outbox.add(OutboxMessage(member.id, "hello", {}, "hello:1"), T0)
+        uow.outbox.add(message(member.id, "hello", "hello:1"), T0)
         raise InsufficientPoints(needed=1, available=0, short=1)
 
     with pytest.raises(InsufficientPoints):

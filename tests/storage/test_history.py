@@ -20,7 +20,14 @@ def _move(
 ) -> int:
     def work(uow: UnitOfWork) -> int:
         journal_id = uow.ledger.add_journal(
-            NewJournal(kind, key, "h", T0 + timedelta(days=day), None, meta=dict(meta))
+            NewJournal(
+                kind=kind,
+                key=key,
+                request_hash="h",
+                effective_at=T0 + timedelta(days=day),
+                member_id=None,
+                meta=dict(meta),
+            )
         )
         uow.ledger.add_postings(journal_id, [Posting(account, amount) for account, amount in legs])
         return journal_id
@@ -47,14 +54,38 @@ def test_history_is_newest_first_and_paged(db: SqlDatabase) -> None:
 
     rows = page(0, 10)
     assert rows == [
-        HistoryRow(redeem, JournalKind.REDEEM, T0 + timedelta(days=3), -20, Purpose.AVAILABLE, "7"),
         HistoryRow(
-            release, JournalKind.RELEASE, T0 + timedelta(days=1), 50, Purpose.AVAILABLE, None
+            journal_id=redeem,
+            kind=JournalKind.REDEEM,
+            at=T0 + timedelta(days=3),
+            amount=-20,
+            purpose=Purpose.AVAILABLE,
+            reference="7",
         ),
         HistoryRow(
-            release, JournalKind.RELEASE, T0 + timedelta(days=1), -50, Purpose.PENDING, None
+            journal_id=release,
+            kind=JournalKind.RELEASE,
+            at=T0 + timedelta(days=1),
+            amount=50,
+            purpose=Purpose.AVAILABLE,
+            reference=None,
         ),
-        HistoryRow(earn, JournalKind.EARN, T0, 50, Purpose.PENDING, "R-1"),
+        HistoryRow(
+            journal_id=release,
+            kind=JournalKind.RELEASE,
+            at=T0 + timedelta(days=1),
+            amount=-50,
+            purpose=Purpose.PENDING,
+            reference=None,
+        ),
+        HistoryRow(
+            journal_id=earn,
+            kind=JournalKind.EARN,
+            at=T0,
+            amount=50,
+            purpose=Purpose.PENDING,
+            reference="R-1",
+        ),
     ]
     assert page(1, 2) == rows[1:3]
     assert page(4, 10) == []

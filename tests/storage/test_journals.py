@@ -14,7 +14,14 @@ from tests.storage.helpers import T0, add_member, new_journal
 def test_a_journal_is_found_by_its_key(db: SqlDatabase) -> None:
     member, _ = add_member(db, "ann")
     journal = NewJournal(
-        JournalKind.REDEEM, "redeem:n1", "abc", T0, member.id, member.id, None, {"ref": "x", "n": 2}
+        kind=JournalKind.REDEEM,
+        key="redeem:n1",
+        request_hash="abc",
+        effective_at=T0,
+        member_id=member.id,
+        actor_id=member.id,
+        reverses_id=None,
+        meta={"ref": "x", "n": 2},
     )
     journal_id = db.run(lambda uow: uow.ledger.add_journal(journal))
     found = db.run(lambda uow: uow.ledger.find_journal("redeem:n1"), write=False)

@@ -388,14 +388,20 @@ class LedgerMachine(RuleBasedStateMachine):
         member_id = self.member(i)
         self.receipts += 1
         receipt = f"R-{self.receipts}"
-        result = self.app.record_purchase(RecordPurchase(member_id, receipt, amount))
+        result = self.app.record_purchase(
+            RecordPurchase(member_id=member_id, receipt=receipt, amount_minor=amount)
+        )
         points, debt_paid = self.m.earn(member_id, receipt, amount, self.clock.now())
         assert (result.points, result.debt_paid, result.duplicate) == (points, debt_paid, False)
         event(f"earn: debt paid {bool(debt_paid)}")
 
     def earn_same_receipt(self, j: int, change: int) -> None:
         purchase = self.m.purchases[self.receipt(j)]
-        command = RecordPurchase(purchase.member, purchase.receipt, purchase.amount + change)
+        command = RecordPurchase(
+            member_id=purchase.member,
+            receipt=purchase.receipt,
+            amount_minor=purchase.amount + change,
+        )
         with self.unchanged():
             if change == 0:
                 result = self.app.record_purchase(command)
@@ -410,14 +416,20 @@ class LedgerMachine(RuleBasedStateMachine):
     def earn_invalid_amount(self, i: int, amount: int) -> None:
         self.receipts += 1
         with self.unchanged(), pytest.raises(errors.InvalidAmount):
-            self.app.record_purchase(RecordPurchase(self.member(i), f"R-{self.receipts}", amount))
+            self.app.record_purchase(
+                RecordPurchase(
+                    member_id=self.member(i), receipt=f"R-{self.receipts}", amount_minor=amount
+                )
+            )
 
     @precondition(has_members)
     @rule(i=indexes, points=st.integers(min_value=1, max_value=MAX_AWARD))
     def award(self, i: int, points: int) -> None:
         member_id = self.member(i)
         key = f"goodwill:{len(self.award_keys)}"
-        result = self.app.award(AwardPoints(member_id, key, "sorry", points=points))
+        result = self.app.award(
+            AwardPoints(member_id=member_id, key=key, reason="sorry", points=points)
+        )
         debt_paid = self.m.award(member_id, points, self.clock.now())
         assert (result.points, result.debt_paid, result.duplicate) == (points, debt_paid, False)
         self.award_keys[key] = (member_id, points)
@@ -426,15 +438,21 @@ class LedgerMachine(RuleBasedStateMachine):
         key = sorted(self.award_keys)[k % len(self.award_keys)]
         member_id, points = self.award_keys[key]
         with self.unchanged():
-            result = self.app.award(AwardPoints(member_id, key, "sorry", points=points))
+            result = self.app.award(
+                AwardPoints(member_id=member_id, key=key, reason="sorry", points=points)
+            )
             assert result.duplicate
             with pytest.raises(errors.IdempotencyConflict):
                 other = points - 1 if points > 1 else 2
-                self.app.award(AwardPoints(member_id, key, "sorry", points=other))
+                self.app.award(
+                    AwardPoints(member_id=member_id, key=key, reason="sorry", points=other)
+                )
 
     def award_invalid(self, i: int, points: int) -> None:
         with self.unchanged(), pytest.raises(errors.InvalidAmount):
-            self.app.award(AwardPoints(self.member(i), "goodwill:bad", "x", points=points))
+            self.app.award(
+                AwardPoints(member_id=self.member(i), key="goodwill:bad", reason="x", points=points)
+            )
 
     @precondition(has_members)
     @rule(i=indexes, reward=st.sampled_from(sorted(PRICES)), times=times)
@@ -450,7 +468,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def _redeem_once(self, member_id: int, reward: str) -> bool:
         self.nonces += 1
         nonce = f"nonce-{self.nonces}"
-        command = RedeemReward(member_id, reward, nonce)
+        command = RedeemReward(member_id=member_id, reward_id=reward, nonce=nonce)
         expected_error = self.m.redeem_error(member_id, reward, self.clock.now())
         if expected_error is not None:
             # 9. Pending points cannot be redeemed (the model only counts available ones).
@@ -474,12 +492,14 @@ class LedgerMachine(RuleBasedStateMachine):
         other = reward if same_reward else next(r for r in PRICES if r != reward)
         with self.unchanged():
             if same_reward:
-                result = self.app.redeem(RedeemReward(member_id, other, nonce))
+                result = self.app.redeem(
+                    RedeemReward(member_id=member_id, reward_id=other, nonce=nonce)
+                )
                 assert result.duplicate and result.voucher == voucher
                 assert result.balance_after == self.m.members[member_id].available
             else:
                 with pytest.raises(errors.IdempotencyConflict):
-                    self.app.redeem(RedeemReward(member_id, other, nonce))
+                    self.app.redeem(RedeemReward(member_id=member_id, reward_id=other, nonce=nonce))
 
     @precondition(has_purchases)
     @rule(j=indexes, how=refund_kinds, part=st.integers(min_value=1, max_value=40_000))
@@ -499,7 +519,7 @@ class LedgerMachine(RuleBasedStateMachine):
             "unknown": None,
         }[how]
         refund_id = f"F-{len(self.refunds)}"
-        command = RefundPurchase(receipt, refund_id, amount)
+        command = RefundPurchase(receipt=receipt, refund_id=refund_id, amount_minor=amount)
         expected_error = self.m.refund_error(receipt, amount)
         if expected_error is not None:
             event(f"refund refused: {expected_error.__name__}")
@@ -525,12 +545,16 @@ class LedgerMachine(RuleBasedStateMachine):
         receipt, amount, outcome = self.refunds[refund_id]
         with self.unchanged():
             if same:
-                result = self.app.refund(RefundPurchase(receipt, refund_id, amount))
+                result = self.app.refund(
+                    RefundPurchase(receipt=receipt, refund_id=refund_id, amount_minor=amount)
+                )
                 assert result.duplicate and result.points == outcome.points
             else:
                 other = 1 if amount is None else amount + 1
                 with pytest.raises(errors.IdempotencyConflict):
-                    self.app.refund(RefundPurchase(receipt, refund_id, other))
+                    self.app.refund(
+                        RefundPurchase(receipt=receipt, refund_id=refund_id, amount_minor=other)
+                    )
 
     @precondition(has_members)
     @rule(i=indexes, amount=amounts)
@@ -540,10 +564,12 @@ class LedgerMachine(RuleBasedStateMachine):
         before = self.m.members[member_id].balances
         self.receipts += 1
         receipt = f"R-{self.receipts}"
-        earned = self.app.record_purchase(RecordPurchase(member_id, receipt, amount))
+        earned = self.app.record_purchase(
+            RecordPurchase(member_id=member_id, receipt=receipt, amount_minor=amount)
+        )
         self.m.earn(member_id, receipt, amount, self.clock.now())
         refund_id = f"F-{len(self.refunds)}"
-        result = self.app.refund(RefundPurchase(receipt, refund_id))
+        result = self.app.refund(RefundPurchase(receipt=receipt, refund_id=refund_id))
         outcome = self.m.refund(receipt, None)
         self.refunds[refund_id] = (receipt, None, outcome)
         assert result.points == earned.points

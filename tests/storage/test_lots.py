@@ -65,7 +65,16 @@ def test_drawable_lots_come_first_expiring_first_with_a_cursor(
     assert [x.id for x in rest] == [ids[0], ids[2]]  # same expiry: by id
     tie = (rest[0].expires_at, rest[0].id)
     assert [x.id for x in db.run(lambda uow: uow.ledger.drawable_lots(ann.id, tie, 10))] == [ids[2]]
-    assert first[0] == Lot(ids[1], ann.id, 20, 20, AVAILABLE, T0, T0, T0 + timedelta(days=10))
+    assert first[0] == Lot(
+        id=ids[1],
+        member_id=ann.id,
+        amount=20,
+        remaining=20,
+        state=AVAILABLE,
+        earned_at=T0,
+        available_at=T0,
+        expires_at=T0 + timedelta(days=10),
+    )
 
 
 def test_draw_takes_points_and_records_movements(db: SqlDatabase, ann: Member) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from core.codes import normalize_code
 from core.model import Identity, Member, Role
+from core.preferences import Preferences
 from storage.database import SqlDatabase
 from tests.storage.helpers import T0, add_member, identity
 
@@ -20,7 +21,9 @@ def test_add_creates_the_member_its_identity_and_accounts(db: SqlDatabase) -> No
         Role.MEMBER,
         T0,
     )
-    assert ann.notifications and ann.referred_by is None
+    assert ann.referred_by is None
+    # No choices made yet: the defaults (platform's or program's zone, 21:00-09:00, all on).
+    assert db.run(lambda uow: uow.preferences.get(ann.id), write=False) == Preferences()
     assert db.run(lambda uow: uow.members.by_identity("telegram", "id-ann")) == ann
     assert db.run(lambda uow: uow.members.by_id(ann.id)) == ann
     assert db.run(lambda uow: uow.members.identities(ann.id)) == [identity("ann")]
@@ -80,7 +83,14 @@ def test_by_username_prefers_the_speakers_platform(db: SqlDatabase) -> None:
 
 def test_refresh_identity_updates_names_and_username(db: SqlDatabase) -> None:
     ann, _ = add_member(db, "ann")
-    new = Identity("telegram", "id-ann", "Ann B.", "AnnB", "de", "Europe/Berlin")
+    new = Identity(
+        platform="telegram",
+        external_id="id-ann",
+        display_name="Ann B.",
+        username="AnnB",
+        language="de",
+        time_zone="Europe/Berlin",
+    )
     db.run(lambda uow: uow.members.refresh_identity(ann.id, new))
     db.run(lambda uow: uow.members.refresh_identity(ann.id, new))  # unchanged: no write
     assert db.run(lambda uow: uow.members.identities(ann.id)) == [new]
@@ -105,7 +115,12 @@ def test_accounts_of_an_unknown_member(db: SqlDatabase) -> None:
 def _rename(uow: object, name: str) -> None:
     members = uow.members  # type: ignore[attr-defined]
     member = members.by_identity("slack", f"id-{name}")
-    members.refresh_identity(member.id, Identity("slack", f"id-{name}", "Ann Two", "Ann"))
+    members.refresh_identity(
+        member.id,
+        Identity(
+            platform="slack", external_id=f"id-{name}", display_name="Ann Two", username="Ann"
+        ),
+    )
 
 
 def _by_code(db: SqlDatabase, code: str) -> Member | None:

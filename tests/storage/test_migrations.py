@@ -8,12 +8,14 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, insert, inspect, select
+from sqlalchemy import Connection, insert, inspect, select, text
 
 from core.model import MEMBER_PURPOSES, Purpose
 from storage.database import SqlDatabase
 from storage.engine import create_engine_for
 from storage.migrate import alembic_config, upgrade
+from storage.outbox_queue import SqlOutboxQueue
+from storage.sql import flavor_for
 from storage.tables import JournalRow, MemberRow, PurchaseDayRow, PurchaseRow, metadata
 
 PARTIAL_INDEXES = {
@@ -165,3 +167,106 @@ def _purchases_under_0001(conn: Connection) -> None:
             in purchases
         ],
     )  # fmt: skip
+
+
+def _migrate(database_url: str, revision: str, down: bool = False) -> None:
+    engine = create_engine_for(database_url)
+    try:
+        with engine.connect() as conn:
+            config = alembic_config(database_url)
+            config.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(config, revision)
+            conn.commit()
+    finally:
+        engine.dispose()
+
+
+def _read(database_url: str, *queries: str) -> list[list[tuple[object, ...]]]:
+    """The rows of each query, read on a new engine."""
+    engine = create_engine_for(database_url)
+    try:
+        with engine.connect() as conn:
+            return [[tuple(row) for row in conn.exec_driver_sql(q).all()] for q in queries]
+    finally:
+        engine.dispose()
+
+
+def test_0004_keeps_outbox_rows_and_the_notifications_switch_meaningful(
+    database_url: str,
+) -> None:
+    _migrate(database_url, "0003")
+    at = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+    engine = create_engine_for(database_url)
+    stored = flavor_for(engine.dialect.name).bind_time(at)  # as the repositories store it
+    try:
+        with engine.begin() as conn:
+            for member_id, switch in ((1, True), (2, False)):
+                conn.execute(
+                    text(
+                        "INSERT INTO member (id, code, code_key, display_name, role, created_at,"
+                        " notifications) VALUES (:id, :code, :code, 'M', 0, :at, :switch)"
+                    ),
+                    {"id": member_id, "code": f"C{member_id}", "at": stored, "switch": switch},
+                )
+            rows = [
+                (1, "points_earned", "queued", None),
+                (1, "kudos_received", "sent", None),
+                (2, "points_awarded", "failed", "no member or opted out"),
+                (1, "points_refunded", "failed", "RetryAfter(5)"),
+            ]
+            for n, (member_id, kind, status, error) in enumerate(rows):
+                conn.execute(
+                    text(
+                        "INSERT INTO outbox (member_id, kind, params, dedupe_key, status,"
+                        " attempts, not_before, created_at, last_error) VALUES (:m, :kind,"
+                        " :params, :key, :status, 1, :at, :at, :error)"
+                    ),
+                    {"m": member_id, "kind": kind, "params": '{"points":5}', "key": f"k{n}",
+                     "status": status, "at": stored, "error": error},
+                )  # fmt: skip
+    finally:
+        engine.dispose()
+
+    _migrate(database_url, "0004")
+    outbox, opted_out, member = _read(
+        database_url,
+        "SELECT member_id, message_key, category, status, last_error, channel_id, buttons,"
+        " image_digest FROM outbox ORDER BY id",
+        "SELECT member_id, category FROM opt_out",
+        "SELECT time_zone, quiet_start, quiet_end FROM member ORDER BY id",
+    )
+    assert outbox == [
+        (1, "notify.points_earned", "transactional", "queued", None, None, None, None),
+        (1, "notify.kudos_received", "transactional", "sent", None, None, None, None),
+        (2, "notify.points_awarded", "transactional", "skipped", "opted_out", None, None, None),
+        (1, "notify.points_refunded", "transactional", "failed", "RetryAfter(5)", None, None,
+         None),
+    ]  # fmt: skip
+    assert opted_out == [(2, "broadcast")]
+    assert member == [(None, None, None)] * 2
+    # The queued row is claimed as a v2 message, and the opt-out reads as a preference.
+    db = SqlDatabase.from_url(database_url)
+    try:
+        (queued,) = SqlOutboxQueue(db).claim(at, at + timedelta(minutes=5), 10)
+        assert (queued.key, queued.params, queued.recipient.member_id) == (
+            "notify.points_earned",
+            {"points": 5},
+            1,
+        )
+        assert db.run(lambda uow: uow.preferences.get(2).opted_out) == {"broadcast"}
+    finally:
+        db.dispose()
+
+    _migrate(database_url, "0003", down=True)  # and back, for an operator who must
+    kinds, switches = _read(
+        database_url,
+        "SELECT kind, status FROM outbox ORDER BY id",
+        "SELECT id, notifications FROM member ORDER BY id",
+    )
+    assert kinds == [
+        ("points_earned", "queued"),
+        ("kudos_received", "sent"),
+        ("points_awarded", "failed"),
+        ("points_refunded", "failed"),
+    ]
+    assert [(r[0], bool(r[1])) for r in switches] == [(1, True), (2, False)]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.model import Identity, OutboxMessage, Role
+from core.model import Identity, Role
 from storage.database import SqlDatabase
 from storage.outbox_queue import SqlOutboxQueue
+from tests.storage.helpers import message
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -16,11 +17,10 @@ def queue_messages(db: SqlDatabase, count: int) -> int:
     """A member with `count` queued messages; the member id."""
 
     def work(uow):  # type: ignore[no-untyped-def]
-        member = uow.members.add(
-            "K7Q-4MX2", Identity("telegram", "1", "Ann"), Role.MEMBER, NOW, None
-        )
+        ann = Identity(platform="telegram", external_id="1", display_name="Ann")
+        member = uow.members.add("K7Q-4MX2", ann, Role.MEMBER, NOW, None)
         for n in range(count):
-            uow.outbox.add(OutboxMessage(member.id, "points_awarded", {"points": n}, f"k{n}"), NOW)
+            uow.outbox.add(message(member.id, "notify.points_awarded", f"k{n}", points=n), NOW)
         return member.id
 
     return db.run(work)
@@ -33,7 +33,7 @@ def test_claims_are_disjoint_and_come_back_after_the_lease(db: SqlDatabase) -> N
     second = queue.claim(NOW, NOW + LEASE, 3)
     assert [m.params["points"] for m in first] == [0, 1, 2]
     assert [m.params["points"] for m in second] == [3, 4]
-    assert {m.member_id for m in first + second} == {member_id}
+    assert {m.recipient.member_id for m in first + second} == {member_id}
     assert queue.claim(NOW, NOW + LEASE, 10) == []
     # A crashed dispatcher's rows are offered again once its lease ends.
     again = queue.claim(NOW + LEASE, NOW + 2 * LEASE, 10)
@@ -53,6 +53,32 @@ def test_settling_rows(db: SqlDatabase) -> None:
     assert [m.id for m in queue.claim(NOW + timedelta(seconds=1), NOW + LEASE, 10)] == [later.id]
     queue.clear_unreachable(member_id, "telegram")
     assert not queue.unreachable(member_id, "telegram")
+
+
+def test_deferred_rows_come_back_when_due_and_skipped_ones_never(db: SqlDatabase) -> None:
+    queue_messages(db, 3)
+    queue = SqlOutboxQueue(db)
+    deferred, skipped, failed = queue.claim(NOW, NOW + LEASE, 3)
+    morning = NOW + timedelta(hours=9)
+    queue.defer(deferred.id, morning, "quiet_hours")
+    queue.mark_skipped(skipped.id, "opted_out:broadcast")
+    queue.mark_failed(failed.id, "boom")
+    assert statuses(db) == {
+        deferred.id: ("deferred", "quiet_hours", 0),
+        skipped.id: ("skipped", "opted_out:broadcast", 1),
+        failed.id: ("failed", "boom", 1),
+    }
+    assert queue.claim(morning - timedelta(microseconds=1), NOW + 2 * LEASE, 10) == []
+    (again,) = queue.claim(morning, morning + LEASE, 10)
+    assert (again.id, again.attempts) == (deferred.id, 1)  # the deferral was no attempt
+    queue.mark_sent(again.id, morning)
+    assert statuses(db)[deferred.id] == ("sent", None, 1)
+
+
+def statuses(db: SqlDatabase) -> dict[int, tuple[str, str | None, int]]:
+    with db.engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT id, status, last_error, attempts FROM outbox").all()
+    return {int(r[0]): (str(r[1]), r[2], int(r[3])) for r in rows}
 
 
 def test_postponing_without_a_failure_gives_the_attempt_back(db: SqlDatabase) -> None:

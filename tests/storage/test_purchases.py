@@ -19,9 +19,14 @@ def _buy(
 ) -> Purchase:
     def work(uow: UnitOfWork) -> Purchase:
         purchase = Purchase(
-            receipt, member_id, minor, points, None, new_journal(uow, f"earn:{receipt}"),
-            T0 + timedelta(days=days),
-        )  # fmt: skip
+            receipt=receipt,
+            member_id=member_id,
+            amount_minor=minor,
+            points=points,
+            lot_id=None,
+            journal_id=new_journal(uow, f"earn:{receipt}"),
+            occurred_at=T0 + timedelta(days=days),
+        )
         uow.purchases.add(purchase)
         return purchase
 
@@ -61,7 +66,15 @@ def test_a_receipt_is_recorded_once(db: SqlDatabase) -> None:
     with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
         SqlDatabase(db.engine, attempts=1).run(
             lambda uow: uow.purchases.add(
-                Purchase("R-1", ann.id, 5, 0, None, new_journal(uow, "earn:again"), T0)
+                Purchase(
+                    receipt="R-1",
+                    member_id=ann.id,
+                    amount_minor=5,
+                    points=0,
+                    lot_id=None,
+                    journal_id=new_journal(uow, "earn:again"),
+                    occurred_at=T0,
+                )
             )
         )
 
@@ -88,7 +101,15 @@ def test_daily_totals_follow_purchases_and_refunds_on_their_purchase_day(
     late = datetime.combine(day1, time(23, 30), UTC).astimezone(timezone(timedelta(hours=3)))
     db.run(
         lambda uow: uow.purchases.add(
-            Purchase("R-4", ann.id, 2_000, 20, None, new_journal(uow, "earn:R-4"), late)
+            Purchase(
+                receipt="R-4",
+                member_id=ann.id,
+                amount_minor=2_000,
+                points=20,
+                lot_id=None,
+                journal_id=new_journal(uow, "earn:R-4"),
+                occurred_at=late,
+            )
         )
     )
     assert _days(db) == [

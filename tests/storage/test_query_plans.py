@@ -112,7 +112,17 @@ def test_qualifying_reads_a_range_of_the_daily_totals_key(db: SqlDatabase) -> No
     def work(uow: UnitOfWork) -> None:
         journal_id = new_journal(uow, "bulk")
         for n, (at, minor) in enumerate(purchases):
-            uow.purchases.add(Purchase(f"R-{n}", ann.id, minor, minor // 10, None, journal_id, at))
+            uow.purchases.add(
+                Purchase(
+                    receipt=f"R-{n}",
+                    member_id=ann.id,
+                    amount_minor=minor,
+                    points=minor // 10,
+                    lot_id=None,
+                    journal_id=journal_id,
+                    occurred_at=at,
+                )
+            )
 
     db.run(work)
     with db.engine.begin() as conn:  # other members' totals, written directly: only the plan

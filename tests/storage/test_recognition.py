@@ -33,9 +33,18 @@ def test_gifts_pairs_revocation_and_top_receivers(db: SqlDatabase) -> None:
 
     def give(uow: RecognitionUnitOfWork, key: str, receiver: int, points: int, days: int) -> Gift:
         gift = Gift(
-            key, new_journal(uow, key), ann.id, receiver, points, ("teamwork", "care"),
-            "thanks #teamwork", "2026-03", f"2026-03-0{1 + days}", None, T0 + timedelta(days=days),
-        )  # fmt: skip
+            key=key,
+            journal_id=new_journal(uow, key),
+            giver_id=ann.id,
+            receiver_id=receiver,
+            points=points,
+            values=("teamwork", "care"),
+            reason="thanks #teamwork",
+            period="2026-03",
+            day=f"2026-03-0{1 + days}",
+            lot_id=None,
+            given_at=T0 + timedelta(days=days),
+        )
         uow.recognition.add_gift(gift)
         return gift
 

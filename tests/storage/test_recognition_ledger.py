@@ -35,10 +35,14 @@ def test_revoking_a_gift_whose_points_expired_takes_nothing_again(db: SqlDatabas
     loyalty = new_loyalty(db, program, clock)
     kudos = Kudos(db, program, clock)
     giver, receiver = (loyalty.enroll(person(n)).member.id for n in (1, 2))
-    kudos.give(GiveKudos("gift-1", giver, receiver, 15, "thanks"))
+    kudos.give(
+        GiveKudos(key="gift-1", giver_id=giver, receiver_id=receiver, points=15, reason="thanks")
+    )
     clock.advance(timedelta(days=12))
     assert loyalty.expire_due().points == 15
-    kudos.give(GiveKudos("gift-2", giver, receiver, 5, "again"))
+    kudos.give(
+        GiveKudos(key="gift-2", giver_id=giver, receiver_id=receiver, points=5, reason="again")
+    )
 
     result = kudos.revoke("gift-1", None)
 
@@ -54,8 +58,12 @@ def test_revoking_a_spent_gift_leaves_a_debt(db: SqlDatabase) -> None:
     loyalty = new_loyalty(db, program, clock)
     kudos = Kudos(db, program, clock)
     giver, receiver = (loyalty.enroll(person(n)).member.id for n in (1, 2))
-    kudos.give(GiveKudos("gift-1", giver, receiver, 15, "thanks"))
-    kudos.give(GiveKudos("gift-2", receiver, giver, 12, "back"))  # allowance, not points
+    kudos.give(
+        GiveKudos(key="gift-1", giver_id=giver, receiver_id=receiver, points=15, reason="thanks")
+    )
+    kudos.give(
+        GiveKudos(key="gift-2", giver_id=receiver, receiver_id=giver, points=12, reason="back")
+    )  # allowance, not points
     result = kudos.revoke("gift-1", None)
     assert result is not None and (result.clawed_back, result.shortfall) == (15, 0)
     assert LedgerChecker(db.engine).check(now=clock.now()).balances[receiver] == (0, 0, 0)

@@ -41,15 +41,30 @@ def test_only_one_gift_gets_the_last_allowance_points(db: SqlDatabase) -> None:
     program = parse_program(PROGRAM)
     loyalty = Loyalty(db, program, FixedClock())
     kudos = Kudos(db, program, FixedClock())
-    ids = [loyalty.enroll(Identity("slack", f"U{i}", f"P{i}")).member.id for i in range(RACERS + 2)]
+    ids = [
+        loyalty.enroll(
+            Identity(platform="slack", external_id=f"U{i}", display_name=f"P{i}")
+        ).member.id
+        for i in range(RACERS + 2)
+    ]
     giver, first, receivers = ids[0], ids[1], ids[2:]
-    kudos.give(GiveKudos("first", giver, first, 45, "warm-up"))
+    kudos.give(
+        GiveKudos(key="first", giver_id=giver, receiver_id=first, points=45, reason="warm-up")
+    )
     barrier = threading.Barrier(RACERS)
 
     def race(receiver: int) -> GiftResult | errors.AllowanceExceeded:
         barrier.wait()
         try:
-            return kudos.give(GiveKudos(f"race:{receiver}", giver, receiver, 5, "last ones"))
+            return kudos.give(
+                GiveKudos(
+                    key=f"race:{receiver}",
+                    giver_id=giver,
+                    receiver_id=receiver,
+                    points=5,
+                    reason="last ones",
+                )
+            )
         except errors.AllowanceExceeded as refused:
             return refused
 

@@ -30,7 +30,16 @@ def test_redemptions(db: SqlDatabase) -> None:
     def redeem(uow: UnitOfWork, n: int, reward: str) -> int:
         journal_id = new_journal(uow, f"redeem:{n}", ann.id)
         return uow.rewards.add_redemption(
-            Redemption(0, ann.id, reward, 50 * n, f"V-{n}", journal_id, T0, T0 + timedelta(days=30))
+            Redemption(
+                id=0,
+                member_id=ann.id,
+                reward_id=reward,
+                points=50 * n,
+                voucher=f"V-{n}",
+                journal_id=journal_id,
+                created_at=T0,
+                valid_until=T0 + timedelta(days=30),
+            )
         )
 
     first = db.run(lambda uow: redeem(uow, 1, "mug"))
@@ -43,6 +52,13 @@ def test_redemptions(db: SqlDatabase) -> None:
     assert journal is not None
     found = db.run(lambda uow: uow.rewards.redemption_for_journal(journal.id))
     assert found == Redemption(
-        first, ann.id, "mug", 50, "V-1", journal.id, T0, T0 + timedelta(days=30)
+        id=first,
+        member_id=ann.id,
+        reward_id="mug",
+        points=50,
+        voucher="V-1",
+        journal_id=journal.id,
+        created_at=T0,
+        valid_until=T0 + timedelta(days=30),
     )
     assert db.run(lambda uow: uow.rewards.redemption_for_journal(9999)) is None

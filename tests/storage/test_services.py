@@ -50,7 +50,9 @@ class Shop:
         if receipt is None:
             self.receipts += 1
             receipt = f"R-{self.receipts}"
-        self.app.record_purchase(RecordPurchase(member_id, receipt, amount_minor))
+        self.app.record_purchase(
+            RecordPurchase(member_id=member_id, receipt=receipt, amount_minor=amount_minor)
+        )
         return receipt
 
     def balances(self, member_id: int) -> tuple[int, int, int]:
@@ -77,9 +79,9 @@ def shop(db: SqlDatabase, policy: str = "debt", hold_days: int = 3, coffee_price
 def test_the_same_receipt_twice_earns_once(db: SqlDatabase) -> None:
     s = shop(db)
     ann = s.member()
-    first = s.app.record_purchase(RecordPurchase(ann, "R-1", 45_50))
+    first = s.app.record_purchase(RecordPurchase(member_id=ann, receipt="R-1", amount_minor=45_50))
     before = snapshot(db.engine)
-    again = s.app.record_purchase(RecordPurchase(ann, "R-1", 45_50))
+    again = s.app.record_purchase(RecordPurchase(member_id=ann, receipt="R-1", amount_minor=45_50))
     assert snapshot(db.engine) == before
     assert (first.points, first.duplicate) == (45, False)
     assert (again.points, again.duplicate, again.receipt) == (45, True, "R-1")
@@ -92,25 +94,25 @@ def test_the_same_receipt_with_another_amount_is_a_conflict(db: SqlDatabase) -> 
     s.earn(ann, 45_50, "R-1")
     before = snapshot(db.engine)
     with pytest.raises(errors.IdempotencyConflict):
-        s.app.record_purchase(RecordPurchase(ann, "R-1", 45_51))
+        s.app.record_purchase(RecordPurchase(member_id=ann, receipt="R-1", amount_minor=45_51))
     with pytest.raises(errors.IdempotencyConflict):  # the same receipt for someone else
-        s.app.record_purchase(RecordPurchase(bob, "R-1", 45_50))
+        s.app.record_purchase(RecordPurchase(member_id=bob, receipt="R-1", amount_minor=45_50))
     assert snapshot(db.engine) == before
 
 
 def test_a_double_confirmed_redemption_spends_once(db: SqlDatabase) -> None:
     s = shop(db)
     ann = s.member()
-    s.app.award(AwardPoints(ann, "gw-1", "welcome", points=100))
-    first = s.app.redeem(RedeemReward(ann, "coffee", "nonce-1"))
+    s.app.award(AwardPoints(member_id=ann, key="gw-1", reason="welcome", points=100))
+    first = s.app.redeem(RedeemReward(member_id=ann, reward_id="coffee", nonce="nonce-1"))
     before = snapshot(db.engine)
-    again = s.app.redeem(RedeemReward(ann, "coffee", "nonce-1"))
+    again = s.app.redeem(RedeemReward(member_id=ann, reward_id="coffee", nonce="nonce-1"))
     assert snapshot(db.engine) == before
     assert (again.voucher, again.duplicate, again.balance_after) == (first.voucher, True, 70)
     assert not first.duplicate
     assert s.balances(ann) == (70, 0, 0)
     with pytest.raises(errors.IdempotencyConflict):  # the nonce was for another reward
-        s.app.redeem(RedeemReward(ann, "cake", "nonce-1"))
+        s.app.redeem(RedeemReward(member_id=ann, reward_id="cake", nonce="nonce-1"))
     assert snapshot(db.engine) == before
 
 
@@ -120,10 +122,13 @@ def test_pending_points_cannot_be_redeemed(db: SqlDatabase) -> None:
     s.earn(ann, 100_00)
     before = snapshot(db.engine)
     with pytest.raises(errors.InsufficientPoints):
-        s.app.redeem(RedeemReward(ann, "coffee", "n1"))
+        s.app.redeem(RedeemReward(member_id=ann, reward_id="coffee", nonce="n1"))
     assert snapshot(db.engine) == before
     s.clock.advance(timedelta(days=3))  # the hold is over: redeeming releases first
-    assert s.app.redeem(RedeemReward(ann, "coffee", "n1")).balance_after == 70
+    assert (
+        s.app.redeem(RedeemReward(member_id=ann, reward_id="coffee", nonce="n1")).balance_after
+        == 70
+    )
     assert s.balances(ann) == (70, 0, 0)
 
 
@@ -161,7 +166,7 @@ def funded(migrated_url: str) -> Iterator[tuple[str, Shop, int]]:
         s = shop(db, coffee_price=100)
         ann = s.member()
         for n in range(10):
-            s.app.award(AwardPoints(ann, f"gw-{n}", "float", points=200))
+            s.app.award(AwardPoints(member_id=ann, key=f"gw-{n}", reason="float", points=200))
         assert s.balances(ann) == (2000, 0, 0)
         yield migrated_url, s, ann
     finally:
@@ -215,7 +220,7 @@ def test_a_refund_inside_the_hold_voids_the_pending_lot(db: SqlDatabase) -> None
     ann = s.member()
     receipt = s.earn(ann, 50_00)
     s.clock.advance(timedelta(days=2))
-    result = s.app.refund(RefundPurchase(receipt, "F-1"))
+    result = s.app.refund(RefundPurchase(receipt=receipt, refund_id="F-1"))
     assert (result.points, result.from_pending, result.from_available, result.shortfall) == (
         50, 50, 0, 0,
     )  # fmt: skip
@@ -228,7 +233,7 @@ def test_a_refund_inside_the_hold_voids_the_pending_lot(db: SqlDatabase) -> None
     assert (release.lots, release.points) == (0, 0)
     assert s.balances(ann) == (0, 0, 0)
     with pytest.raises(errors.NothingToRefund):
-        s.app.refund(RefundPurchase(receipt, "F-2"))
+        s.app.refund(RefundPurchase(receipt=receipt, refund_id="F-2"))
 
 
 def test_a_refund_of_spent_points_becomes_a_debt_that_later_earnings_pay_first(
@@ -238,22 +243,24 @@ def test_a_refund_of_spent_points_becomes_a_debt_that_later_earnings_pay_first(
     ann = s.member()
     receipt = s.earn(ann, 100_00)
     s.after_hold()
-    s.app.redeem(RedeemReward(ann, "cake", "n1"))  # 75 of the 100 points spent
-    result = s.app.refund(RefundPurchase(receipt, "F-1"))
+    s.app.redeem(
+        RedeemReward(member_id=ann, reward_id="cake", nonce="n1")
+    )  # 75 of the 100 points spent
+    result = s.app.refund(RefundPurchase(receipt=receipt, refund_id="F-1"))
     assert (result.points, result.from_available, result.shortfall, result.policy) == (
         100, 25, 75, "debt",
     )  # fmt: skip
     assert s.balances(ann) == (0, 0, -75)
     assert s.app.balance(ann).debt == 75
     with pytest.raises(errors.InsufficientPoints):
-        s.app.redeem(RedeemReward(ann, "coffee", "n2"))
-    paid = s.app.record_purchase(RecordPurchase(ann, "R-2", 50_00))
+        s.app.redeem(RedeemReward(member_id=ann, reward_id="coffee", nonce="n2"))
+    paid = s.app.record_purchase(RecordPurchase(member_id=ann, receipt="R-2", amount_minor=50_00))
     assert (paid.points, paid.debt_paid) == (50, 50)
     assert s.balances(ann) == (0, 0, -25)
-    paid = s.app.record_purchase(RecordPurchase(ann, "R-3", 40_00))
+    paid = s.app.record_purchase(RecordPurchase(member_id=ann, receipt="R-3", amount_minor=40_00))
     assert (paid.points, paid.debt_paid) == (40, 25)
     assert s.balances(ann) == (0, 15, 0)
-    award = s.app.award(AwardPoints(ann, "gw", "sorry", points=10))
+    award = s.app.award(AwardPoints(member_id=ann, key="gw", reason="sorry", points=10))
     assert award.debt_paid == 0
     assert s.balances(ann) == (10, 15, 0)
     assert s.system("adjustment") == 0
@@ -264,8 +271,8 @@ def test_a_refund_of_spent_points_is_written_off_under_that_policy(db: SqlDataba
     ann = s.member()
     receipt = s.earn(ann, 100_00)
     s.after_hold()
-    s.app.redeem(RedeemReward(ann, "cake", "n1"))
-    result = s.app.refund(RefundPurchase(receipt, "F-1"))
+    s.app.redeem(RedeemReward(member_id=ann, reward_id="cake", nonce="n1"))
+    result = s.app.refund(RefundPurchase(receipt=receipt, refund_id="F-1"))
     assert (result.points, result.from_available, result.shortfall, result.policy) == (
         100, 25, 75, "write_off",
     )  # fmt: skip
@@ -273,7 +280,7 @@ def test_a_refund_of_spent_points_is_written_off_under_that_policy(db: SqlDataba
     assert s.system("adjustment") == -75  # never silently dropped
     assert -s.system("issued:purchase") == 0
     assert s.system("redeemed") == 75
-    paid = s.app.record_purchase(RecordPurchase(ann, "R-2", 50_00))
+    paid = s.app.record_purchase(RecordPurchase(member_id=ann, receipt="R-2", amount_minor=50_00))
     assert (paid.points, paid.debt_paid) == (50, 0)
 
 
@@ -285,8 +292,10 @@ def test_a_refund_claws_back_from_other_lots_first_expiring_first(db: SqlDatabas
     receipt = s.earn(ann, 60_00)
     s.clock.advance(timedelta(days=1))
     s.earn(ann, 20_00, "new")
-    s.app.redeem(RedeemReward(ann, "cake", "n1"))  # 20 from "old", 55 from the refunded lot
-    result = s.app.refund(RefundPurchase(receipt, "F-1"))
+    s.app.redeem(
+        RedeemReward(member_id=ann, reward_id="cake", nonce="n1")
+    )  # 20 from "old", 55 from the refunded lot
+    result = s.app.refund(RefundPurchase(receipt=receipt, refund_id="F-1"))
     assert (result.from_available, result.shortfall) == (25, 35)  # 5 own + 20 from "new"
     lots = s.checker.check().lots
     assert [(x.amount, x.remaining) for x in lots] == [(20, 0), (60, 0), (20, 0)]
@@ -311,13 +320,16 @@ def test_partial_refunds_give_back_exactly_the_purchase_points(
     if multiplier_spend:
         s.earn(ann, multiplier_spend)
     receipt = s.earn(ann, amount)
-    earned = s.app.record_purchase(RecordPurchase(ann, receipt, amount)).points
+    earned = s.app.record_purchase(
+        RecordPurchase(member_id=ann, receipt=receipt, amount_minor=amount)
+    ).points
     refunded = [
-        s.app.refund(RefundPurchase(receipt, f"F-{n}", part)).points for n, part in enumerate(parts)
+        s.app.refund(RefundPurchase(receipt=receipt, refund_id=f"F-{n}", amount_minor=part)).points
+        for n, part in enumerate(parts)
     ]
     assert sum(refunded) == earned
     with pytest.raises(errors.NothingToRefund):
-        s.app.refund(RefundPurchase(receipt, "F-more", 1))
+        s.app.refund(RefundPurchase(receipt=receipt, refund_id="F-more", amount_minor=1))
     lots = s.checker.check().lots
     assert lots[-1].remaining == 0
 
@@ -329,28 +341,28 @@ def test_refunds_over_the_amount_are_refused_and_repeats_are_replayed(db: SqlDat
     before = snapshot(db.engine)
     for bad in (40_01, 0, -1):
         with pytest.raises(errors.InvalidAmount):
-            s.app.refund(RefundPurchase(receipt, "F-1", bad))
+            s.app.refund(RefundPurchase(receipt=receipt, refund_id="F-1", amount_minor=bad))
     with pytest.raises(errors.ReceiptNotFound):
-        s.app.refund(RefundPurchase("nope", "F-1"))
+        s.app.refund(RefundPurchase(receipt="nope", refund_id="F-1"))
     assert snapshot(db.engine) == before
-    first = s.app.refund(RefundPurchase(receipt, "F-1", 10_00))
+    first = s.app.refund(RefundPurchase(receipt=receipt, refund_id="F-1", amount_minor=10_00))
     after = snapshot(db.engine)
-    again = s.app.refund(RefundPurchase(receipt, "F-1", 10_00))
+    again = s.app.refund(RefundPurchase(receipt=receipt, refund_id="F-1", amount_minor=10_00))
     assert (again.points, again.duplicate) == (first.points, True) == (10, True)
     with pytest.raises(errors.IdempotencyConflict):
-        s.app.refund(RefundPurchase(receipt, "F-1", 11_00))
+        s.app.refund(RefundPurchase(receipt=receipt, refund_id="F-1", amount_minor=11_00))
     with pytest.raises(errors.InvalidAmount):
-        s.app.refund(RefundPurchase(receipt, "F-2", 30_01))
+        s.app.refund(RefundPurchase(receipt=receipt, refund_id="F-2", amount_minor=30_01))
     assert snapshot(db.engine) == after
 
 
 def test_earn_then_full_refund_with_nothing_spent_restores_the_member(db: SqlDatabase) -> None:
     s = shop(db, hold_days=0)
     ann = s.member()
-    s.app.award(AwardPoints(ann, "gw", "float", points=30))
+    s.app.award(AwardPoints(member_id=ann, key="gw", reason="float", points=30))
     before = s.balances(ann)
     receipt = s.earn(ann, 88_88)
-    s.app.refund(RefundPurchase(receipt, "F-1"))
+    s.app.refund(RefundPurchase(receipt=receipt, refund_id="F-1"))
     assert s.balances(ann) == before
     assert -s.system("issued:purchase") == 0
 
@@ -362,7 +374,7 @@ def test_lots_expire_at_the_end_of_the_day_in_the_program_zone(db: SqlDatabase) 
     s = shop(db)  # Europe/Berlin; summer time starts on 2026-03-29
     ann = s.member()
     s.clock.at = datetime(2026, 3, 20, 23, 30, tzinfo=UTC)  # already 21 March in Berlin
-    s.app.award(AwardPoints(ann, "gw-1", "late", points=40))
+    s.app.award(AwardPoints(member_id=ann, key="gw-1", reason="late", points=40))
     (lot,) = s.checker.check().lots
     # 21 March + 10 days = 31 March, whose day ends at midnight CEST = 22:00 UTC.
     end = datetime(2026, 3, 31, 22, 0, tzinfo=UTC)
@@ -385,8 +397,8 @@ def test_expiry_takes_only_what_is_left_and_never_pending_points(db: SqlDatabase
     s = shop(db)
     ann = s.member()
     start = T0
-    s.app.award(AwardPoints(ann, "gw-1", "a", points=50))
-    s.app.redeem(RedeemReward(ann, "coffee", "n1"))  # 30 of the 50
+    s.app.award(AwardPoints(member_id=ann, key="gw-1", reason="a", points=50))
+    s.app.redeem(RedeemReward(member_id=ann, reward_id="coffee", nonce="n1"))  # 30 of the 50
     s.clock.advance(timedelta(days=9))
     s.earn(ann, 20_00)  # pending until day 12, expires on day 19
     s.clock.at = start + timedelta(days=11)
@@ -403,7 +415,7 @@ def test_refunding_a_purchase_whose_points_expired_takes_nothing_more(db: SqlDat
     s.clock.advance(timedelta(days=11))
     assert s.app.expire_due().points == 100  # the member has lost these points already
     s.earn(ann, 50_00)  # a later purchase, which is not refunded
-    result = s.app.refund(RefundPurchase(receipt, "F-1"))
+    result = s.app.refund(RefundPurchase(receipt=receipt, refund_id="F-1"))
     assert (result.points, result.from_available, result.shortfall) == (100, 0, 0)
     assert s.balances(ann) == (50, 0, 0)
     assert s.system("expired") == 0  # the expiry is undone along with the issuance

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from core import notifications
+from core.bus import MessageBus
+from core.events import DomainEvents
 from core.model import (
     Balances,
     Gift,
@@ -17,12 +20,12 @@ from core.model import (
     MemberAccounts,
     NewJournal,
     NewLot,
-    OutboxMessage,
     Posting,
     Purpose,
     RecordedJournal,
     Role,
 )
+from core.outbox import OutboxMessage
 
 T = TypeVar("T")
 
@@ -59,7 +62,14 @@ class FakeMembers:
         self.state = state
 
     def by_id(self, member_id: int) -> Member | None:
-        return Member(member_id, f"M{member_id}", f"Member {member_id}", Role.MEMBER, None, EPOCH)
+        return Member(
+            id=member_id,
+            code=f"M{member_id}",
+            display_name=f"Member {member_id}",
+            role=Role.MEMBER,
+            language=None,
+            created_at=EPOCH,
+        )
 
     def accounts(self, member_id: int) -> MemberAccounts:
         return MemberAccounts(member_id * 10, member_id * 10 + 1, member_id * 10 + 2)
@@ -75,7 +85,13 @@ class FakeLedger:
     def add_journal(self, j: NewJournal) -> int:
         journal_id = self.state.new_id()
         self.state.journals[j.key] = RecordedJournal(
-            journal_id, j.kind, j.key, j.request_hash, j.effective_at, j.member_id, dict(j.meta)
+            id=journal_id,
+            kind=j.kind,
+            key=j.key,
+            request_hash=j.request_hash,
+            effective_at=j.effective_at,
+            member_id=j.member_id,
+            meta=dict(j.meta),
         )
         return journal_id
 
@@ -103,8 +119,16 @@ class FakeLedger:
 
     def add_lot(self, lot: NewLot) -> int:
         lot_id = self.state.new_id()
-        self.state.lots[lot_id] = Lot(lot_id, lot.member_id, lot.amount, lot.amount, lot.state,
-                                      lot.earned_at, lot.available_at, lot.expires_at)  # fmt: skip
+        self.state.lots[lot_id] = Lot(
+            id=lot_id,
+            member_id=lot.member_id,
+            amount=lot.amount,
+            remaining=lot.amount,
+            state=lot.state,
+            earned_at=lot.earned_at,
+            available_at=lot.available_at,
+            expires_at=lot.expires_at,
+        )
         return lot_id
 
     def lot(self, lot_id: int) -> Lot:
@@ -199,19 +223,26 @@ class FakeUnitOfWork:
         self.events: Any = None
         self.purchases: Any = None
         self.rewards: Any = None
+        self.preferences: Any = None
+        self.domain_events = DomainEvents()
 
 
 class FakeDatabase:
-    """Runs work on a copy of the state and keeps it only on success (a rollback otherwise)."""
+    """Runs work on a copy of the state and keeps it only on success (a rollback otherwise);
+    the recorded events go to the app's notifications first, as in `SqlDatabase`."""
 
     def __init__(self) -> None:
         self.state = State()
+        self.bus = MessageBus()
+        notifications.subscribe(self.bus)
 
     def run(self, work: Callable[[Any], T], *, write: bool = True) -> T:
         import copy
 
         draft = copy.deepcopy(self.state)
-        result = work(FakeUnitOfWork(draft))
+        uow = FakeUnitOfWork(draft)
+        result = work(uow)
+        self.bus.dispatch(uow)
         self.state = draft
         return result
 

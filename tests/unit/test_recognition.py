@@ -53,7 +53,9 @@ def kudos(program: Program, clock: FakeClock) -> Kudos:
 
 def gift(key: str, giver: int, receiver: int, points: int | None, reason: str = "thanks",
          zone: str | None = None) -> GiveKudos:  # fmt: skip
-    return GiveKudos(key, giver, receiver, points, reason, zone)
+    return GiveKudos(
+        key=key, giver_id=giver, receiver_id=receiver, points=points, reason=reason, giver_zone=zone
+    )
 
 
 def db(kudos: Kudos) -> FakeDatabase:
@@ -75,7 +77,9 @@ def test_a_gift_spends_allowance_and_issues_a_recognition_lot(kudos: Kudos) -> N
     assert state.lots[result.gift.lot_id or 0].amount == 5
     source = FakeLedger(state).system_account(Purpose.ISSUED_RECOGNITION)
     assert [p.amount for _, p in state.postings if p.account_id == source] == [-5]
-    assert [(m.kind, m.params["giver"]) for m in state.outbox] == [("kudos_received", "Member 1")]
+    assert [(m.key, m.params["giver"]) for m in state.outbox] == [
+        ("notify.kudos_received", "Member 1")
+    ]
 
 
 def test_the_same_key_gives_once(kudos: Kudos) -> None:
@@ -93,7 +97,13 @@ def test_the_default_points_apply_without_an_amount(kudos: Kudos) -> None:
     ("command", "error", "params"),
     [
         (gift("a", ALI, ALI, 5), errors.SelfGift, {}),
-        (GiveKudos("b", ALI, BEA, 5, "x", None, receiver_is_bot=True), errors.BotGift, {}),
+        (
+            GiveKudos(
+                key="b", giver_id=ALI, receiver_id=BEA, points=5, reason="x", receiver_is_bot=True
+            ),
+            errors.BotGift,
+            {},
+        ),
         (gift("c", ALI, BEA, 21), errors.GiftTooLarge, {"points": 21, "maximum": 20}),
         (gift("d", ALI, BEA, 0), errors.GiftTooLarge, {"points": 0, "maximum": 20}),
     ],

@@ -20,11 +20,11 @@ class SpySweeps:
 
     def release_due(self, limit: int = 500) -> SweepResult:
         self.calls.append("release")
-        return SweepResult(0, 0)
+        return SweepResult()
 
     def expire_due(self, limit: int = 500) -> SweepResult:
         self.calls.append("expire")
-        return SweepResult(0, 0)
+        return SweepResult()
 
 
 class Switch:
@@ -99,7 +99,18 @@ def test_drain_repeats_while_batches_come_back_full() -> None:
     def sweep(limit: int) -> SweepResult:
         limits.append(limit)
         lots = backlog.pop(0) if backlog else 0
-        return SweepResult(lots, lots * 10)
+        return SweepResult(lots=lots, points=lots * 10, candidates=lots)
 
-    assert drain(sweep, batch=3) == SweepResult(7, 70)
+    assert drain(sweep, batch=3) == SweepResult(lots=7, points=70, candidates=7)
     assert limits == [3, 3, 3]
+
+
+def test_drain_goes_on_past_lots_set_aside() -> None:
+    # A full batch in which one lot was set aside (inconsistent) still means more may be due.
+    backlog = [(3, 1), (1, 0)]
+
+    def sweep(limit: int) -> SweepResult:
+        due, bad = backlog.pop(0) if backlog else (0, 0)
+        return SweepResult(lots=due - bad, points=0, candidates=due, set_aside=bad)
+
+    assert drain(sweep, batch=3) == SweepResult(lots=3, candidates=4, set_aside=1)
