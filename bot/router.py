@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.cards import CardTokens
 from bot.nonces import ConfirmNonces
-from bot.replies import Money, Reply
+from bot.replies import Money, Reply, Timestamp
 from bot.requests import MAX_LINE, ChatRequest
 from core.attempts import CARD_TOKENS
 from core.errors import DomainError, NotEnrolled
@@ -142,14 +143,16 @@ class Router:
         )
 
     def _shown(self, params: dict[str, object]) -> dict[str, object]:
-        """Error parameters for the renderer: `*_minor` amounts become money of the program."""
+        """Error parameters for the renderer: `*_minor` amounts become money of the program,
+        moments (when something was recorded, when to try again) show their time too."""
         info = self.loyalty.program.program
-        return {
-            name: Money(value, info.currency, info.currency_decimals)
-            if name.endswith("_minor") and isinstance(value, int)
-            else value
-            for name, value in params.items()
-        }
+
+        def shown(name: str, value: object) -> object:
+            if name.endswith("_minor") and isinstance(value, int):
+                return Money(value, info.currency, info.currency_decimals)
+            return Timestamp(value) if isinstance(value, datetime) else value
+
+        return {name: shown(name, value) for name, value in params.items()}
 
     def commands_for(self, role: Role) -> list[str]:
         """Command names a person with `role` may use, in menu order (hidden ones left out)."""
