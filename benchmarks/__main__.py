@@ -1,4 +1,5 @@
-"""`python -m benchmarks [ledger|telegram|slack|pos|import|all] [--quick] ...`; ledger by default.
+"""`python -m benchmarks [ledger|telegram|slack|boundaries|pos|import|all] [--quick] ...`; the
+ledger suite by default.
 
 ledger:   `[--engine sqlite|postgresql] [--no-concurrent]`
 telegram: `[--only balance|outbox] [--notifications N] [--profile DIR]`
@@ -22,9 +23,10 @@ def main(argv: list[str] | None = None) -> int:
         "suite",
         nargs="?",
         default="ledger",
-        choices=["ledger", "telegram", "slack", "pos", "import", "all"],
-        help="ledger (default), telegram (/balance and the outbox), slack (/kudos),"
-        " pos (the purchase API), import (CSV imports), all",
+        choices=["ledger", "telegram", "slack", "boundaries", "pos", "import", "all"],
+        help="ledger (default), telegram (/balance and the outbox), slack (/kudos), boundaries"
+        " (chat-line splitting and the Slack gate), pos (the purchase API), import (CSV"
+        " imports), all",
     )
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke run")
     parser.add_argument(
@@ -52,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         _telegram(args)
     if args.suite in ("slack", "all"):
         _slack(args)
+    if args.suite in ("boundaries", "all"):
+        _boundaries(args)
     if args.suite in ("pos", "all"):
         from benchmarks.purchase_api import run_and_report
 
@@ -101,6 +105,12 @@ def _telegram(args: argparse.Namespace) -> None:
 
 def _slack(args: argparse.Namespace) -> None:
     from benchmarks.slack_kudos import run_and_report  # issue 4: /kudos through `loyalty run`
+
+    run_and_report(quick=args.quick, save=not args.no_save, echo=print)
+
+
+def _boundaries(args: argparse.Namespace) -> None:
+    from benchmarks.boundaries import run_and_report
 
     run_and_report(quick=args.quick, save=not args.no_save, echo=print)
 

@@ -35,7 +35,7 @@ from core.program import load_program
 from storage.database import SqlDatabase
 
 GOAL = 0.6
-SECRET = "bench-pos-secret"
+SECRET = "pos-bench-5e8c1d7a92f4"
 START = "<!-- pos:start (written by python -m benchmarks pos) -->"
 END = "<!-- pos:end -->"
 

@@ -12,6 +12,7 @@ from bot.cards import CardTokens, derive_secret
 from bot.clock import SystemClock
 from bot.commands import all_commands
 from bot.i18n import shipped_catalogs
+from bot.nonces import ConfirmNonces
 from bot.render import Renderer
 from bot.router import Router
 from bot.scheduler import Leadership
@@ -24,8 +25,10 @@ from core.ports import Clock
 from core.program import Program, load_program
 from storage.database import SqlDatabase
 from storage.leader import SoleLeader, leader_for
-from storage.migrate import upgrade
 from storage.outbox_queue import SqlOutboxQueue
+from storage.readiness import DatabaseProblem, migrate_database, ready_database
+
+__all__ = ["DatabaseProblem", "Services", "build", "migrate"]
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +65,19 @@ def message_bus() -> MessageBus:
 def build(settings: Settings, clock: Clock | None = None, migrate: bool | None = None) -> Services:
     """Wire the app; SQLite databases are migrated automatically (PostgreSQL on request)."""
     program = load_program(settings.loyalty_program)
-    if migrate if migrate is not None else settings.database_url.startswith("sqlite"):
-        upgrade(settings.database_url)
-    database = SqlDatabase.from_url(settings.database_url, bus=message_bus())
+    upgrade = migrate if migrate is not None else settings.database_url.startswith("sqlite")
+    database = ready_database(settings.database_url, upgrade, bus=message_bus())
     clock = clock or SystemClock()
     loyalty = Loyalty(database, program, clock, settings.admins)
-    secret = derive_secret(
-        settings.telegram_bot_token, settings.slack_signing_secret, settings.slack_bot_token
+    material = (
+        settings.telegram_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_bot_token,
     )
-    cards = CardTokens(secret, clock)
+    cards = CardTokens(derive_secret(*material), clock)
+    nonces = ConfirmNonces(derive_secret(*material, purpose=b"loyalty-confirm-v1"), clock)
     catalogs = shipped_catalogs()
-    router = Router(loyalty, all_commands(), cards, tuple(catalogs.languages))
+    router = Router(loyalty, all_commands(), cards, tuple(catalogs.languages), nonces)
     renderer = Renderer(catalogs, program.zone)
     outbox = SqlOutboxQueue(database)
     leader = leader_for(database.engine)
@@ -81,4 +86,4 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
 
 def migrate(settings: Settings) -> None:
     """Apply database migrations up to the latest (`loyalty db upgrade`)."""
-    upgrade(settings.database_url)
+    migrate_database(settings.database_url)

@@ -17,7 +17,7 @@ from core.customers import ImportedCustomer
 from core.earning_rules import NAME_PATTERN
 from core.loyalty import Loyalty
 from core.pos import ExternalPurchase
-from core.receipts import normalize_receipt
+from core.text import normalize_receipt
 
 PURCHASE_COLUMNS = ("member", "receipt", "amount")
 PURCHASE_OPTIONAL = ("currency", "occurred_at", "store", "channel")
@@ -70,7 +70,7 @@ def purchase_row(loyalty: Loyalty, raw: dict[str, str]) -> ExternalPurchase:
         raise Rejected(f"currency {currency} is not the program's {program.currency}")
     return ExternalPurchase(
         member_ref=_required(member, "member"),
-        receipt=_required(normalize_receipt(receipt), "receipt"),
+        receipt=_receipt(receipt),
         amount_minor=_amount(loyalty, _text(raw, "amount")),
         occurred_at=_moment(_text(raw, "occurred_at")),
         store=_name(raw, "store"),
@@ -115,6 +115,13 @@ def describe(error: errors.DomainError) -> str:
 
 def _text(raw: dict[str, str], column: str) -> str:
     return (raw.get(column) or "").strip()
+
+
+def _receipt(text: str) -> str:
+    try:
+        return normalize_receipt(_required(text, "receipt"))
+    except errors.InvalidReceipt:
+        raise Rejected(f"receipt {text!r}: letters, digits, spaces and - _ . / # : only") from None
 
 
 def _name(raw: dict[str, str], column: str) -> str | None:

@@ -47,6 +47,7 @@ from core.pos import (
 from core.program import Program, Tier
 from core.purchase_details import details_of, hold_days_at, rule_meta
 from core.results import EarnResult
+from core.text import normalize_receipt
 
 
 @dataclass(kw_only=True)
@@ -122,7 +123,7 @@ def _commands(
     return [
         RecordPurchase(
             member_id=members[p.member_ref].id,
-            receipt=p.receipt,
+            receipt=normalize_receipt(p.receipt),
             amount_minor=p.amount_minor,
             occurred_at=p.occurred_at,
             store=p.store,

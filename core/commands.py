@@ -43,9 +43,12 @@ class AwardPoints:
 
 @dataclass(frozen=True, kw_only=True)
 class RedeemReward:
+    """Spend points on a reward, once per `nonce`; a nonce past `expires_at` spends nothing."""
+
     member_id: int
     reward_id: str
     nonce: str
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from core.ports import UnitOfWork
 from core.program import Program
 from core.purchase_details import details_of, hold_days_at, rule_meta
 from core.results import AwardResult, EarnResult
+from core.text import check_reason, normalize_receipt
 
 
 def current_tier(
@@ -45,12 +47,13 @@ def record_purchase(
 ) -> EarnResult:
     """Earn points for a purchase receipt, exactly once per receipt, by the rules of its time."""
     member = get_member(uow, command.member_id)
-    key = f"earn:{command.receipt}"
+    receipt = normalize_receipt(command.receipt)
+    key = f"earn:{receipt}"
     fingerprint = request_hash(
-        receipt=command.receipt, amount=command.amount_minor, m=member.id, **details_of(command)
+        receipt=receipt, amount=command.amount_minor, m=member.id, **details_of(command)
     )
     if (journal := replayed(uow, key, fingerprint)) is not None:
-        return _replay(uow, program, member, journal.meta, command.receipt)
+        return _replay(uow, program, member, journal.meta, receipt)
     check_amount(program, command.amount_minor)
     at = command.occurred_at or now
     tier = program.tiers[current_tier(uow, program, member.id, at, past=at < now)]
@@ -65,7 +68,7 @@ def record_purchase(
     )
     points = earned.points
     hold = hold_days_at(program, at, now)
-    meta: dict[str, object] = {"ref": command.receipt, "tier": tier.name, "x": str(tier.multiplier)}
+    meta: dict[str, object] = {"ref": receipt, "tier": tier.name, "x": str(tier.multiplier)}
     expired = command.occurred_at is not None and expiry_for(program, at) <= now
     meta |= rule_meta(command, earned, hold, expired)
     journal_id = uow.ledger.add_journal(
@@ -86,7 +89,7 @@ def record_purchase(
         )
     uow.purchases.add(
         Purchase(
-            receipt=command.receipt,
+            receipt=receipt,
             member_id=member.id,
             amount_minor=command.amount_minor,
             points=points,
@@ -103,7 +106,7 @@ def record_purchase(
             occurred_at=now,
             member_id=member.id,
             journal_id=journal_id,
-            receipt=command.receipt,
+            receipt=receipt,
             amount_minor=command.amount_minor,
             points=points,
             tier=tier.name,
@@ -119,7 +122,7 @@ def record_purchase(
     )
     return EarnResult(
         member=member,
-        receipt=command.receipt,
+        receipt=receipt,
         amount_minor=command.amount_minor,
         points=points,
         tier=tier.name,
@@ -141,6 +144,7 @@ def award_points(
     """Points for a program action or staff goodwill, available at once."""
     member = get_member(uow, command.member_id)
     points, source = _award_size(program, command)
+    command = replace(command, reason=check_reason(command.reason))
     fingerprint = request_hash(m=member.id, p=points, r=command.reason, a=command.action)
     if replayed(uow, command.key, fingerprint) is not None:
         return AwardResult(
@@ -179,8 +183,10 @@ def _award_size(program: Program, command: AwardPoints) -> tuple[int, Purpose]:
         if points is None:
             raise errors.UnknownAction(action=command.action, known=sorted(program.awards.actions))
         return points, Purpose.ISSUED_ACTION
-    if command.points is None or not 0 < command.points <= program.awards.max_points:
-        raise errors.InvalidAmount(points=command.points, maximum=program.awards.max_points)
+    if command.points is None or command.points <= 0:
+        raise errors.InvalidAmount(points=command.points)
+    if command.points > program.awards.max_points:
+        raise errors.AwardTooLarge(points=command.points, maximum=program.awards.max_points)
     return command.points, Purpose.ISSUED_GOODWILL
 
 
@@ -188,8 +194,10 @@ def check_amount(program: Program, amount_minor: int) -> None:
     """Refuse a purchase amount of zero or over the program's maximum."""
     limit = program.earning.max_purchase
     maximum = program.to_minor(limit) if limit is not None else None
-    if amount_minor <= 0 or (maximum is not None and amount_minor > maximum):
-        raise errors.InvalidAmount(amount_minor=amount_minor, maximum_minor=maximum)
+    if amount_minor <= 0:
+        raise errors.InvalidAmount(amount_minor=amount_minor)
+    if maximum is not None and amount_minor > maximum:
+        raise errors.PurchaseTooLarge(amount_minor=amount_minor, maximum_minor=maximum)
 
 
 def _replay(

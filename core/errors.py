@@ -120,6 +120,60 @@ class PurchaseInFuture(DomainError):
     code = "purchase_in_future"
 
 
+class PurchaseTooLarge(InvalidAmount):
+    """A purchase above the program's `earning.max_purchase` (`maximum_minor`)."""
+
+    code = "purchase_too_large"
+
+
+class RefundTooLarge(InvalidAmount):
+    """A refund above what is left of the purchase (`maximum_minor`)."""
+
+    code = "refund_too_large"
+
+
+class AwardTooLarge(InvalidAmount):
+    """Staff goodwill above the program's `awards.max_points` (`maximum`)."""
+
+    code = "award_too_large"
+
+
+class UnreadableAmount(DomainError):
+    """Money not written in the program's one accepted format (`text`, `example`, `currency`)."""
+
+    code = "unreadable_amount"
+
+
+class UnreadablePoints(DomainError):
+    """A number of points that is not a plain whole number (`text`)."""
+
+    code = "unreadable_points"
+
+
+class InvalidReceipt(DomainError):
+    """A receipt number that cannot key a purchase (`receipt`, `limit`)."""
+
+    code = "invalid_receipt"
+
+
+class InvalidReason(DomainError):
+    """A reason that is too long or not plain text (`limit`)."""
+
+    code = "invalid_reason"
+
+
+class ConfirmationExpired(DomainError):
+    """A confirm button the bot did not issue to this member for this reward, or too old."""
+
+    code = "confirmation_expired"
+
+
+class TooManyAttempts(DomainError):
+    """Too many wrong guesses at a code (`limit` per `minutes`); try again `until`."""
+
+    code = "too_many_attempts"
+
+
 class UnknownTimeZone(DomainError):
     code = "unknown_time_zone"
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
 from core import (
+    attempts,
     bulk_purchases,
     customers,
     enrollment,
+    errors,
     member_settings,
     members,
     pos,
@@ -23,6 +26,8 @@ from core import (
     vouchers,
     wallets,
 )
+from core.attempts import MEMBER_CODES, AttemptLimit
+from core.codes import looks_like_member_code
 from core.commands import AwardPoints, Enroll, RecordPurchase, RedeemReward, RefundPurchase
 from core.customers import CustomerResult, ImportedCustomer
 from core.earning import award_points, record_purchase
@@ -43,8 +48,11 @@ from core.results import (
     RewardOption,
     SweepResult,
 )
+from core.text import shown
 from core.vouchers import VoucherUse, VoucherView
 from core.wallets import LinkCode, LinkResult
+
+T = TypeVar("T")
 
 
 class Loyalty:
@@ -80,9 +88,27 @@ class Loyalty:
         member = self._with_bootstrap_role(result.member, identity.platform, identity.external_id)
         return replace(result, member=member) if member else result
 
-    def find_member(self, ref: str, platform: str | None = None) -> Member:
-        """A member by code or @username (as known on `platform` first)."""
-        return self.db.run(lambda uow: members.find_member(uow, ref, platform), write=False)
+    def find_member(
+        self, ref: str, platform: str | None = None, guesser: str | None = None
+    ) -> Member:
+        """A member by code or @username (as known on `platform` first); a member code typed
+        by `guesser` counts as a guess when no member has it (see core.attempts)."""
+        code = ref.strip()
+        if guesser is None or not looks_like_member_code(code):
+            return self.db.run(lambda uow: members.find_member(uow, ref, platform), write=False)
+        found = self.guarded(MEMBER_CODES, guesser, lambda uow: uow.members.by_code(code))
+        if found is None:
+            raise errors.MemberNotFound(ref=shown(code))
+        return found
+
+    def guarded(
+        self, limit: AttemptLimit, subject: str, guess: Callable[[UnitOfWork], T | None]
+    ) -> T | None:
+        """`guess` at a code by `subject`, counted against `limit` (its own transaction)."""
+        now = self.clock.now()
+        return self.db.run(
+            lambda uow: attempts.guarded(uow, limit, subject, now, lambda: guess(uow))
+        )
 
     def record_purchase(self, command: RecordPurchase) -> EarnResult:
         """Earn points for a purchase receipt (once per receipt)."""

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
 
+from core.text import clean_name, clean_optional
+
 
 class Role(IntEnum):
     """What a person may do; a higher role includes the lower ones."""
@@ -82,6 +84,14 @@ class Identity:
     username: str | None = None
     language: str | None = None
     time_zone: str | None = None
+
+    def __post_init__(self) -> None:
+        # Platforms pass names on as people typed them; cleaned here once, whichever adapter
+        # built the identity, before they are stored or shown (see core.text).
+        object.__setattr__(self, "display_name", clean_name(self.display_name))
+        object.__setattr__(self, "username", clean_optional(self.username))
+        object.__setattr__(self, "language", clean_optional(self.language, 16))
+        object.__setattr__(self, "time_zone", clean_optional(self.time_zone))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,6 +239,7 @@ class HistoryRow:
     amount: int
     purpose: Purpose
     reference: str | None
+    voucher: str | None = None  # the voucher code of a redemption
 
 
 @dataclass(frozen=True, kw_only=True)

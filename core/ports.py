@@ -278,7 +278,23 @@ class InboundEventRepository(Protocol):
         ...
 
 
+class AttemptRepository(Protocol):
+    def spend(
+        self, kind: str, subject: str, now: datetime, window_start: datetime
+    ) -> tuple[int, datetime]:
+        """Count one guess; the guesses counted in the current window and when it began.
+
+        A window that began at or before `window_start` is over: the count starts again.
+        """
+        ...
+
+    def refund(self, kind: str, subject: str) -> None:
+        """Take back the guess just counted (it was right)."""
+        ...
+
+
 class UnitOfWork(Protocol):
+    attempts: AttemptRepository
     events: InboundEventRepository
     members: MemberRepository
     ledger: LedgerRepository

@@ -284,6 +284,17 @@ class InboundEventRow(SQLModel, table=True):
     received_at: datetime = _when()
 
 
+class AttemptRow(SQLModel, table=True):
+    """Wrong guesses one person made at one kind of code in the current window."""
+
+    __tablename__ = "attempt"
+
+    kind: str = Field(sa_type=Text, primary_key=True)  # "card", "member_code", ...
+    subject: str = Field(sa_type=Text, primary_key=True)  # "member:12" or "telegram:123"
+    window_start: datetime = _when()
+    wrong: int = Field(default=0, sa_type=Integer)
+
+
 class OutboxRow(SQLModel, table=True):
     """A message to send on the bot's own initiative: a catalog key and parameters for a member
     or a channel, with optional buttons and an image (by digest), in a category."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.events import DomainEvents
 from core.model import Purpose
 from core.ports import (
+    AttemptRepository,
     BulkPurchaseRepository,
     InboundEventRepository,
     LedgerRepository,
@@ -17,6 +18,7 @@ from core.ports import (
     RewardRepository,
     VoucherRepository,
 )
+from storage.repositories.attempts import SqlAttemptRepository
 from storage.repositories.bulk import SqlBulkPurchaseRepository
 from storage.repositories.events import SqlInboundEventRepository
 from storage.repositories.ledger import SqlLedgerRepository
@@ -36,6 +38,7 @@ class SqlUnitOfWork:
 
     __slots__ = (
         "_ledger",
+        "attempts",
         "bulk",
         "domain_events",
         "events",
@@ -53,6 +56,7 @@ class SqlUnitOfWork:
     def __init__(self, sql: Sql, system_ids: dict[Purpose, int]) -> None:
         # Typed as the ports, so mypy checks that each repository implements its Protocol.
         self._ledger = SqlLedgerRepository(sql, system_ids)
+        self.attempts: AttemptRepository = SqlAttemptRepository(sql)
         self.events: InboundEventRepository = SqlInboundEventRepository(sql)
         self.members: MemberRepository = SqlMemberRepository(sql)
         self.ledger: LedgerRepository = self._ledger

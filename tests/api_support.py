@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.api.signing import signed_headers
 
-SECRET = "test-pos-secret"
+SECRET = "pos-9f3a7c21e85d4b06"  # random-looking: placeholders are refused
 
 
 def signed(

@@ -35,8 +35,8 @@ from core.loyalty import Loyalty
 from core.model import PurchaseItem
 from core.pos import ExternalPurchase, ExternalPurchaseResult
 from core.program import Program
-from core.receipts import normalize_receipt
 from core.results import RefundResult
+from core.text import normalize_receipt
 
 
 class ApiError(Exception):
@@ -196,10 +196,10 @@ class PurchaseApi:
 
 
 def _receipt(text: str) -> str:
-    receipt = normalize_receipt(text)
-    if not receipt:
-        raise invalid("receipt", "is empty once spaces and trailing dots are removed")
-    return receipt
+    try:
+        return normalize_receipt(text)
+    except errors.InvalidReceipt:
+        raise invalid("receipt", "letters, digits, spaces and - _ . / # : only") from None
 
 
 def _status(result: ExternalPurchaseResult) -> PointsStatus:

@@ -12,7 +12,7 @@ from core.earning_rules import purchase_points
 from core.errors import ProgramError
 from core.model import PurchaseItem
 from core.program import parse_program
-from core.receipts import normalize_receipt
+from core.text import normalize_receipt
 from tests.unit.test_program import MINIMAL
 
 RULES = """
