@@ -137,9 +137,9 @@ class PurchaseApi:
         return parsed
 
     def _check_currency(self, currency: str) -> None:
-        expected = self.program.program.currency
-        if currency != expected:
-            raise invalid("currency", f"this program's currency is {expected}")
+        program_currency = self.program.program.currency
+        if currency != program_currency:
+            raise invalid("currency", f"this program's currency is {program_currency}")
 
     def _domain(self, error: errors.DomainError) -> ApiError:
         params = error.params
