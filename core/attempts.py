@@ -32,6 +32,8 @@ class AttemptLimit:
 
 CARD_TOKENS = AttemptLimit(kind="card", wrong=10, window=timedelta(minutes=10))
 MEMBER_CODES = AttemptLimit(kind="member_code", wrong=20, window=timedelta(minutes=10))
+VOUCHER_CODES = AttemptLimit(kind="voucher", wrong=10, window=timedelta(minutes=10))
+LINK_CODES = AttemptLimit(kind="link_code", wrong=5, window=timedelta(minutes=10))
 
 
 def guarded(

@@ -26,7 +26,7 @@ from core import (
     vouchers,
     wallets,
 )
-from core.attempts import MEMBER_CODES, AttemptLimit
+from core.attempts import LINK_CODES, MEMBER_CODES, VOUCHER_CODES, AttemptLimit
 from core.codes import looks_like_member_code
 from core.commands import AwardPoints, Enroll, RecordPurchase, RedeemReward, RefundPurchase
 from core.customers import CustomerResult, ImportedCustomer
@@ -285,7 +285,12 @@ class Loyalty:
         )
 
     def use_voucher(self, code: str, staff_id: int, store: str | None = None) -> VoucherUse:
-        """Staff use a voucher at the counter, once."""
+        """Staff use a voucher at the counter, once; wrong codes are limited per staff member."""
+        wanted = vouchers.normalize_voucher(code)
+        known = self.guarded(VOUCHER_CODES, f"member:{staff_id}",
+                             lambda uow: uow.vouchers.by_code(wanted))  # fmt: skip
+        if known is None:
+            raise errors.VoucherNotFound(voucher=shown(code))
         now = self.clock.now()
         return self.db.run(
             lambda uow: vouchers.use_voucher(uow, self.program, code, staff_id, store, now)
@@ -304,8 +309,13 @@ class Loyalty:
         return self.db.run(lambda uow: wallets.new_link_code(uow, self.program, member_id, now))
 
     def link(self, identity: Identity, code: str) -> LinkResult:
-        """Join this identity to the member who issued `code` (merging memberships if any)."""
+        """Join this identity to the member who issued `code` (merging memberships if any);
+        wrong codes are limited per chat identity."""
+        guesser = f"{identity.platform}:{identity.external_id}"
         now = self.clock.now()
+        owner = self.guarded(LINK_CODES, guesser, lambda uow: uow.links.code_owner(code, now))
+        if owner is None:
+            raise errors.LinkCodeInvalid(code=shown(code))
         return self.db.run(
             lambda uow: wallets.link_identity(uow, self.program, identity, code, now)
         )

@@ -191,6 +191,10 @@ class LinkRepository(Protocol):
 
     def add_code(self, code: str, member_id: int, expires_at: datetime) -> None: ...
 
+    def code_owner(self, code: str, now: datetime) -> int | None:
+        """The member a live code (as typed) belongs to, without using it up."""
+        ...
+
     def take_code(self, code: str, now: datetime) -> int | None:
         """The member a live code was issued to, removing the code (one use); else None."""
         ...

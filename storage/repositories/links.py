@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.codes import normalize_code
 from storage.sql import Query, Sql
 
 _ADD_CODE = Query(
@@ -11,6 +12,7 @@ _ADD_CODE = Query(
 )
 # Deleted as it is read: a code works once, even when two chats send it at the same moment.
 _TAKE_CODE = Query("DELETE FROM link_code WHERE code = :code RETURNING member_id, expires_at")
+_OWNER = Query("SELECT member_id, expires_at FROM link_code WHERE code = :code")
 _DROP_EXPIRED = Query("DELETE FROM link_code WHERE expires_at < :now")
 # A customer imported with a Telegram username who has not talked to the bot on `platform`.
 _IMPORTED_WAITING = Query(
@@ -65,6 +67,13 @@ class SqlLinkRepository:
         self._sql.run(_DROP_EXPIRED, {"now": bind_time(datetime.now(expires_at.tzinfo))})
         params = {"code": code, "member_id": member_id, "expires_at": bind_time(expires_at)}
         self._sql.run(_ADD_CODE, params)
+
+    def code_owner(self, code: str, now: datetime) -> int | None:
+        """The member a live code belongs to (the code stays usable)."""
+        row = self._sql.one(_OWNER, {"code": normalize_code(code)})
+        if row is None or self._sql.flavor.read_time(row[1]) < now:
+            return None
+        return int(row[0])
 
     def take_code(self, code: str, now: datetime) -> int | None:
         """The member a live code belongs to, using the code up; None if unknown or expired."""

@@ -287,3 +287,20 @@ def test_the_same_purchase_and_refund_at_once_count_once(till: Till) -> None:
         assert sorted(r.duplicate for r in refunds) == [False, True, True], refunds
         assert {r.points for r in refunds} == {20}
     assert till.balances(ann) == (25, 0, 0)
+
+
+def test_guessing_voucher_and_link_codes_is_limited(till: Till) -> None:
+    ann, mallory = ("telegram", "ann"), ("slack", "mallory")
+    till.say(ann, "/start")
+    voucher = _redeem_cookie(till, ann)
+    for n in range(10):
+        assert "no voucher" in till.say(STAFF, f"/use AAA-{n:04d}-ZZZZ")
+    refused = till.say(STAFF, f"/use {voucher}")  # even a right code, until the window ends
+    assert "too many wrong codes" in refused
+    till.clock.advance(timedelta(minutes=11))
+    assert "used for Ann" in till.say(STAFF, f"/use {voucher}")
+    code = re.search(r"link code is (\S+),", till.say(ann, "/link"))
+    assert code is not None
+    for n in range(5):
+        assert "unknown, used or expired" in till.say(mallory, f"/link ZZZZ-{n:04d}")
+    assert "too many wrong codes" in till.say(mallory, f"/link {code[1]}")
