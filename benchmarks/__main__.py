@@ -1,8 +1,11 @@
-"""`python -m benchmarks [ledger|telegram|slack|all] [--quick] ...`; the ledger suite by default.
+"""`python -m benchmarks [ledger|telegram|slack|boundaries|pos|import|all] [--quick] ...`; the
+ledger suite by default.
 
 ledger:   `[--engine sqlite|postgresql] [--no-concurrent]`
 challenges: `[--engine sqlite|postgresql]`
 telegram: `[--only balance|outbox] [--notifications N] [--profile DIR]`
+pos:      the purchase API through `loyalty run` against a bare FastAPI endpoint (PostgreSQL)
+import:   `[--rows N] [--engine sqlite|postgresql]` CSV import rows/s and peak memory
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ def main(argv: list[str] | None = None) -> int:
         "suite",
         nargs="?",
         default="ledger",
-        choices=["ledger", "telegram", "slack", "challenges", "all"],
-        help="ledger (default), telegram (issue 3: /balance and the outbox), slack (issue 4),"
-        " challenges (what 20 challenges cost an earn; progress table sizes), all",
+        choices=["ledger", "telegram", "slack", "boundaries", "pos", "import", "challenges", "all"],
+        help="ledger (default), telegram (/balance and the outbox), slack (/kudos), boundaries"
+        " (chat-line splitting and the Slack gate), pos (the purchase API), import (CSV"
+        " imports), challenges (what 20 challenges cost an earn; progress table sizes), all",
     )
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke run")
     parser.add_argument(
@@ -43,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="DIR",
         help="telegram: run `loyalty run` under cProfile and phase timers, write them to DIR",
     )
+    parser.add_argument("--rows", type=int, help="import: purchases in the file (50,000)")
     args = parser.parse_args(argv)
     if args.suite in ("ledger", "all"):
         _ledger(args)
@@ -50,6 +55,19 @@ def main(argv: list[str] | None = None) -> int:
         _telegram(args)
     if args.suite in ("slack", "all"):
         _slack(args)
+    if args.suite in ("boundaries", "all"):
+        _boundaries(args)
+    if args.suite in ("pos", "all"):
+        from benchmarks.purchase_api import run_and_report
+
+        run_and_report(quick=args.quick, save=not args.no_save, echo=print)
+    if args.suite in ("import", "all"):
+        from benchmarks import csv_import
+
+        engines = args.engine or ["sqlite", "postgresql"]
+        csv_import.run_and_report(
+            engines=engines, rows=args.rows, quick=args.quick, save=not args.no_save, echo=print
+        )
     if args.suite in ("challenges", "all"):
         _challenges(args)
     return 0
@@ -90,6 +108,12 @@ def _telegram(args: argparse.Namespace) -> None:
 
 def _slack(args: argparse.Namespace) -> None:
     from benchmarks.slack_kudos import run_and_report  # issue 4: /kudos through `loyalty run`
+
+    run_and_report(quick=args.quick, save=not args.no_save, echo=print)
+
+
+def _boundaries(args: argparse.Namespace) -> None:
+    from benchmarks.boundaries import run_and_report
 
     run_and_report(quick=args.quick, save=not args.no_save, echo=print)
 

@@ -233,6 +233,7 @@ def run(sizes: Sizes, echo: Callable[[str], None] = print) -> Result:
             **os.environ,
             "SLACK_BOT_TOKEN": TOKEN,
             "SLACK_SIGNING_SECRET": SECRET,
+            "LOYALTY_ENV": "development",  # benchmark secrets
             "SLACK_API_URL": fake.api_url,
             "HTTP_HOST": "127.0.0.1",
         }

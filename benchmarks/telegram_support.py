@@ -58,6 +58,7 @@ def bot_env(fake: FakeTelegramApi, database_url: str | None = None) -> dict[str,
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": TOKEN,
+        "LOYALTY_ENV": "development",  # a benchmark token
         "TELEGRAM_API_BASE_URL": fake.base_url,
         "HTTP_PORT": "0",
         "PYTHONPATH": str(ROOT),

@@ -5,8 +5,6 @@ Only this module imports `storage`.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from dataclasses import dataclass, field
 
@@ -15,6 +13,7 @@ from bot.clock import SystemClock
 from bot.commands import all_commands
 from bot.i18n import shipped_catalogs
 from bot.invites import InviteLinks
+from bot.nonces import ConfirmNonces
 from bot.render import Renderer
 from bot.router import Router
 from bot.scheduler import Leadership
@@ -28,8 +27,10 @@ from core.ports import Clock
 from core.program import Program, load_program
 from storage.database import SqlDatabase
 from storage.leader import SoleLeader, leader_for
-from storage.migrate import upgrade
 from storage.outbox_queue import SqlOutboxQueue
+from storage.readiness import DatabaseProblem, migrate_database, ready_database
+
+__all__ = ["DatabaseProblem", "Services", "build", "migrate"]
 
 log = logging.getLogger(__name__)
 
@@ -72,18 +73,21 @@ def message_bus(program: Program | None = None) -> MessageBus:
 def build(settings: Settings, clock: Clock | None = None, migrate: bool | None = None) -> Services:
     """Wire the app; SQLite databases are migrated automatically (PostgreSQL on request)."""
     program = load_program(settings.loyalty_program)
-    if migrate if migrate is not None else settings.database_url.startswith("sqlite"):
-        upgrade(settings.database_url)
-    database = SqlDatabase.from_url(settings.database_url, bus=message_bus(program))
+    upgrade = migrate if migrate is not None else settings.database_url.startswith("sqlite")
+    database = ready_database(settings.database_url, upgrade, bus=message_bus(program))
     clock = clock or SystemClock()
     loyalty = Loyalty(database, program, clock, settings.admins)
-    secret = derive_secret(
-        settings.telegram_bot_token, settings.slack_signing_secret, settings.slack_bot_token
+    material = (
+        settings.telegram_bot_token,
+        settings.slack_signing_secret,
+        settings.slack_bot_token,
     )
-    cards = CardTokens(secret, clock)
+    cards = CardTokens(derive_secret(*material), clock)
+    nonces = ConfirmNonces(derive_secret(*material, purpose=b"loyalty-confirm-v1"), clock)
     # Store codes get a key of their own, derived from the same server secret.
-    store_secret = hmac.new(secret, b"loyalty-store-code-v1", hashlib.sha256).digest()
-    games = Gamification(database, program, clock, store_secret)
+    games = Gamification(
+        database, program, clock, derive_secret(*material, purpose=b"loyalty-store-code-v1")
+    )
     invites = InviteLinks()
     catalogs = shipped_catalogs()
     router = Router(
@@ -91,6 +95,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         all_commands(),
         cards,
         tuple(catalogs.languages),
+        nonces,
         gamification=games,
         invites=invites,
     )
@@ -114,4 +119,4 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
 
 def migrate(settings: Settings) -> None:
     """Apply database migrations up to the latest (`loyalty db upgrade`)."""
-    upgrade(settings.database_url)
+    migrate_database(settings.database_url)

@@ -6,8 +6,10 @@ import base64
 import hashlib
 import hmac
 import io
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 
 import segno
 
@@ -17,12 +19,15 @@ from core.ports import Clock
 PREFIX = "LC"
 TTL = timedelta(minutes=15)
 _SIG_BYTES = 12
+# Runs one verification (a guess at a token) and returns its result, counting wrong ones.
+Guard = Callable[[Callable[[], str | None]], str | None]
 
 
-def derive_secret(*material: str | None) -> bytes:
-    """A card-signing key derived from the first configured secret (bot tokens, signing secret)."""
+def derive_secret(*material: str | None, purpose: bytes = b"loyalty-card-v1") -> bytes:
+    """A signing key for `purpose` derived from the first configured secret (bot tokens,
+    signing secret); the console, which has none, signs with a fixed one."""
     seed = next((m for m in material if m), "loyalty-console")
-    return hmac.new(seed.encode(), b"loyalty-card-v1", hashlib.sha256).digest()
+    return hmac.new(seed.encode(), purpose, hashlib.sha256).digest()
 
 
 class CardTokens:
@@ -36,7 +41,7 @@ class CardTokens:
     def issue(self, code: str) -> str:
         """A token for the member `code`, valid for the TTL."""
         expires = int((self._clock.now() + self._ttl).timestamp())
-        body = f"{PREFIX}.{code}.{_base36(expires)}"
+        body = f"{PREFIX}.{code}.{base36(expires)}"
         return f"{body}.{self._sign(body)}"
 
     def verify(self, token: str) -> str | None:
@@ -53,11 +58,16 @@ class CardTokens:
             return None
         return parts[1] if expires >= self._clock.now().timestamp() else None
 
-    def resolve(self, request: ChatRequest) -> ChatRequest:
-        """The request with every valid card token among its arguments replaced by the code."""
+    def resolve(self, request: ChatRequest, guard: Guard | None = None) -> ChatRequest:
+        """The request with every valid card token among its arguments replaced by the code;
+        each token is checked through `guard` (which counts wrong guesses), when given."""
         if not any(arg.startswith(f"{PREFIX}.") for arg in request.args):
             return request
-        args = tuple(self.verify(arg) or arg for arg in request.args)
+        check: Guard = guard or (lambda verify: verify())
+        args = tuple(
+            (check(partial(self.verify, arg)) or arg) if arg.startswith(f"{PREFIX}.") else arg
+            for arg in request.args
+        )
         return replace(request, args=args)
 
     def _sign(self, body: str) -> str:
@@ -72,7 +82,8 @@ def qr_png(text: str) -> bytes:
     return buffer.getvalue()
 
 
-def _base36(number: int) -> str:
+def base36(number: int) -> str:
+    """`number` (not negative) in base 36, lower case."""
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     out = ""
     while number:

@@ -1,48 +1,75 @@
-"""The `loyalty` command line."""
+"""The `loyalty` command line.
+
+Whatever stops a start (configuration, program file, database, a platform that cannot be
+reached, a port in use) is told in one line on standard error, with a non-zero exit status:
+2 for what the operator must change, 1 for what failed while starting.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 
-from bot.bootstrap import Services, build, migrate
-from bot.console import Console
-from bot.platforms import platform_components
-from bot.runner import serve
-from bot.scheduler import catch_up, tier_jobs
-from bot.settings import Settings
-from core.errors import ProgramError
+from bot.settings import Settings, describe
+
+if TYPE_CHECKING:
+    from bot.bootstrap import Services
+    from bot.importer import Kind
+    from core.loyalty import Loyalty
+
+# The rest of the bot is imported where it is used: a mistake in the settings is reported
+# before the database, chat and HTTP libraries are even loaded.
 
 app = typer.Typer(
     help="Loyalty Bot: a chat-first loyalty and recognition platform.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
+def _fail(message: str, status: int = 2) -> NoReturn:
+    typer.echo(message, err=True)
+    raise typer.Exit(status)
+
+
 def _settings() -> Settings:
     try:
         return Settings()
-    except ValueError as error:
-        typer.echo(f"Configuration error: {error}", err=True)
-        raise typer.Exit(2) from None
+    except ValidationError as error:
+        _fail(f"Configuration error: {describe(error)}")
 
 
 def _services(settings: Settings) -> Services:
+    from bot.bootstrap import DatabaseProblem, build
+    from core.errors import ProgramError
+
     try:
         return build(settings)
     except ProgramError as error:
-        typer.echo(f"Program file error: {error}", err=True)
-        raise typer.Exit(2) from None
+        _fail(f"Program file error: {error}")
+    except DatabaseProblem as error:
+        _fail(f"Database error: {error}")
 
 
 def _chat() -> None:
+    from bot.console import Console
+    from bot.scheduler import catch_up, tier_jobs
+
     services = _services(_settings())
+    # A piped script that is not UTF-8 must not stop the console: such lines are answered
+    # as unreadable (see bot.requests).
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="surrogateescape")
     try:
         # No scheduler runs beside the console: bring a demo database up to date once, quietly.
         catch_up(services.loyalty, tier_jobs(services.gamification))
@@ -59,29 +86,86 @@ def chat() -> None:
 
 @app.command()
 def run() -> None:
-    """Run every configured adapter; with no chat platform configured, the console chat."""
+    """Run every configured adapter and the purchase API; with neither a chat platform nor
+    POS_WEBHOOK_SECRET configured, the console chat."""
     settings = _settings()
-    if not settings.has_chat_platform:
-        _chat()
-        return
-    if settings.slack_bot_token and not (settings.slack_signing_secret or settings.slack_app_token):
+    if not settings.has_chat_platform and not settings.pos_webhook_secret:
         typer.echo(
-            "SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP mode) nor"
-            " SLACK_APP_TOKEN (Socket Mode) is; Slack needs one of them.",
+            "No TELEGRAM_BOT_TOKEN, SLACK_BOT_TOKEN or POS_WEBHOOK_SECRET is set:"
+            " starting the console chat.",
             err=True,
         )
-        raise typer.Exit(2)
+        _chat()
+        return
+    from bot.platforms import platform_components
+    from bot.runner import StartupError, serve
+
     services = _services(settings)
     try:
         asyncio.run(serve(services, platform_components(services)))
+    except StartupError as error:
+        _fail(f"Start-up error: {error}", status=1)
     finally:
         services.close()
+
+
+@app.command("import-purchases")
+def import_purchases(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import purchases from CSV (member, receipt, amount, currency, occurred_at, store,
+    channel); a re-run skips receipts already in and continues."""
+    from bot import import_rows
+
+    _import(file, import_rows.purchases)
+
+
+@app.command("import-members")
+def import_members(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Import customers from CSV (customer_id, name, telegram_username, birthday, points);
+    `points` is an opening balance; a re-run skips customers already in."""
+    from bot import import_rows
+
+    _import(file, import_rows.members)
+
+
+def _import(file: Path, kind: Callable[[Loyalty], Kind[Any]]) -> None:
+    from bot.importer import Rejected, run_import
+
+    services = _services(_settings())
+    try:
+        summary = run_import(file, kind(services.loyalty))
+    except Rejected as problem:
+        _fail(f"Import error: {problem}")
+    finally:
+        services.close()
+    typer.echo(
+        f"Imported {summary.imported:,}, skipped {summary.duplicates:,} as duplicates,"
+        f" rejected {summary.rejected:,}."
+    )
+    if summary.expired:
+        typer.echo(
+            f"Already expired on arrival (older than the points' lifetime): {summary.expired:,}."
+        )
+    if summary.rejected_file is not None:
+        typer.echo(f"Rejected rows, with line numbers and reasons: {summary.rejected_file}")
+    if summary.interrupted:
+        _fail(f"Stopped after line {summary.last_line:,}; run the same command again to continue.",
+              status=130)  # fmt: skip
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations up to the latest."""
-    migrate(_settings())
+    from bot.bootstrap import DatabaseProblem, migrate
+
+    settings = _settings()
+    try:
+        migrate(settings)
+    except DatabaseProblem as error:
+        _fail(f"Database error: {error}")
     typer.echo("Database is up to date.")
 
 

@@ -7,6 +7,9 @@ operator already controls the database.
 from __future__ import annotations
 
 import itertools
+import logging
+import re
+import secrets
 from collections.abc import Iterable
 from typing import TextIO
 
@@ -14,9 +17,14 @@ from bot.bootstrap import Services
 from bot.replies import Reply
 from bot.requests import ChatRequest
 from core.model import Identity, Role
+from core.text import shown
 
+log = logging.getLogger(__name__)
 PLATFORM = "console"
 DEFAULT_SPEAKER = "you"
+# Who `/as` may switch to: a short name, as it becomes the console identity's id.
+_NAME = re.compile(r"@?[\w.\-]{1,32}")
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class Console:
@@ -26,13 +34,20 @@ class Console:
         self.services = services
         self.out = out
         self.speaker = self._identity(DEFAULT_SPEAKER)
+        # Delivery keys stand in for receipts and key awards: a new session must never reuse
+        # one, or its commands would replay (or conflict with) the last session's.
+        self._session = secrets.token_hex(4)
         self._deliveries = itertools.count(1)
 
     def run(self, lines: Iterable[str], interactive: bool) -> None:
-        """Answer every line until the input ends."""
+        """Answer every line until the input ends; piped lines are echoed before their reply,
+        so the output reads as a transcript."""
         self._print(Reply.say("console.hello", program=self.services.program.program.name))
         for raw in lines:
-            text = raw.strip()
+            text = raw.strip().removeprefix("\ufeff")  # a script saved with a byte-order mark
+            if text and not interactive:
+                printable = _UNPRINTABLE.sub("\ufffd", shown(text, 200))
+                self.out.write(f"{self.speaker.display_name}> {printable}\n")
             if text:
                 self.handle(text)
             if interactive:
@@ -40,18 +55,23 @@ class Console:
                 self.out.flush()
 
     def handle(self, text: str) -> None:
-        """Answer one line."""
-        key = f"console:{next(self._deliveries)}"
-        request = ChatRequest.parse(self.speaker, text, key)
-        if request is None:
-            self._print(Reply.say("free_text"))
-        elif request.command == "as":
-            self._switch(request.args)
-        else:
-            self._print(self.services.router.handle(request))
+        """Answer one line (an unexpected failure is logged and answered with an apology)."""
+        key = f"console:{self._session}:{next(self._deliveries)}"
+        try:
+            request = ChatRequest.parse(self.speaker, text, key)
+            if request is None:
+                self._print(Reply.say("free_text"))
+            elif request.command == "as" and request.problem is None:
+                self._switch(request.args)
+            else:
+                self._print(self.services.router.handle(request))
+        except Exception:
+            log.exception("console line failed (delivery %s)", key)
+            apology = self.services.renderer.text(Reply.say("error.unexpected"), "en")
+            self.out.write(apology + "\n")
 
     def _switch(self, args: tuple[str, ...]) -> None:
-        if not 1 <= len(args) <= 2:
+        if not 1 <= len(args) <= 2 or not _NAME.fullmatch(args[0]) or args[0] == "@":
             return self._print(Reply.say("usage.as"))
         try:
             role = Role.parse(args[1]) if len(args) == 2 else None

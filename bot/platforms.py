@@ -1,5 +1,5 @@
-"""The runner components for the configured chat platforms, plus the outbox dispatcher and
-the scheduler."""
+"""The runner components for the configured chat platforms, the purchase API, the outbox
+dispatcher and the scheduler."""
 
 from __future__ import annotations
 
@@ -32,7 +32,12 @@ def platform_components(services: Services) -> list[Component]:
         slack = SlackComponent(services)
         dispatcher.register(slack.sender())
         components.append(slack)
-    components.append(dispatcher)
+    if settings.pos_webhook_secret:
+        from bot.api.component import PurchaseApiComponent  # FastAPI only when the API is on
+
+        components.append(PurchaseApiComponent(services))
+    if dispatcher.platforms:  # with no chat platform, notifications wait for one
+        components.append(dispatcher)
     jobs = tier_jobs(services.gamification)
     components.append(Scheduler(services.loyalty, services.leader, jobs=jobs))
     return components

@@ -23,9 +23,13 @@ from bot.replies import (
     Timestamp,
     Weekday,
 )
+from core.text import MAX_REASON, shown
 
 log = logging.getLogger(__name__)
 BAR_CELLS = 10
+# Names, receipts and reasons are limited where they enter; longer text in a reply is
+# someone's input echoed back (an unknown command, say), shown cut short.
+LONGEST_TEXT = MAX_REASON + 56
 
 
 class Renderer:
@@ -37,7 +41,7 @@ class Renderer:
 
     def line(self, line: Line, language: str) -> str:
         """One catalog message with its parameters filled in."""
-        template = self.catalogs.template(line.key, language)
+        template = self.catalogs.template(line.key, language, line.params)
         values = {name: self._safe_value(value, language) for name, value in line.params.items()}
         try:
             return template.format(**values)
@@ -98,5 +102,7 @@ class Renderer:
                 return ", ".join(self.value(item, language) for item in value)
             case None:
                 return ""
+            case str():
+                return shown(value, LONGEST_TEXT)
             case _:
                 return str(value)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.cards import CardTokens
 from bot.invites import InviteLinks
-from bot.replies import Reply
-from bot.requests import ChatRequest
+from bot.nonces import ConfirmNonces
+from bot.replies import Money, Reply, Timestamp
+from bot.requests import MAX_LINE, ChatRequest
+from core.attempts import CARD_TOKENS
 from core.errors import DomainError, NotEnrolled
 from core.gamification import Gamification
 from core.loyalty import Loyalty
@@ -40,6 +43,7 @@ class Context:
     cards: CardTokens | None = None
     languages: tuple[str, ...] = ("en",)
     menu: tuple[str, ...] = ()  # the commands this speaker may use, for /help
+    nonces: ConfirmNonces | None = None
     gamification: Gamification | None = None
     invites: InviteLinks | None = None
 
@@ -48,8 +52,11 @@ class Context:
         return self.request.args
 
     def find_member(self, ref: str) -> Member:
-        """The member a staff member means by a code or @username on this platform."""
-        return self.loyalty.find_member(ref, self.request.identity.platform)
+        """The member a staff member means by a code or @username on this platform (a member
+        code that matches nobody counts as a guess by the speaker)."""
+        identity = self.request.identity
+        guesser = guesser_of(identity.platform, identity.external_id, self.member)
+        return self.loyalty.find_member(ref, identity.platform, guesser)
 
     def require_member(self) -> Member:
         """The speaker's membership; NotEnrolled makes the reply point at /start."""
@@ -66,6 +73,11 @@ class Context:
 
 
 Handler = Callable[[Context], Reply]
+
+
+def guesser_of(platform: str, external_id: str, member: Member | None) -> str:
+    """Whose guesses at codes count together: the member, else the chat identity."""
+    return f"member:{member.id}" if member is not None else f"{platform}:{external_id}"
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,7 @@ class Router:
         commands: list[Command],
         cards: CardTokens | None = None,
         languages: tuple[str, ...] = ("en",),
+        nonces: ConfirmNonces | None = None,
         *,
         gamification: Gamification | None = None,
         invites: InviteLinks | None = None,
@@ -94,6 +107,7 @@ class Router:
         self.commands = {command.name: command for command in commands}
         self.cards = cards
         self.languages = languages
+        self.nonces = nonces
         self.gamification = gamification
         self.invites = invites
 
@@ -109,8 +123,8 @@ class Router:
 
     def handle_as(self, request: ChatRequest, member: Member | None) -> Reply:
         """Run one request from a sender the adapter already identified."""
-        if self.cards is not None:  # a scanned card token stands for the member's code
-            request = self.cards.resolve(request)
+        if request.problem is not None:  # the line itself was refused (see bot.requests)
+            return Reply.say(f"line.{request.problem}", limit=MAX_LINE)
         command = self.commands.get(request.command)
         if command is None:
             return Reply.say("unknown_command", command=request.command)
@@ -119,6 +133,7 @@ class Router:
                 return Reply.say("error.not_enrolled")
             if command.role > (member.role if member else Role.MEMBER):
                 return Reply.say(f"denied.{command.role.name.lower()}")
+            request = self._with_cards(request, member)
             role = member.role if member else Role.MEMBER
             menu = tuple(self.commands_for(role))
             context = Context(
@@ -130,15 +145,38 @@ class Router:
                 menu=menu,
                 gamification=self.gamification,
                 invites=self.invites,
+                nonces=self.nonces,
             )
             return command.handler(context)
         except UsageError as error:
             return Reply.say(f"usage.{error.command}")
         except DomainError as error:
-            return Reply.say(f"error.{error.code}", **error.params)
+            return Reply.say(f"error.{error.code}", **self._shown(error.params))
         except Exception:
             log.exception("command /%s failed (delivery %s)", request.command, request.key)
             return Reply.say("error.unexpected")
+
+    def _with_cards(self, request: ChatRequest, member: Member | None) -> ChatRequest:
+        """A scanned card token stands for the member's code; each wrong one is a guess."""
+        if self.cards is None:
+            return request
+        identity = request.identity
+        guesser = guesser_of(identity.platform, identity.external_id, member)
+        return self.cards.resolve(
+            request, lambda verify: self.loyalty.guarded(CARD_TOKENS, guesser, lambda _: verify())
+        )
+
+    def _shown(self, params: dict[str, object]) -> dict[str, object]:
+        """Error parameters for the renderer: `*_minor` amounts become money of the program,
+        moments (when something was recorded, when to try again) show their time too."""
+        info = self.loyalty.program.program
+
+        def shown(name: str, value: object) -> object:
+            if name.endswith("_minor") and isinstance(value, int):
+                return Money(value, info.currency, info.currency_decimals)
+            return Timestamp(value) if isinstance(value, datetime) else value
+
+        return {name: shown(name, value) for name, value in params.items()}
 
     def commands_for(self, role: Role) -> list[str]:
         """Command names a person with `role` may use, in menu order (hidden ones left out)."""

@@ -10,18 +10,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
+import socket
+from collections.abc import Iterator
 from typing import Protocol
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from bot.bootstrap import Services
+from bot.http_limits import BodyLimit
+from bot.shutdown import Shutdown
 
 log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """A part of the bot could not start; the message says which and why, in one line."""
 
 
 class Component(Protocol):
@@ -45,7 +53,7 @@ def http_app(components: list[Component]) -> Starlette:
     routes: list[BaseRoute] = [Route("/healthz", healthz, methods=["GET"])]
     for component in components:
         routes.extend(component.routes())
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(BodyLimit)])
 
 
 async def serve(services: Services, components: list[Component]) -> None:
@@ -56,32 +64,89 @@ async def serve(services: Services, components: list[Component]) -> None:
 
 async def serve_http(components: list[Component], host: str, port: int) -> None:
     """Start the components and the HTTP server on `host:port`, serve until SIGINT/SIGTERM,
-    then stop the components in reverse order."""
+    then stop the components in reverse order (requests in progress are waited for; work
+    that hangs is cut short by `bot.shutdown`'s watchdog).
+
+    StartupError when the port cannot be had or a component cannot start (nothing is left
+    running then).
+    """
+    listener = listen(host, port)  # first: a port in use must not leave a webhook registered
     config = uvicorn.Config(
         http_app(components),
-        host=host,
-        port=port,
         log_level="warning",
         lifespan="off",
     )
-    server = uvicorn.Server(config)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    server = _Server(config)
+    shutdown = Shutdown()
+    shutdown.install(asyncio.get_running_loop())
     started: list[Component] = []
     try:
         for component in components:
-            await component.start()
+            await _start(component)
             started.append(component)
-        server_task = asyncio.create_task(server.serve())
-        await stop.wait()
+        server_task = asyncio.create_task(server.serve(sockets=[listener]))
+        await shutdown.stop.wait()
         server.should_exit = True
         await server_task
     finally:
+        listener.close()
         for component in reversed(started):
             try:
                 await component.stop()
             except Exception:
                 log.exception("stopping %s failed", type(component).__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, leaving signals to `bot.shutdown` (uvicorn's own handling would re-raise the
+    signal after its shutdown, which would read as a second one)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Signals are handled by `Shutdown`."""
+        yield
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on `host:port`; StartupError when the address cannot be had.
+
+    Made with the protocol getaddrinfo gives (TCP), as asyncio's own servers are: asyncio
+    switches Nagle off only on TCP sockets it recognises, and with Nagle on every answer
+    waited ~40 ms for a delayed ACK.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )[0]
+        listener = socket.socket(family, kind, proto)
+    except OSError as error:
+        raise StartupError(
+            f"cannot listen on {host}:{port} (HTTP_HOST/HTTP_PORT): {error}"
+        ) from None
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(2048)
+    except OSError as error:
+        listener.close()
+        reason = error.strerror or str(error)
+        raise StartupError(
+            f"cannot listen on {host}:{port} (HTTP_HOST/HTTP_PORT): {reason}"
+        ) from None
+    return listener
+
+
+async def _start(component: Component) -> None:
+    name = getattr(component, "label", type(component).__name__)
+    try:
+        await component.start()
+    except StartupError:
+        raise
+    except Exception as error:
+        log.debug("%s could not start", name, exc_info=True)
+        try:  # release what it opened before it failed
+            await component.stop()
+        except Exception:
+            log.debug("stopping %s after a failed start failed too", name, exc_info=True)
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise StartupError(f"{name} could not start: {reason}") from None

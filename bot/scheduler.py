@@ -34,6 +34,7 @@ class Sweeps(Protocol):
 
     def release_due(self, limit: int = ...) -> SweepResult: ...
     def expire_due(self, limit: int = ...) -> SweepResult: ...
+    def return_expired_vouchers(self, limit: int = ...) -> SweepResult: ...
 
 
 class TierReview(Protocol):
@@ -83,9 +84,10 @@ def drain(sweep: Callable[[int], SweepResult], batch: int = BATCH) -> SweepResul
 
 def catch_up(sweeps: Sweeps, jobs: Sequence[Job] = ()) -> None:
     """Release, then expire, everything due now (releasing first: released lots may be due),
-    then run every other job once."""
+    return the points of vouchers that expired unused, then run every other job once."""
     drain(sweeps.release_due)
     drain(sweeps.expire_due)
+    drain(sweeps.return_expired_vouchers)
     for job in jobs:
         drain(job.sweep)
 
@@ -137,6 +139,7 @@ class Scheduler:
         self._add(scheduler, self.release, "release-due", self._release_every)
         first_expiry = datetime.now(UTC) + timedelta(seconds=self._first_expire_after)
         self._add(scheduler, self.expire, "expire-due", self._expire_every, first_expiry)
+        self._add(scheduler, self.vouchers, "return-vouchers", self._expire_every, first_expiry)
         for job in self._jobs:
             first = datetime.now(UTC) + timedelta(seconds=job.first_after)
             self._add(scheduler, self._runner(job), job.id, job.every, first)
@@ -172,6 +175,10 @@ class Scheduler:
     async def expire(self) -> None:
         """Expire every lot that is due."""
         await self._sweep("expired", self._sweeps.expire_due)
+
+    async def vouchers(self) -> None:
+        """Give back the points of vouchers that expired unused (when the program says so)."""
+        await self._sweep("returned voucher points:", self._sweeps.return_expired_vouchers)
 
     def _runner(self, job: Job) -> Callable[[], Any]:
         async def run() -> None:

@@ -69,6 +69,7 @@ class _Counted:
     source: str
     at: datetime
     by_member: bool = False
+    quiet: bool = False  # an imported purchase: nobody is told
     items: bool = True  # False: a purchase without item lines moves no item-based challenge
     new: Fact | None = None  # the one new fact, when it may simply add to stored progress
 
@@ -116,8 +117,13 @@ class ChallengeTracker:
         bus.subscribe(ChallengesProgressed, self.notify)
 
     def purchase_recorded(self, event: PurchaseRecorded, uow: UnitOfWork) -> None:
-        """A purchase is a visit, money spent and items bought."""
-        opened = self.open(uow, event.member_id, event.occurred_at, PURCHASE_KINDS)
+        """A purchase is a visit, money spent and items bought, on the day it was made (a
+        till's or an import's own time). An imported one whose windows have all closed is
+        history: it moves no challenge and rewards nothing."""
+        made = event.purchased_at or event.occurred_at
+        if event.quiet and self._all_closed(made, event.occurred_at):
+            return
+        opened = self.open(uow, event.member_id, made, PURCHASE_KINDS)
         key = f"purchase:{event.receipt}"
         row = FactRow(
             key=key,
@@ -149,6 +155,7 @@ class ChallengeTracker:
                 kinds=PURCHASE_KINDS,
                 source=key,
                 at=event.occurred_at,
+                quiet=event.quiet,
                 items=bool(lines),
                 new=_fact(row),
             ),
@@ -238,6 +245,14 @@ class ChallengeTracker:
                 by_member=True,
             ),
         )
+
+    def _all_closed(self, made: datetime, now: datetime) -> bool:
+        """True when every window that can hold `made` (in any time zone) ended before `now`."""
+        utc = made.astimezone(UTC).date()
+        days = (utc - timedelta(days=1), utc, utc + timedelta(days=1))
+        windows = [w for d in days for _, w in self._windows_on(d, PURCHASE_KINDS)]
+        # A day's margin: no zone's midnight is more than a day from UTC's.
+        return all(w.ends_at(UTC) + timedelta(days=1) <= now for w in windows)
 
     def open(
         self,
@@ -361,6 +376,7 @@ class ChallengeTracker:
                     source=counted.source,
                     changes=tuple(changes),
                     by_member=counted.by_member,
+                    quiet=counted.quiet,
                 )
             )
 
@@ -469,7 +485,10 @@ class ChallengeTracker:
 
     def notify(self, event: ChallengesProgressed, uow: UnitOfWork) -> None:
         """The member hears about a challenge done (or undone) by something staff recorded;
-        what they did themselves (a check-in) their own reply already says."""
+        what they did themselves (a check-in) their own reply already says; an import tells
+        nobody."""
+        if event.quiet:
+            return
         for change in event.changes:
             challenge = self.program.challenge(change.challenge_id)
             if challenge is None or not (change.completed or change.undone):

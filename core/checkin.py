@@ -3,14 +3,13 @@
 A code is the store's for its own local date only, so yesterday's code, and another store's,
 are refused. One visit counts per member, store and local day; the check-in is an event
 (`CheckedIn`) that the challenges count as a visit. Store codes are guessable in principle
-(20 bits), so every attempt passes a per-member limiter first.
+(20 bits), so every code typed is a guess counted per member (`core.attempts`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
 
 from core import errors
 from core.events import CheckedIn
@@ -19,31 +18,6 @@ from core.members import get_member
 from core.ports import UnitOfWork
 from core.program import Program
 from core.stores import Store, code_matches, find_store, store_code
-
-GUESS_KIND = "storecode"
-
-
-class GuessLimiter(Protocol):
-    """A per-member limit on guessable codes (store codes here)."""
-
-    def allow(self, member_id: int, kind: str, now: datetime) -> bool:
-        """True while the member may try another code of `kind`."""
-        ...
-
-    def failed(self, member_id: int, kind: str, now: datetime) -> None:
-        """Count one wrong code."""
-        ...
-
-
-class NoGuessLimit:
-    """Every attempt allowed: for a program that has not configured a limiter."""
-
-    def allow(self, member_id: int, kind: str, now: datetime) -> bool:
-        """Always True."""
-        return True
-
-    def failed(self, member_id: int, kind: str, now: datetime) -> None:
-        """Nothing to count."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,25 +83,21 @@ def matching_store(
 def check_in(
     uow: UnitOfWork,
     program: Program,
-    secret: bytes,
     *,
     member_id: int,
-    code: str,
-    store: str | None,
+    store: Store,
+    day: date,
     now: datetime,
 ) -> CheckinResult:
-    """Count a visit for the code's store today, once per member, store and local day."""
+    """Count a visit at `store` on its local `day` (the code was checked), once per member,
+    store and day."""
     get_member(uow, member_id)
-    found = matching_store(program, secret, code, now, store)
-    if found is None:
-        raise errors.WrongStoreCode(code=code.strip().upper())
-    matched, day = found
     # The member's accounts are locked so that every event counting towards their challenges
     # (a purchase at the till, this check-in) runs one after the other.
     locked_balances(uow, member_id)
-    if not uow.checkins.add(member_id, matched.id, day, now):
-        return CheckinResult(store=matched, day=day, duplicate=True)
+    if not uow.checkins.add(member_id, store.id, day, now):
+        return CheckinResult(store=store, day=day, duplicate=True)
     uow.domain_events.record(
-        CheckedIn(occurred_at=now, member_id=member_id, store_id=matched.id, day=day)
+        CheckedIn(occurred_at=now, member_id=member_id, store_id=store.id, day=day)
     )
-    return CheckinResult(store=matched, day=day)
+    return CheckinResult(store=store, day=day)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from core.model import Identity
+from core.model import Identity, PurchaseItem
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,13 @@ class RecordPurchase:
     receipt: str
     amount_minor: int
     actor_id: int | None = None
+    # When the sale happened (None: now); points, promotions and the lot's expiry follow it.
+    occurred_at: datetime | None = None
+    store: str | None = None
+    channel: str | None = None
+    items: tuple[PurchaseItem, ...] = ()
+    # Historical imports: no "you earned points" message for a purchase from last year.
+    quiet: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,9 +43,12 @@ class AwardPoints:
 
 @dataclass(frozen=True, kw_only=True)
 class RedeemReward:
+    """Spend points on a reward, once per `nonce`; a nonce past `expires_at` spends nothing."""
+
     member_id: int
     reward_id: str
     nonce: str
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,7 @@ from core.codes import looks_like_member_code, new_member_code
 from core.commands import AwardPoints, Enroll
 from core.earning import award_points
 from core.events import MemberEnrolled
-from core.model import Member, Role
+from core.model import Identity, Member, Role
 from core.ports import UnitOfWork
 from core.program import Program
 from core.results import EnrollResult
@@ -23,9 +23,11 @@ def enroll(uow: UnitOfWork, program: Program, command: Enroll, now: datetime) ->
     if existing is not None:
         uow.members.refresh_identity(existing.id, identity)
         return EnrollResult(member=existing, created=False)
+    if (imported := _imported_customer(uow, identity)) is not None:
+        return EnrollResult(member=imported, created=True)
     referrer = _referrer(uow, command.payload)
     member = uow.members.add(
-        _unused_code(uow), identity, Role.MEMBER, now, referrer.id if referrer else None
+        unused_code(uow), identity, Role.MEMBER, now, referrer.id if referrer else None
     )
     uow.domain_events.record(
         MemberEnrolled(
@@ -51,7 +53,18 @@ def _referrer(uow: UnitOfWork, payload: str | None) -> Member | None:
     return uow.members.by_code(code) if looks_like_member_code(code) else None
 
 
-def _unused_code(uow: UnitOfWork) -> str:
+def _imported_customer(uow: UnitOfWork, identity: Identity) -> Member | None:
+    """The imported customer list's member with this username, now joining from a chat."""
+    if not identity.username:
+        return None
+    member_id = uow.links.imported_waiting(identity.username, identity.platform)
+    if member_id is None or not uow.members.add_identity(member_id, identity):
+        return None
+    return uow.members.by_id(member_id)
+
+
+def unused_code(uow: UnitOfWork) -> str:
+    """A member code no member has yet."""
     # 35 random bits make a collision rare; checking keeps it impossible.
     while True:
         code = new_member_code()

@@ -94,6 +94,86 @@ class ValueRequired(DomainError):
     code = "value_required"
 
 
+class VoucherNotFound(DomainError):
+    code = "voucher_not_found"
+
+
+class LinkCodeInvalid(DomainError):
+    """A /link code that is unknown, used already or expired."""
+
+    code = "link_code_invalid"
+
+
+class MergeForbidden(DomainError):
+    """Both memberships hold points and the program does not merge members."""
+
+    code = "merge_forbidden"
+
+
+class CustomerTaken(DomainError):
+    """The external customer id is linked to another member already."""
+
+    code = "customer_taken"
+
+
+class PurchaseInFuture(DomainError):
+    code = "purchase_in_future"
+
+
+class PurchaseTooLarge(InvalidAmount):
+    """A purchase above the program's `earning.max_purchase` (`maximum_minor`)."""
+
+    code = "purchase_too_large"
+
+
+class RefundTooLarge(InvalidAmount):
+    """A refund above what is left of the purchase (`maximum_minor`)."""
+
+    code = "refund_too_large"
+
+
+class AwardTooLarge(InvalidAmount):
+    """Staff goodwill above the program's `awards.max_points` (`maximum`)."""
+
+    code = "award_too_large"
+
+
+class UnreadableAmount(DomainError):
+    """Money not written in the program's one accepted format (`text`, `example`, `currency`)."""
+
+    code = "unreadable_amount"
+
+
+class UnreadablePoints(DomainError):
+    """A number of points that is not a plain whole number (`text`)."""
+
+    code = "unreadable_points"
+
+
+class InvalidReceipt(DomainError):
+    """A receipt number that cannot key a purchase (`receipt`, `limit`)."""
+
+    code = "invalid_receipt"
+
+
+class InvalidReason(DomainError):
+    """A reason that is too long or not plain text (`limit`)."""
+
+    code = "invalid_reason"
+
+
+class ConfirmationExpired(DomainError):
+    """A confirm button the bot did not issue to this member for this reward, or too old."""
+
+    code = "confirmation_expired"
+
+
+class TooManyAttempts(DomainError):
+    """Too many wrong guesses at a code (`limit` per `minutes`); try again `until`."""
+
+    code = "too_many_attempts"
+
+
 class UnknownTimeZone(DomainError):
     code = "unknown_time_zone"
 
@@ -132,10 +212,6 @@ class UnknownStore(DomainError):
 
 class WrongStoreCode(DomainError):
     code = "wrong_store_code"
-
-
-class TooManyGuesses(DomainError):
-    code = "too_many_guesses"
 
 
 class ActionLimitReached(DomainError):

@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from core.model import Role
+from core.model import PurchaseItem, Role
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -32,16 +32,6 @@ class MemberEnrolled(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class PurchaseItem:
-    """One line of a purchase: a product (`sku`) in a category, as a till sends it."""
-
-    sku: str
-    category: str | None = None
-    quantity: int = 1
-    amount_minor: int = 0
-
-
-@dataclass(frozen=True, kw_only=True)
 class PurchaseRecorded(DomainEvent):
     """A purchase earned `points` (perhaps none) under journal `journal_id`; where it was made
     (`store`, `channel`) and what was in it (`items`) when the till says so."""
@@ -55,9 +45,14 @@ class PurchaseRecorded(DomainEvent):
     debt_paid: int = 0
     pending_until: datetime | None = None
     actor_id: int | None = None
+    # When the sale happened (a till's or an import's `occurred_at`; `occurred_at` above is
+    # when it was recorded), where and what: for challenges and earning rules.
+    purchased_at: datetime | None = None
     store: str | None = None
     channel: str | None = None
     items: tuple[PurchaseItem, ...] = ()
+    # An imported (historical) purchase: nobody is told about it.
+    quiet: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -191,6 +186,7 @@ class ChallengesProgressed(DomainEvent):
     source: str
     changes: tuple[ProgressChange, ...]
     by_member: bool = False  # the member did it themselves (a check-in): they see the reply
+    quiet: bool = False  # an imported purchase: nobody is told
 
 
 @dataclass(frozen=True, kw_only=True)

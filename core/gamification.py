@@ -14,19 +14,12 @@ from datetime import datetime
 from typing import TypeVar
 
 from core import errors
+from core.attempts import STORE_CODES, guarded
 from core.bus import MessageBus
 from core.challenge_board import ChallengeStatus, EarnedBadge, challenge_board, earned_badges
 from core.challenge_rules import Challenge
 from core.challenges import ChallengeTracker, find_challenge
-from core.checkin import (
-    GUESS_KIND,
-    CheckinResult,
-    GuessLimiter,
-    NoGuessLimit,
-    StoreCode,
-    check_in,
-    codes_today,
-)
+from core.checkin import CheckinResult, StoreCode, check_in, codes_today, matching_store
 from core.events import ChallengesProgressed, DomainEvents, ProgressChange
 from core.guardrails import Guardrails
 from core.leaderboard import LeaderboardScores, Standings, standings
@@ -34,6 +27,7 @@ from core.ports import Clock, Database, UnitOfWork
 from core.program import Program
 from core.referrals import ReferralInfo, ReferralRewards, referral_info
 from core.results import SweepResult
+from core.text import shown
 from core.tiers import TierCoach, review_due
 
 T = TypeVar("T")
@@ -74,14 +68,11 @@ class Gamification:
         program: Program,
         clock: Clock,
         store_secret: bytes,
-        limiter: GuessLimiter | None = None,
     ) -> None:
         self.db = db
         self.program = program
         self.clock = clock
         self._secret = store_secret
-        # Store codes are short: every attempt passes the per-member limiter first.
-        self.limiter = limiter or NoGuessLimit()
         self._tracker = ChallengeTracker(program)
         self._coach = TierCoach(program)
 
@@ -111,28 +102,30 @@ class Gamification:
         return JoinOutcome(challenge=challenge, joined_now=joined, status=status)
 
     def check_in(self, member_id: int, code: str, store: str | None = None) -> CheckinOutcome:
-        """Count a visit with today's store code, and say what it moved."""
+        """Count a visit with today's store code, and say what it moved. Store codes are short,
+        so each code typed is a guess counted per member, in its own transaction (a wrong one
+        counts even though the check-in is refused)."""
         now = self.clock.now()
-        if not self.limiter.allow(member_id, GUESS_KIND, now):
-            raise errors.TooManyGuesses()
-        try:
-            result, events = self.db.run(
-                lambda uow: self._with_events(
-                    uow,
-                    lambda: check_in(
-                        uow,
-                        self.program,
-                        self._secret,
-                        member_id=member_id,
-                        code=code,
-                        store=store,
-                        now=now,
-                    ),
-                )
+        found = self.db.run(
+            lambda uow: guarded(
+                uow,
+                STORE_CODES,
+                f"member:{member_id}",
+                now,
+                lambda: matching_store(self.program, self._secret, code, now, store),
             )
-        except errors.WrongStoreCode:
-            self.limiter.failed(member_id, GUESS_KIND, now)
-            raise
+        )
+        if found is None:
+            raise errors.WrongStoreCode(code=shown(code.strip().upper()))
+        matched, day = found
+        result, events = self.db.run(
+            lambda uow: self._with_events(
+                uow,
+                lambda: check_in(
+                    uow, self.program, member_id=member_id, store=matched, day=day, now=now
+                ),
+            )
+        )
         changes = tuple(
             change
             for event in events.recorded

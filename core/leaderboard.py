@@ -58,8 +58,14 @@ class LeaderboardScores:
         bus.subscribe(BonusTakenBack, self.bonus_taken_back)
 
     def purchase_recorded(self, event: PurchaseRecorded, uow: UnitOfWork) -> None:
-        """Points a purchase earned count in its period."""
-        self._add(uow, event.member_id, event.occurred_at, event.points)
+        """Points a purchase earned count in the period it was made (an import of a period
+        that is over changes no board anyone reads)."""
+        made = event.purchased_at or event.occurred_at
+        if event.quiet and points_period(self.program, made) != points_period(
+            self.program, event.occurred_at
+        ):
+            return
+        self._add(uow, event.member_id, made, event.points)
 
     def points_awarded(self, event: PointsAwarded, uow: UnitOfWork) -> None:
         """Awards and bonuses count too."""

@@ -8,13 +8,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from typing import TypeVar
 
-from core import enrollment, member_settings, members, redemption, refunds, summary, sweeps
+from core import (
+    attempts,
+    bulk_purchases,
+    customers,
+    enrollment,
+    errors,
+    member_settings,
+    members,
+    pos,
+    redemption,
+    refunds,
+    summary,
+    sweeps,
+    vouchers,
+    wallets,
+)
+from core.attempts import LINK_CODES, MEMBER_CODES, VOUCHER_CODES, AttemptLimit
+from core.codes import looks_like_member_code
 from core.commands import AwardPoints, Enroll, RecordPurchase, RedeemReward, RefundPurchase
+from core.customers import CustomerResult, ImportedCustomer
 from core.earning import award_points, record_purchase
 from core.member_settings import MemberSettings
 from core.model import Identity, Member, Role
 from core.ports import Clock, Database, UnitOfWork
+from core.pos import ExternalPurchase, ExternalPurchaseResult
 from core.program import Program
 from core.results import (
     AwardResult,
@@ -28,6 +48,11 @@ from core.results import (
     RewardOption,
     SweepResult,
 )
+from core.text import shown
+from core.vouchers import VoucherUse, VoucherView
+from core.wallets import LinkCode, LinkResult
+
+T = TypeVar("T")
 
 
 class Loyalty:
@@ -63,9 +88,27 @@ class Loyalty:
         member = self._with_bootstrap_role(result.member, identity.platform, identity.external_id)
         return replace(result, member=member) if member else result
 
-    def find_member(self, ref: str, platform: str | None = None) -> Member:
-        """A member by code or @username (as known on `platform` first)."""
-        return self.db.run(lambda uow: members.find_member(uow, ref, platform), write=False)
+    def find_member(
+        self, ref: str, platform: str | None = None, guesser: str | None = None
+    ) -> Member:
+        """A member by code or @username (as known on `platform` first); a member code typed
+        by `guesser` counts as a guess when no member has it (see core.attempts)."""
+        code = ref.strip()
+        if guesser is None or not looks_like_member_code(code):
+            return self.db.run(lambda uow: members.find_member(uow, ref, platform), write=False)
+        found = self.guarded(MEMBER_CODES, guesser, lambda uow: uow.members.by_code(code))
+        if found is None:
+            raise errors.MemberNotFound(ref=shown(code))
+        return found
+
+    def guarded(
+        self, limit: AttemptLimit, subject: str, guess: Callable[[UnitOfWork], T | None]
+    ) -> T | None:
+        """`guess` at a code by `subject`, counted against `limit` (its own transaction)."""
+        now = self.clock.now()
+        return self.db.run(
+            lambda uow: attempts.guarded(uow, limit, subject, now, lambda: guess(uow))
+        )
 
     def record_purchase(self, command: RecordPurchase) -> EarnResult:
         """Earn points for a purchase receipt (once per receipt)."""
@@ -195,6 +238,94 @@ class Loyalty:
     def expire_due(self, limit: int = 500) -> SweepResult:
         """Expire lots that are due, a transaction per member (a rerun changes nothing)."""
         return sweeps.expire_due(self.db, self.clock.now(), limit)
+
+    # -- at the till and behind it: purchase API, imports, vouchers, one wallet per person --
+
+    def record_external_purchase(self, purchase: ExternalPurchase) -> ExternalPurchaseResult:
+        """A purchase from a till or an import, by member code or `customer:<id>`."""
+        now = self.clock.now()
+        return self.db.run(
+            lambda uow: pos.record_external_purchase(uow, self.program, purchase, now)
+        )
+
+    def record_external_purchases(
+        self, purchases: list[ExternalPurchase]
+    ) -> list[ExternalPurchaseResult]:
+        """Several purchases in one transaction (imports): written together when all are new,
+        else one at a time; any domain error rolls them all back."""
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> list[ExternalPurchaseResult]:
+            together = bulk_purchases.record_purchases_in_bulk(uow, self.program, purchases, now)
+            if together is not None:
+                return together
+            return [pos.record_external_purchase(uow, self.program, p, now) for p in purchases]
+
+        return self.db.run(work)
+
+    def import_customers(self, rows: list[ImportedCustomer]) -> list[CustomerResult]:
+        """Members for imported customers, in one transaction (a rerun creates none twice)."""
+        now = self.clock.now()
+        return self.db.run(
+            lambda uow: [customers.import_customer(uow, self.program, r, now) for r in rows]
+        )
+
+    def link_customer(
+        self, member_ref: str, customer_id: str, platform: str | None = None
+    ) -> CustomerResult:
+        """Staff link a shop's customer id to a member."""
+        return self.db.run(
+            lambda uow: customers.link_customer(uow, member_ref, customer_id, platform)
+        )
+
+    def vouchers(self, member_id: int) -> list[VoucherView]:
+        """The member's unused, unexpired vouchers."""
+        now = self.clock.now()
+        return self.db.run(
+            lambda uow: vouchers.unused_vouchers(uow, self.program, member_id, now), write=False
+        )
+
+    def voucher(self, member_id: int, code: str) -> VoucherView:
+        """One of the member's own vouchers."""
+        return self.db.run(
+            lambda uow: vouchers.voucher_of(uow, self.program, member_id, code), write=False
+        )
+
+    def use_voucher(self, code: str, staff_id: int, store: str | None = None) -> VoucherUse:
+        """Staff use a voucher at the counter, once; wrong codes are limited per staff member."""
+        wanted = vouchers.normalize_voucher(code)
+        known = self.guarded(VOUCHER_CODES, f"member:{staff_id}",
+                             lambda uow: uow.vouchers.by_code(wanted))  # fmt: skip
+        if known is None:
+            raise errors.VoucherNotFound(voucher=shown(code))
+        now = self.clock.now()
+        return self.db.run(
+            lambda uow: vouchers.use_voucher(uow, self.program, code, staff_id, store, now)
+        )
+
+    def return_expired_vouchers(self, limit: int = 500) -> SweepResult:
+        """Give back the points of vouchers that expired unused (per the program)."""
+        now = self.clock.now()
+        return self.db.run(
+            lambda uow: vouchers.return_expired_vouchers(uow, self.program, now, limit)
+        )
+
+    def link_code(self, member_id: int) -> LinkCode:
+        """A one-time code to join another chat identity to this member."""
+        now = self.clock.now()
+        return self.db.run(lambda uow: wallets.new_link_code(uow, self.program, member_id, now))
+
+    def link(self, identity: Identity, code: str) -> LinkResult:
+        """Join this identity to the member who issued `code` (merging memberships if any);
+        wrong codes are limited per chat identity."""
+        guesser = f"{identity.platform}:{identity.external_id}"
+        now = self.clock.now()
+        owner = self.guarded(LINK_CODES, guesser, lambda uow: uow.links.code_owner(code, now))
+        if owner is None:
+            raise errors.LinkCodeInvalid(code=shown(code))
+        return self.db.run(
+            lambda uow: wallets.link_identity(uow, self.program, identity, code, now)
+        )
 
     def _with_bootstrap_role(
         self, member: Member | None, platform: str, external_id: str

@@ -9,6 +9,7 @@ from core.codes import looks_like_member_code
 from core.events import RoleChanged
 from core.model import Member, Role
 from core.ports import UnitOfWork
+from core.text import shown
 
 
 def get_member(uow: UnitOfWork, member_id: int) -> Member:
@@ -30,7 +31,7 @@ def find_member(uow: UnitOfWork, ref: str, platform: str | None = None) -> Membe
     else:
         member = uow.members.by_username(text, platform)
     if member is None:
-        raise errors.MemberNotFound(ref=text)
+        raise errors.MemberNotFound(ref=shown(text))
     return member
 
 

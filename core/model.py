@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum, StrEnum
 
+from core.text import clean_name, clean_optional
+
 
 class Role(IntEnum):
     """What a person may do; a higher role includes the lower ones."""
@@ -35,6 +37,7 @@ class Purpose(StrEnum):
     ISSUED_REFERRAL = "issued:referral"
     ISSUED_RECOGNITION = "issued:recognition"
     ISSUED_GOODWILL = "issued:goodwill"
+    ISSUED_OPENING = "issued:opening"
     REDEEMED = "redeemed"
     EXPIRED = "expired"
     ADJUSTMENT = "adjustment"
@@ -61,6 +64,9 @@ class JournalKind(StrEnum):
     ADJUST = "adjust"
     RECOGNIZE = "recognize"
     REVOKE = "revoke"
+    OPENING = "opening"
+    MERGE = "merge"
+    VOUCHER_RETURN = "voucher_return"
     CLAWBACK = "clawback"  # a bonus (challenge or referral reward) taken back
 
 
@@ -79,6 +85,14 @@ class Identity:
     username: str | None = None
     language: str | None = None
     time_zone: str | None = None
+
+    def __post_init__(self) -> None:
+        # Platforms pass names on as people typed them; cleaned here once, whichever adapter
+        # built the identity, before they are stored or shown (see core.text).
+        object.__setattr__(self, "display_name", clean_name(self.display_name))
+        object.__setattr__(self, "username", clean_optional(self.username))
+        object.__setattr__(self, "language", clean_optional(self.language, 16))
+        object.__setattr__(self, "time_zone", clean_optional(self.time_zone))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,6 +190,16 @@ class LotDraw:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PurchaseItem:
+    """One line of a receipt, for category bonuses and challenges."""
+
+    sku: str
+    category: str | None = None
+    quantity: int = 1
+    amount_minor: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
 class Purchase:
     receipt: str
     member_id: int
@@ -186,6 +210,8 @@ class Purchase:
     occurred_at: datetime
     refunded_minor: int = 0
     refunded_points: int = 0
+    store: str | None = None
+    channel: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,6 +224,10 @@ class Redemption:
     journal_id: int
     created_at: datetime
     valid_until: datetime
+    used_at: datetime | None = None
+    used_by: int | None = None
+    used_store: str | None = None
+    returned: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -210,6 +240,7 @@ class HistoryRow:
     amount: int
     purpose: Purpose
     reference: str | None
+    voucher: str | None = None  # the voucher code of a redemption
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,10 +26,14 @@ def subscribe(bus: MessageBus, referral_points: int | None = None) -> None:
 
 
 def purchase_recorded(event: PurchaseRecorded, uow: UnitOfWork) -> None:
-    """The member hears about points a staff member (or the till) recorded for them."""
-    if event.points and event.actor_id != event.member_id:
-        params = {"points": event.points, "receipt": event.receipt}
-        _receipt(uow, event, "points_earned", f"earn:{event.receipt}", params)
+    """The member hears about points a staff member (or the till) recorded for them; not
+    about last year's purchases a CSV import brings in."""
+    if event.points and event.actor_id != event.member_id and not event.quiet:
+        params: dict[str, object] = {"points": event.points, "receipt": event.receipt}
+        kind = "points_earned"
+        if event.pending_until is not None:  # they wait for the return window: say till when
+            kind, params["until"] = "points_earned_pending", event.pending_until
+        _receipt(uow, event, kind, f"earn:{event.receipt}", params)
 
 
 def points_awarded(event: PointsAwarded, uow: UnitOfWork) -> None:

@@ -84,6 +84,12 @@ class MemberRepository(Protocol):
     def accounts(self, member_id: int) -> MemberAccounts: ...
     def identities(self, member_id: int) -> list[Identity]: ...
 
+    def add_identity(self, member_id: int, identity: Identity) -> bool:
+        """Give a member another identity; False when that identity already exists."""
+        ...
+
+    def set_birthday(self, member_id: int, birthday: date | None) -> None: ...
+
 
 class LedgerRepository(Protocol):
     def find_journal(self, key: str) -> RecordedJournal | None: ...
@@ -143,8 +149,11 @@ class PurchaseRepository(Protocol):
     def add(self, purchase: Purchase) -> None: ...
     def add_refund(self, receipt: str, amount_minor: int, points: int) -> None: ...
 
-    def qualifying(self, member_id: int, since: datetime) -> tuple[int, int]:
-        """Spend (minor units) and purchase points, net of refunds, since a moment."""
+    def qualifying(
+        self, member_id: int, since: datetime, until: datetime | None = None
+    ) -> tuple[int, int]:
+        """Spend (minor units) and purchase points, net of refunds, since a moment (and up
+        to `until`'s day, for a purchase dated in the past)."""
         ...
 
 
@@ -160,6 +169,105 @@ class RewardRepository(Protocol):
 
     def stock_taken(self, reward_ids: Sequence[str]) -> dict[str, int]:
         """Units taken so far per reward (missing ids: none taken)."""
+        ...
+
+
+class VoucherRepository(Protocol):
+    """Vouchers (the redemptions' codes) as the counter sees them."""
+
+    def unused(self, member_id: int, now: datetime, limit: int) -> list[Redemption]:
+        """The member's vouchers neither used nor expired, soonest expiry first."""
+        ...
+
+    def by_code(self, voucher: str) -> Redemption | None: ...
+
+    def mark_used(self, voucher: str, now: datetime, staff_id: int, store: str | None) -> bool:
+        """Use a voucher still valid at `now`, once; False when it was used, returned or is
+        expired (one conditional update: two tills cannot both use it)."""
+        ...
+
+    def mark_returned(self, voucher: str, now: datetime) -> bool:
+        """Record that an expired voucher's points went back; False when it already was."""
+        ...
+
+    def expired_unused(self, now: datetime, limit: int) -> list[Redemption]:
+        """Vouchers past their validity, neither used nor returned, oldest first."""
+        ...
+
+    def drawn_lots(self, journal_id: int) -> list[tuple[Lot, int]]:
+        """The lots a journal drew from, with how much it took from each."""
+        ...
+
+
+class LinkRepository(Protocol):
+    """One-time /link codes, and moving everything of one member to another."""
+
+    def add_code(self, code: str, member_id: int, expires_at: datetime) -> None: ...
+
+    def code_owner(self, code: str, now: datetime) -> int | None:
+        """The member a live code (as typed) belongs to, without using it up."""
+        ...
+
+    def take_code(self, code: str, now: datetime) -> int | None:
+        """The member a live code was issued to, removing the code (one use); else None."""
+        ...
+
+    def imported_waiting(self, username: str, platform: str) -> int | None:
+        """The one imported customer with this (Telegram) username who has no identity on
+        `platform` yet: they become that member when they first write to the bot."""
+        ...
+
+    def move_member(self, source_id: int, target_id: int) -> int:
+        """Re-point the source's identities, lots, purchases, vouchers, referrals and queued
+        messages to the target and mark the source merged into it; the number of lots moved."""
+        ...
+
+
+class BulkPurchaseRepository(Protocol):
+    """Set-at-a-time reads and writes for importing many purchases in one transaction: the
+    same rows the one-at-a-time repositories write, in a handful of statements per batch."""
+
+    def members_by_customer(self, customer_ids: Sequence[str]) -> dict[str, Member]: ...
+    def members_by_code(self, codes: Sequence[str]) -> dict[str, Member]:
+        """Members by normalised code (merged members' codes find their survivor)."""
+        ...
+
+    def journals(self, keys: Sequence[str]) -> dict[str, RecordedJournal]: ...
+
+    def lock_accounts(
+        self, member_ids: Sequence[int]
+    ) -> dict[int, tuple[MemberAccounts, Balances]]:
+        """Every member's accounts and balances, row-locked in ascending account id order."""
+        ...
+
+    def qualifying_sums(
+        self, windows: Sequence[tuple[int, datetime, datetime]]
+    ) -> list[tuple[int, int]]:
+        """For each (member, since, until): spend and points of its daily totals in the window."""
+        ...
+
+    def add_journals(self, journals: Sequence[NewJournal]) -> dict[str, int]:
+        """Insert journals; their ids by key."""
+        ...
+
+    def add_lots(self, lots: Sequence[NewLot]) -> dict[int, int]:
+        """Insert lots (at most one per journal); their ids by journal id."""
+        ...
+
+    def add_postings(self, postings: Sequence[tuple[int, Posting]]) -> None:
+        """Insert (journal id, posting) pairs in this order (ids ascend with it)."""
+        ...
+
+    def set_balances(self, balances: Sequence[tuple[int, int, int]]) -> None:
+        """(account id, new balance, postings added) for member accounts."""
+        ...
+
+    def add_purchases(self, purchases: Sequence[Purchase]) -> None:
+        """Insert purchases and add them to their members' daily totals."""
+        ...
+
+    def empty_lots(self, draws: Sequence[tuple[int, LotDraw]], kind: str) -> None:
+        """Take everything from these lots (journal id, draw) and record the movements."""
         ...
 
 
@@ -302,16 +410,34 @@ class LeaderboardRepository(Protocol):
 class GuardrailRepository(Protocol):
     def claim_action(self, member_id: int, action: str, period: str, journal_id: int) -> bool:
         """Record an action awarded in `period`; False when it was awarded there before."""
+
+
+class AttemptRepository(Protocol):
+    def spend(
+        self, kind: str, subject: str, now: datetime, window_start: datetime
+    ) -> tuple[int, datetime]:
+        """Count one guess; the guesses counted in the current window and when it began.
+
+        A window that began at or before `window_start` is over: the count starts again.
+        """
+        ...
+
+    def refund(self, kind: str, subject: str) -> None:
+        """Take back the guess just counted (it was right)."""
         ...
 
 
 class UnitOfWork(Protocol):
+    attempts: AttemptRepository
     events: InboundEventRepository
     members: MemberRepository
     ledger: LedgerRepository
     purchases: PurchaseRepository
     rewards: RewardRepository
     outbox: OutboxRepository
+    vouchers: VoucherRepository
+    links: LinkRepository
+    bulk: BulkPurchaseRepository
     preferences: PreferenceRepository
     challenges: ChallengeRepository
     checkins: CheckinRepository

@@ -17,14 +17,28 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.challenge_rules import Challenge, check_challenges
+from core.earning_rules import EarningRules
 from core.errors import ProgramError
 from core.guardrail_rules import Guardrails
 from core.leaderboard_rules import LeaderboardRules
+from core.link_rules import Linking
 from core.referral_rules import Referrals
 from core.stores import Store, check_stores
+from core.voucher_rules import Vouchers
 
-PositiveInt = Annotated[int, Field(gt=0)]
+# Every number the program sets ends up in a 64-bit database column or a date calculation:
+# bounds here turn "price = 99999999999999999999" into a field error at load, not a crash later.
+INT64_MAX = 2**63 - 1
+LARGEST_MONEY = Decimal(10) ** 12  # currency units: far beyond any purchase, inside BIGINT
+LARGEST_RATE = Decimal(10) ** 6
+DAYS = 36_500  # a hundred years: further is a typo, and would overflow dates
+PositiveInt = Annotated[int, Field(gt=0, le=INT64_MAX)]
+Points = Annotated[int, Field(gt=0, le=10**12)]
+Days = Annotated[int, Field(gt=0, le=DAYS)]
+Money = Annotated[Decimal, Field(ge=0, le=LARGEST_MONEY, allow_inf_nan=False)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+Emoji = Annotated[str, Field(pattern=r"^[a-z0-9_+'-]{1,64}$")]  # Slack's names: +1, heart_eyes
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class _Section(BaseModel):
@@ -32,10 +46,12 @@ class _Section(BaseModel):
 
 
 class ProgramInfo(_Section):
-    name: str = Field(min_length=1)
+    name: Name
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     currency_decimals: int = Field(default=2, ge=0, le=4)
-    point_value: Decimal = Field(gt=0, description="money one point is worth, in currency units")
+    point_value: Decimal = Field(
+        gt=0, le=LARGEST_RATE, description="money one point is worth, in currency units"
+    )
     timezone: str = "UTC"
     locale: str = "en"
 
@@ -50,18 +66,20 @@ class ProgramInfo(_Section):
 
 
 class Earning(_Section):
-    points_per_unit: Decimal = Field(gt=0, description="points per currency unit spent")
-    max_points_per_purchase: PositiveInt | None = None
-    max_purchase: Decimal | None = Field(default=None, gt=0)
+    points_per_unit: Decimal = Field(
+        gt=0, le=LARGEST_RATE, description="points per currency unit spent"
+    )
+    max_points_per_purchase: Points | None = None
+    max_purchase: Money | None = Field(default=None, gt=0)
 
 
 class Tier(_Section):
     # The stable name stored for each member; a renamed tier keeps its members.
     id: Slug
-    name: str = Field(min_length=1)
-    threshold: Decimal = Field(ge=0)
+    name: Name
+    threshold: Money
     multiplier: Decimal = Field(default=Decimal(1), ge=1, le=10)
-    perks: list[str] = Field(default_factory=list)
+    perks: list[Name] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -75,7 +93,7 @@ class Tier(_Section):
 
 class TierQualification(_Section):
     measure: Literal["spend", "points"] = "spend"
-    window_days: PositiveInt = 365
+    window_days: Days = 365
     # At the end of a member's tier window: drop one tier at a time, or straight to the tier
     # their qualifying spend (or points) reaches.
     downgrade: Literal["one_tier", "to_qualified"] = "one_tier"
@@ -83,15 +101,15 @@ class TierQualification(_Section):
 
 class Reward(_Section):
     id: Slug
-    name: str = Field(min_length=1)
-    price: PositiveInt
-    stock: int | None = Field(default=None, ge=0)
+    name: Name
+    price: Points
+    stock: int | None = Field(default=None, ge=0, le=INT64_MAX)
     per_member_limit: PositiveInt | None = None
-    voucher_valid_days: PositiveInt = 30
+    voucher_valid_days: Days = 30
 
 
 class Expiry(_Section):
-    lot_lifetime_days: PositiveInt | None = 365
+    lot_lifetime_days: Days | None = 365
 
 
 class Returns(_Section):
@@ -103,8 +121,8 @@ class Refunds(_Section):
 
 
 class Awards(_Section):
-    max_points: PositiveInt = 1000
-    actions: dict[Slug, PositiveInt] = Field(default_factory=dict)
+    max_points: Points = 1000
+    actions: dict[Slug, Points] = Field(default_factory=dict)
 
 
 class Recognition(_Section):
@@ -113,13 +131,13 @@ class Recognition(_Section):
     Earned points are redeemed from the program's own `[[rewards]]` catalog.
     """
 
-    monthly_allowance: PositiveInt = 50
-    max_per_gift: PositiveInt = 10
-    daily_pair_cap: PositiveInt = Field(default=20, description="giver -> receiver, per day")
-    default_points: PositiveInt = 1
+    monthly_allowance: Points = 50
+    max_per_gift: Points = 10
+    daily_pair_cap: Points = Field(default=20, description="giver -> receiver, per day")
+    default_points: Points = 1
     values: list[Slug] = Field(default_factory=list, description="company values as #hashtags")
     require_value: bool = False
-    reactions: dict[str, PositiveInt] = Field(default_factory=dict, description="emoji -> points")
+    reactions: dict[Emoji, Points] = Field(default_factory=dict, description="emoji -> points")
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -145,6 +163,9 @@ class Program(_Section):
     refunds: Refunds = Refunds()
     awards: Awards = Awards()
     recognition: Recognition | None = None
+    earning_rules: EarningRules = EarningRules()
+    vouchers: Vouchers = Vouchers()
+    linking: Linking = Linking()
     stores: list[Store] = Field(default_factory=list)
     challenges: list[Challenge] = Field(default_factory=list)
     referrals: Referrals | None = None
@@ -240,12 +261,19 @@ def parse_program(text: str, source: str = "program") -> Program:
 
 
 def load_program(path: Path) -> Program:
-    """Read and validate a program file."""
+    """Read and validate a program file (UTF-8 TOML)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as error:
         raise ProgramError(f"{path}: cannot read: {error.strerror}") from None
-    return parse_program(text, str(path))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise ProgramError(
+            f"{path}: line {line}: not UTF-8 text (save the file as UTF-8)"
+        ) from None
+    return parse_program(text.removeprefix("\ufeff"), str(path))
 
 
 def _describe(source: str, error: ValidationError) -> str:

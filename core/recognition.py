@@ -8,7 +8,7 @@ A gift is one journal; revoking it (a removed reaction) is one reversal journal.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, tzinfo
 
 from core import errors
@@ -18,6 +18,7 @@ from core.ledger import issue_points, locked_balances, replayed, request_hash
 from core.model import Gift, JournalKind, NewJournal, Purpose
 from core.ports import RecognitionUnitOfWork
 from core.program import Program, Recognition
+from core.text import check_reason
 from core.zones import zone_of
 
 HASHTAG = re.compile(r"#([a-z0-9][a-z0-9_-]{0,31})", re.IGNORECASE)
@@ -101,6 +102,7 @@ def give(
 ) -> GiftResult:
     """Give points to a colleague, exactly once per key; refusals say why and what is left."""
     rules = settings(program)
+    command = replace(command, reason=check_reason(command.reason))
     points = rules.default_points if command.points is None else command.points
     values = _check_gift(rules, command, points)
     zone = zone_of(command.giver_zone, program.zone)

@@ -57,6 +57,10 @@ def redeem(uow: UnitOfWork, program: Program, command: RedeemReward, now: dateti
     fingerprint = request_hash(m=command.member_id, r=command.reward_id)
     if (journal := replayed(uow, key, fingerprint)) is not None:
         return _replay(uow, program, journal.id)
+    # Only after the replay: a second tap on a button that has since expired still shows
+    # the voucher its first tap got.
+    if command.expires_at is not None and now > command.expires_at:
+        raise errors.ConfirmationExpired()
     reward = program.reward(command.reward_id)
     if reward is None:
         raise errors.RewardNotFound(text=command.reward_id, suggestion=None)

@@ -83,8 +83,10 @@ class ReferralRewards:
     def purchase_recorded(self, event: PurchaseRecorded, uow: UnitOfWork) -> None:
         """The friend's first qualifying purchase rewards both sides."""
         rules = self.program.referrals
+        if rules is None or event.quiet:  # imported history is no first purchase
+            return
         referral = uow.referrals.pending_for(event.member_id)
-        if rules is None or referral is None:
+        if referral is None:
             return
         if event.amount_minor < self.program.to_minor(rules.min_purchase):
             return

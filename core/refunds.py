@@ -19,24 +19,26 @@ from core.model import JournalKind, Member, NewJournal, Purchase, Purpose
 from core.ports import UnitOfWork
 from core.program import Program
 from core.results import RefundResult
+from core.text import normalize_receipt
 
 
 def refund_purchase(
     uow: UnitOfWork, program: Program, command: RefundPurchase, now: datetime
 ) -> RefundResult:
     """Refund all or part of a purchase, exactly once per refund id."""
+    receipt = normalize_receipt(command.receipt)
     key = f"refund:{command.refund_id}"
-    fingerprint = request_hash(receipt=command.receipt, amount=command.amount_minor)
-    purchase = _purchase(uow, command.receipt)
+    fingerprint = request_hash(receipt=receipt, amount=command.amount_minor)
+    purchase = _purchase(uow, receipt)
     member = get_member(uow, purchase.member_id)
     if (journal := replayed(uow, key, fingerprint)) is not None:
-        return _result(command.receipt, member, journal.meta, program, duplicate=True)
+        return _result(receipt, member, journal.meta, program, duplicate=True)
     accounts, balances = locked_balances(uow, member.id)
     # Asked again under the lock: the same refund may have been running in another
     # transaction, which held the lock until it committed; replay its result.
     if (journal := replayed(uow, key, fingerprint)) is not None:
-        return _result(command.receipt, member, journal.meta, program, duplicate=True)
-    purchase = _purchase(uow, command.receipt)  # re-read under the lock
+        return _result(receipt, member, journal.meta, program, duplicate=True)
+    purchase = _purchase(uow, receipt)  # re-read under the lock
     amount = _refund_amount(purchase, command.amount_minor)
     # Cumulative rounding: a purchase refunded in parts gives back exactly its points.
     refunded_after = purchase.refunded_minor + amount
@@ -45,7 +47,7 @@ def refund_purchase(
         uow, member.id, purchase.lot_id, points, balances, purchase.refunded_points
     )
     meta: dict[str, object] = {
-        "ref": command.receipt,
+        "ref": receipt,
         "amount": amount,
         "points": points,
         "pending": plan.from_pending,
@@ -68,14 +70,14 @@ def refund_purchase(
     if points:
         write_off = program.refunds.when_spent == "write_off"
         apply_claw_back(uow, journal_id, accounts, plan, Purpose.ISSUED_PURCHASE, write_off)
-    uow.purchases.add_refund(command.receipt, amount, points)
+    uow.purchases.add_refund(receipt, amount, points)
     uow.domain_events.record(
         PurchaseRefunded(
             occurred_at=now,
             member_id=member.id,
             journal_id=journal_id,
             purchase_journal_id=purchase.journal_id,
-            receipt=command.receipt,
+            receipt=receipt,
             refund_id=command.refund_id,
             amount_minor=amount,
             points=points,
@@ -83,7 +85,7 @@ def refund_purchase(
             actor_id=command.actor_id,
         )
     )
-    return _result(command.receipt, member, meta, program, duplicate=False)
+    return _result(receipt, member, meta, program, duplicate=False)
 
 
 def _purchase(uow: UnitOfWork, receipt: str) -> Purchase:
@@ -98,8 +100,10 @@ def _refund_amount(purchase: Purchase, requested: int | None) -> int:
     if refundable <= 0:
         raise errors.NothingToRefund(receipt=purchase.receipt)
     amount = refundable if requested is None else requested
-    if not 0 < amount <= refundable:
-        raise errors.InvalidAmount(amount_minor=amount, maximum_minor=refundable)
+    if amount <= 0:
+        raise errors.InvalidAmount(amount_minor=amount)
+    if amount > refundable:
+        raise errors.RefundTooLarge(amount_minor=amount, maximum_minor=refundable)
     return amount
 
 

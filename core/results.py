@@ -30,6 +30,11 @@ class EarnResult:
     debt_paid: int
     recorded_at: datetime
     duplicate: bool = False
+    lot_id: int | None = None
+    promotion: str | None = None
+    category_bonus: int = 0
+    earns: bool = True
+    expired: bool = False  # dated so long ago that its points expired on arrival
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -118,8 +118,8 @@ class TierCoach:
         )
         if held is None:  # a member from before tiers were stored: start from today's standing
             self._move(uow, event.member_id, None, qualified, now, notify=False)
-        elif qualified > held:
-            self._move(uow, event.member_id, status, qualified, now)
+        elif qualified > held:  # an import moves the tier without telling anyone
+            self._move(uow, event.member_id, status, qualified, now, notify=not event.quiet)
 
     def purchase_refunded(self, event: PurchaseRefunded, uow: UnitOfWork) -> None:
         """A refund of the purchase behind an upgrade that no longer qualifies undoes it."""

@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
 BUSY_TIMEOUT_MS = 5000
+CONNECT_TIMEOUT_SECONDS = 10
 # Execution option read by the "begin" hook: a read-only SQLAlchemy transaction may pass
 # `conn.execution_options(sqlite_begin="DEFERRED")` to avoid taking the write lock.
 SQLITE_BEGIN_OPTION = "sqlite_begin"
@@ -65,7 +66,8 @@ def _postgres_engine(url: URL) -> Engine:
     options = " ".join([*((given,) if isinstance(given, str) else given), "-c timezone=UTC"])
     return create_engine(
         url.difference_update_query(["options"]),
-        connect_args={"options": options},
+        # A server that does not answer is reported at start-up, not waited on for minutes.
+        connect_args={"options": options, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
         isolation_level="READ COMMITTED",
         pool_size=10,
         max_overflow=10,

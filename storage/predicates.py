@@ -5,3 +5,4 @@ Kept apart from `storage.tables` so the query modules do not import SQLModel at 
 
 AVAILABLE_OPEN = "state = 'available' AND remaining > 0"
 PENDING_OPEN = "state = 'pending' AND remaining > 0"
+VOUCHER_UNUSED = "used_at IS NULL AND returned_at IS NULL"

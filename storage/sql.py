@@ -161,3 +161,22 @@ class Sql:
     def run_text(self, sql: str, params: Params = ()) -> int:
         """Execute SQL already written for this driver (see `insert_rows`); rows affected."""
         return int(self._cursor.execute(sql, params).rowcount)
+
+
+@cache
+def select_rows(flavor: Flavor, names: tuple[str, ...], rows: int) -> str:
+    """A derived table of `rows` rows of positional placeholders with these column names."""
+    one = ", ".join(f"{flavor.placeholder} AS {name}" for name in names)
+    return "(" + " UNION ALL ".join([f"SELECT {one}"] * rows) + ")"
+
+
+@cache
+def unnest_rows(types: tuple[str, ...]) -> str:
+    """PostgreSQL: rows from one array parameter per column, e.g. `unnest(%b::int[], ...)`.
+
+    A multi-row VALUES list makes psycopg re-parse a long query text on every batch (it
+    caches only short ones); arrays keep the text short and constant. `%b` sends them in
+    binary: the text format escapes every element with regular expressions.
+    """
+    arrays = ", ".join(f"%b::{t}[]" for t in types)
+    return f"SELECT * FROM unnest({arrays})"  # noqa: S608 (type names from our code only)

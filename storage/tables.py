@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from storage.predicates import AVAILABLE_OPEN, PENDING_OPEN
+from storage.predicates import AVAILABLE_OPEN, PENDING_OPEN, VOUCHER_UNUSED
 from storage.types import UTCDateTime
 
 
@@ -53,6 +53,7 @@ class MemberRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("code", name="uq_member_code"),
         UniqueConstraint("code_key", name="uq_member_code_key"),
+        Index("ix_member_referred_by", "referred_by"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -69,6 +70,17 @@ class MemberRow(SQLModel, table=True):
     time_zone: str | None = Field(default=None, sa_type=Text)
     quiet_start: int | None = Field(default=None, sa_type=Integer)
     quiet_end: int | None = Field(default=None, sa_type=Integer)
+    # Set when /link merged this member into another: its code then finds that member.
+    merged_into: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer,
+            ForeignKey("member.id", name="fk_member_merged_into"),
+            nullable=True,
+            index=True,
+        ),
+    )
+    birthday: date | None = Field(default=None, sa_type=Date)
 
 
 class IdentityRow(SQLModel, table=True):
@@ -190,6 +202,8 @@ class PurchaseRow(SQLModel, table=True):
     occurred_at: datetime = _when()
     refunded_minor: int = Field(default=0, sa_type=BigInteger)
     refunded_points: int = Field(default=0, sa_type=BigInteger)
+    store: str | None = Field(default=None, sa_type=Text)
+    channel: str | None = Field(default=None, sa_type=Text)
 
 
 class PurchaseDayRow(SQLModel, table=True):
@@ -226,6 +240,7 @@ class RedemptionRow(SQLModel, table=True):
         UniqueConstraint("voucher", name="uq_redemption_voucher"),
         UniqueConstraint("journal_id", name="uq_redemption_journal"),
         Index("ix_redemption_member_reward", "member_id", "reward_id"),
+        _partial("ix_redemption_unused_due", VOUCHER_UNUSED, "valid_until", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -236,6 +251,28 @@ class RedemptionRow(SQLModel, table=True):
     journal_id: int = _ref("journal.id")
     created_at: datetime = _when()
     valid_until: datetime = _when()
+    # Used once at the counter (when, by which staff member, in which store) ...
+    used_at: datetime | None = _when(nullable=True)
+    used_by: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("member.id", name="fk_redemption_used_by"), nullable=True
+        ),
+    )
+    used_store: str | None = Field(default=None, sa_type=Text)
+    # ... or expired unused, and its points went back to the member.
+    returned_at: datetime | None = _when(nullable=True)
+
+
+class LinkCodeRow(SQLModel, table=True):
+    """A one-time /link code: another chat identity sending it joins this member."""
+
+    __tablename__ = "link_code"
+    __table_args__ = (Index("ix_link_code_member", "member_id"),)
+
+    code: str = Field(sa_type=Text, primary_key=True)
+    member_id: int = _ref("member.id")
+    expires_at: datetime = _when()
 
 
 class InboundEventRow(SQLModel, table=True):
@@ -245,6 +282,17 @@ class InboundEventRow(SQLModel, table=True):
 
     key: str = Field(sa_type=Text, primary_key=True)
     received_at: datetime = _when()
+
+
+class AttemptRow(SQLModel, table=True):
+    """Wrong guesses one person made at one kind of code in the current window."""
+
+    __tablename__ = "attempt"
+
+    kind: str = Field(sa_type=Text, primary_key=True)  # "card", "member_code", ...
+    subject: str = Field(sa_type=Text, primary_key=True)  # "member:12" or "telegram:123"
+    window_start: datetime = _when()
+    wrong: int = Field(default=0, sa_type=Integer)
 
 
 class OutboxRow(SQLModel, table=True):

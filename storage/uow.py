@@ -5,12 +5,15 @@ from __future__ import annotations
 from core.events import DomainEvents
 from core.model import Purpose
 from core.ports import (
+    AttemptRepository,
+    BulkPurchaseRepository,
     ChallengeRepository,
     CheckinRepository,
     GuardrailRepository,
     InboundEventRepository,
     LeaderboardRepository,
     LedgerRepository,
+    LinkRepository,
     MemberRepository,
     OutboxRepository,
     PreferenceRepository,
@@ -19,13 +22,17 @@ from core.ports import (
     ReferralRepository,
     RewardRepository,
     TierRepository,
+    VoucherRepository,
 )
+from storage.repositories.attempts import SqlAttemptRepository
+from storage.repositories.bulk import SqlBulkPurchaseRepository
 from storage.repositories.challenges import SqlChallengeRepository
 from storage.repositories.checkins import SqlCheckinRepository
 from storage.repositories.events import SqlInboundEventRepository
 from storage.repositories.guardrails import SqlGuardrailRepository
 from storage.repositories.leaderboard import SqlLeaderboardRepository
 from storage.repositories.ledger import SqlLedgerRepository
+from storage.repositories.links import SqlLinkRepository
 from storage.repositories.members import SqlMemberRepository
 from storage.repositories.outbox import SqlOutboxRepository
 from storage.repositories.preferences import SqlPreferenceRepository
@@ -34,6 +41,7 @@ from storage.repositories.recognition import SqlRecognitionRepository
 from storage.repositories.referrals import SqlReferralRepository
 from storage.repositories.rewards import SqlRewardRepository
 from storage.repositories.tiers import SqlTierRepository
+from storage.repositories.vouchers import SqlVoucherRepository
 from storage.sql import Sql
 
 
@@ -42,6 +50,8 @@ class SqlUnitOfWork:
 
     __slots__ = (
         "_ledger",
+        "attempts",
+        "bulk",
         "challenges",
         "checkins",
         "domain_events",
@@ -49,6 +59,7 @@ class SqlUnitOfWork:
         "guardrails",
         "leaderboard",
         "ledger",
+        "links",
         "members",
         "outbox",
         "preferences",
@@ -57,11 +68,13 @@ class SqlUnitOfWork:
         "referrals",
         "rewards",
         "tiers",
+        "vouchers",
     )
 
     def __init__(self, sql: Sql, system_ids: dict[Purpose, int]) -> None:
         # Typed as the ports, so mypy checks that each repository implements its Protocol.
         self._ledger = SqlLedgerRepository(sql, system_ids)
+        self.attempts: AttemptRepository = SqlAttemptRepository(sql)
         self.events: InboundEventRepository = SqlInboundEventRepository(sql)
         self.members: MemberRepository = SqlMemberRepository(sql)
         self.ledger: LedgerRepository = self._ledger
@@ -69,6 +82,9 @@ class SqlUnitOfWork:
         self.rewards: RewardRepository = SqlRewardRepository(sql)
         self.outbox: OutboxRepository = SqlOutboxRepository(sql)
         self.recognition: RecognitionRepository = SqlRecognitionRepository(sql)
+        self.vouchers: VoucherRepository = SqlVoucherRepository(sql)
+        self.links: LinkRepository = SqlLinkRepository(sql)
+        self.bulk: BulkPurchaseRepository = SqlBulkPurchaseRepository(sql)
         self.preferences: PreferenceRepository = SqlPreferenceRepository(sql)
         self.challenges: ChallengeRepository = SqlChallengeRepository(sql)
         self.checkins: CheckinRepository = SqlCheckinRepository(sql)

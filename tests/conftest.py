@@ -1,3 +1,4 @@
-"""Suite-wide plugins: the SQLite/PostgreSQL database fixtures (`database_url`, `db`)."""
+"""Suite-wide plugins: the SQLite/PostgreSQL database fixtures (`database_url`, `db`) and the
+`testbot` fixture that runs chat lines through the router (tests/testbot.py)."""
 
-pytest_plugins = ["tests.storage.fixtures"]
+pytest_plugins = ["tests.storage.fixtures", "tests.testbot"]

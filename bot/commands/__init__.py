@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from bot.commands import admin, gamification, member, staff
+from bot.commands import admin, counter, gamification, member, staff, wallet
 from bot.router import Command
 
 
 def all_commands() -> list[Command]:
     """Every command, in the order menus and /help list them."""
-    return [*member.COMMANDS, *gamification.COMMANDS, *staff.COMMANDS, *admin.COMMANDS]
+    return [
+        *member.COMMANDS,
+        *gamification.COMMANDS,
+        *counter.COMMANDS,
+        *wallet.COMMANDS,
+        *staff.COMMANDS,
+        *admin.COMMANDS,
+    ]

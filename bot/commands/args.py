@@ -1,11 +1,11 @@
-"""Argument parsing shared by handlers: strict, with a usage error on anything odd."""
+"""Argument parsing shared by handlers: strict, with a usage error on anything odd.
+
+Money and points have their own readers in `bot.amounts`, shared with every adapter.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from bot.router import UsageError
-from core.program import Program
 
 
 def arg_count(args: tuple[str, ...], command: str, least: int, most: int | None = None) -> None:
@@ -14,20 +14,7 @@ def arg_count(args: tuple[str, ...], command: str, least: int, most: int | None 
         raise UsageError(command)
 
 
-# Far beyond any real purchase or page number, well inside every database integer.
-LARGEST_AMOUNT = Decimal(10) ** 12
 LARGEST_NUMBER_DIGITS = 9
-
-
-def money(text: str, program: Program, command: str) -> int:
-    """A positive amount such as 12.40 (or 12,40) in minor units."""
-    try:
-        amount = Decimal(text.replace(",", ".").lstrip("$€£₺"))
-        if not amount.is_finite() or not 0 < amount < LARGEST_AMOUNT:
-            raise UsageError(command)
-        return program.to_minor(amount)
-    except (InvalidOperation, ValueError):
-        raise UsageError(command) from None
 
 
 def whole_number(text: str, command: str) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+from collections.abc import Callable
 from decimal import Decimal
 
 from bot.badge_image import card_png
@@ -13,11 +13,20 @@ from bot.commands.settings import settings
 from bot.replies import Button, Line, Money, Progress, Reply, Signed
 from bot.router import Command, Context, UsageError
 from core.commands import RedeemReward
-from core.errors import RewardNotFound
-from core.model import JournalKind, Purpose
+from core.errors import ConfirmationExpired, RewardNotFound
+from core.model import HistoryRow, JournalKind, Purpose
 from core.results import BalanceSummary, TierProgress
+from core.text import shown
 
 REWARD_BUTTONS = 4
+# Balance lines that speak to the member; staff /lookup reads them about the member instead.
+_SECOND_PERSON = frozenset(
+    {"tier_progress_spend", "tier_progress_points", "tier_top", "debt", "saved",
+     "tier_keep_spend", "tier_keep_points", "tier_kept_spend", "tier_kept_points",
+     "next_spend", "next_points"}
+)  # fmt: skip
+# Movements on the pending account are marked as such in /history.
+_PENDING_KINDS = frozenset({JournalKind.EARN, JournalKind.REFUND})
 
 
 def start(ctx: Context) -> Reply:
@@ -52,15 +61,20 @@ def balance(ctx: Context) -> Reply:
     )
 
 
-def balance_lines(summary: BalanceSummary, decimals: int) -> list[Line]:
-    """The lines of a balance summary, shared by /balance and staff /lookup."""
+def balance_lines(summary: BalanceSummary, decimals: int, third_person: bool = False) -> list[Line]:
+    """The lines of a balance summary, shared by /balance and, about the member in the third
+    person, staff /lookup."""
+
+    def key(name: str) -> str:
+        return f"lookup.{name}" if third_person and name in _SECOND_PERSON else f"balance.{name}"
+
     lines = [Line("balance.points", {"points": summary.available})]
     if summary.next_release is not None:
         lines.append(
             Line("balance.pending", {"points": summary.pending, "date": summary.next_release[0]})
         )
     tier = summary.tier
-    lines += tier_lines(tier, summary.currency, decimals)
+    lines += tier_lines(tier, summary.currency, decimals, key)
     if tier.perks:
         lines.append(Line("balance.perks", {"tier": tier.name, "perks": list(tier.perks)}))
     if summary.nearest_reward is not None:
@@ -72,23 +86,24 @@ def balance_lines(summary: BalanceSummary, decimals: int) -> list[Line]:
         points, date = summary.next_expiry[1], summary.next_expiry[0]
         lines.append(Line("balance.expiry", {"points": points, "date": date}))
     if summary.debt:
-        lines.append(Line("balance.debt", {"points": summary.debt}))
+        lines.append(Line(key("debt"), {"points": summary.debt}))
     if summary.badges:
         lines.append(Line("badges.line", {"badges": badges_value(list(summary.badges))}))
     if summary.saved_minor:
         lines.append(
-            Line(
-                "balance.saved", {"amount": Money(summary.saved_minor, summary.currency, decimals)}
-            )
+            Line(key("saved"), {"amount": Money(summary.saved_minor, summary.currency, decimals)})
         )
     return lines
 
 
-def tier_lines(tier: TierProgress, currency: str, decimals: int) -> list[Line]:
+def tier_lines(
+    tier: TierProgress, currency: str, decimals: int, key: Callable[[str], str]
+) -> list[Line]:
     """The tier coach: what keeps a tier above the base one and by when, and what reaches the
-    next ("Gold · keep it: spend $42.00 more by 31 Mar")."""
+    next ("Gold · keep it: spend $42.00 more by 31 Mar"); `key` names a line's message (the
+    member's own, or about them for staff)."""
 
-    def shown(value: Decimal) -> object:
+    def amount(value: Decimal) -> object:
         if tier.measure == "spend":
             return Money(int(value.scaleb(decimals)), currency, decimals)
         return int(value)
@@ -96,30 +111,30 @@ def tier_lines(tier: TierProgress, currency: str, decimals: int) -> list[Line]:
     lines = []
     needed = tier.keep_needed
     if needed is not None and tier.keep_counted is not None and tier.keep_threshold is not None:
-        key = f"balance.tier_keep_{tier.measure}" if needed else f"balance.tier_kept_{tier.measure}"
+        kept = "tier_keep" if needed else "tier_kept"
         lines.append(
             Line(
-                key,
+                key(f"{kept}_{tier.measure}"),
                 {
                     "tier": tier.name,
-                    "needed": shown(needed),
+                    "needed": amount(needed),
                     "date": tier.keep_until,
-                    "counted": shown(tier.keep_counted),
-                    "threshold": shown(tier.keep_threshold),
+                    "counted": amount(tier.keep_counted),
+                    "threshold": amount(tier.keep_threshold),
                 },
             )
         )
     if tier.next_name is None or tier.to_next is None:
-        return lines or [Line("balance.tier_top", {"tier": tier.name})]
-    progress = "balance.next" if lines else "balance.tier_progress"
+        return lines or [Line(key("tier_top"), {"tier": tier.name})]
+    progress = "next" if lines else "tier_progress"
     params = {
         "tier": tier.name,
         "percent": tier.percent,
         "bar": Progress(tier.percent),
         "next": tier.next_name,
-        "to_next": shown(tier.to_next),
+        "to_next": amount(tier.to_next),
     }
-    lines.append(Line(f"{progress}_{tier.measure}", params))
+    lines.append(Line(key(f"{progress}_{tier.measure}"), params))
     return lines
 
 
@@ -134,18 +149,27 @@ def history(ctx: Context) -> Reply:
     for row in page.rows:
         if row.kind is JournalKind.RELEASE and row.purpose is Purpose.PENDING:
             continue  # a release shows once, as points becoming available
-        lines.append(
-            Line(
-                f"history.{row.kind.value}",
-                {"date": row.at, "points": Signed(row.amount), "ref": row.reference or ""},
-            )
-        )
+        lines.append(_history_line(row))
     buttons = []
     if page.page > 1:
         buttons.append(Button(Line("button.newer"), f"/history {page.page - 1}"))
     if page.has_more:
         buttons.append(Button(Line("button.older"), f"/history {page.page + 1}"))
     return Reply(lines, buttons=[buttons] if buttons else [])
+
+
+def _history_line(row: HistoryRow) -> Line:
+    key = f"history.{row.kind.value}"
+    if row.kind in _PENDING_KINDS and row.purpose is Purpose.PENDING:
+        key += "_pending"
+    params: dict[str, object] = {
+        "date": row.at,
+        "points": Signed(row.amount),
+        "ref": row.reference or "",
+    }
+    if row.kind is JournalKind.REDEEM:
+        params["voucher"] = row.voucher or ""
+    return Line(key, params)
 
 
 def rewards(ctx: Context) -> Reply:
@@ -189,10 +213,10 @@ def redeem(ctx: Context) -> Reply:
         quote = ctx.loyalty.quote(member.id, wanted)
     except RewardNotFound as error:
         if error.params.get("suggestion") is None:
-            return Reply.say("redeem.unknown", text=wanted)
+            return Reply.say("redeem.unknown", text=shown(wanted))
         return Reply.say(
             "redeem.unknown_hint",
-            text=wanted,
+            text=shown(wanted),
             suggestion=error.params["suggestion"],
             price=error.params["suggestion_price"],
         )
@@ -204,7 +228,7 @@ def redeem(ctx: Context) -> Reply:
             points=quote.available,
             short=quote.price - quote.available,
         )
-    nonce = secrets.token_urlsafe(9)
+    nonce = ctx.nonces.issue(member.id, quote.reward_id) if ctx.nonces else "-"
     return Reply(
         [
             Line(
@@ -222,11 +246,18 @@ def redeem(ctx: Context) -> Reply:
 
 
 def confirm(ctx: Context) -> Reply:
-    """Spend the points (the same nonce never spends twice)."""
+    """Spend the points: only with a nonce the bot issued this member for this reward, and
+    the same nonce never spends twice."""
     arg_count(ctx.args, "confirm", 2, 2)
     reward_id, nonce = ctx.args
     member = ctx.require_member()
-    result = ctx.loyalty.redeem(RedeemReward(member_id=member.id, reward_id=reward_id, nonce=nonce))
+    expires = ctx.nonces.expiry(member.id, reward_id, nonce) if ctx.nonces else None
+    if expires is None:
+        raise ConfirmationExpired()
+    command = RedeemReward(
+        member_id=member.id, reward_id=reward_id, nonce=nonce, expires_at=expires
+    )
+    result = ctx.loyalty.redeem(command)
     return Reply(
         [
             Line(

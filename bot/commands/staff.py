@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from bot.commands.args import arg_count, money, whole_number
+from bot.amounts import looks_like_number, parse_money, parse_points
+from bot.commands.args import arg_count
 from bot.commands.member import balance_lines
 from bot.replies import Line, Money, Reply, Timestamp
 from bot.router import Command, Context, UsageError
 from core.commands import AwardPoints, RecordPurchase, RefundPurchase
 from core.model import Role
+from core.text import normalize_receipt
 
 
 def earn(ctx: Context) -> Reply:
     """/earn <member> <amount> [receipt]: points for a purchase, once per receipt."""
     arg_count(ctx.args, "earn", 2, 3)
     program = ctx.loyalty.program
-    amount = money(ctx.args[1], program, "earn")
+    amount = parse_money(ctx.args[1], program)
     member = ctx.find_member(ctx.args[0])
     # Without a receipt the delivery id stands in, so a re-delivered update earns once.
     receipt = ctx.args[2] if len(ctx.args) == 3 else f"chat-{ctx.request.key}"
@@ -25,7 +27,7 @@ def earn(ctx: Context) -> Reply:
     if result.duplicate:
         return Reply.say(
             "earn.duplicate",
-            receipt=receipt,
+            receipt=result.receipt,
             at=Timestamp(result.recorded_at),
             name=member.display_name,
             points=result.points,
@@ -33,12 +35,13 @@ def earn(ctx: Context) -> Reply:
     params: dict[str, object] = {
         "name": member.display_name,
         "points": result.points,
-        "receipt": receipt,
+        "receipt": result.receipt,
         "tier": result.tier,
-        "multiplier": result.multiplier,
         "amount": Money(amount, program.program.currency, program.program.currency_decimals),
     }
     lines = [Line("earn.done", params)]
+    if result.multiplier != 1:
+        lines.append(Line("earn.multiplied", {"tier": result.tier, "times": result.multiplier}))
     if result.pending_until is not None:
         lines.append(Line("earn.pending", {"date": result.pending_until}))
     if result.debt_paid:
@@ -50,8 +53,8 @@ def refund(ctx: Context) -> Reply:
     """/refund <receipt> [amount]: take back the points of all or part of a purchase."""
     arg_count(ctx.args, "refund", 1, 2)
     program = ctx.loyalty.program
-    amount = money(ctx.args[1], program, "refund") if len(ctx.args) == 2 else None
-    receipt = ctx.args[0]
+    amount = parse_money(ctx.args[1], program) if len(ctx.args) == 2 else None
+    receipt = normalize_receipt(ctx.args[0])
     actor = ctx.require_member()
     result = ctx.loyalty.refund(
         RefundPurchase(
@@ -61,19 +64,16 @@ def refund(ctx: Context) -> Reply:
             actor_id=actor.id,
         )
     )
-    lines = [
-        Line(
-            "refund.done",
-            {
-                "receipt": receipt,
-                "name": result.member.display_name,
-                "points": result.points,
-                "amount": Money(
-                    result.amount_minor, program.program.currency, program.program.currency_decimals
-                ),
-            },
-        )
-    ]
+    money = Money(result.amount_minor, program.program.currency, program.program.currency_decimals)
+    params = {
+        "receipt": result.receipt,
+        "name": result.member.display_name,
+        "points": result.points,
+        "amount": money,
+    }
+    if result.duplicate:  # the same request again: say so, never as if it refunded twice
+        return Reply.say("refund.duplicate", **params)
+    lines = [Line("refund.done", params)]
     if result.from_pending:
         lines.append(Line("refund.from_pending", {"points": result.from_pending}))
     if result.shortfall:
@@ -88,10 +88,11 @@ def award(ctx: Context) -> Reply:
     size, reason = ctx.args[1], " ".join(ctx.args[2:])
     actor = ctx.require_member()
     key = f"award:{ctx.request.key}"
-    if size.isdigit():
+    actions = ctx.loyalty.program.awards.actions
+    if size.lower() not in actions and looks_like_number(size):
+        points = parse_points(size)
         if not reason:
             raise UsageError("award")
-        points = whole_number(size, "award")
         command = AwardPoints(
             member_id=member.id, key=key, reason=reason, points=points, actor_id=actor.id
         )
@@ -104,13 +105,12 @@ def award(ctx: Context) -> Reply:
             actor_id=actor.id,
         )
     result = ctx.loyalty.award(command)
-    return Reply.say(
-        "award.done", name=member.display_name, points=result.points, reason=result.reason
-    )
+    outcome = "award.duplicate" if result.duplicate else "award.done"
+    return Reply.say(outcome, name=member.display_name, points=result.points, reason=result.reason)
 
 
 def lookup(ctx: Context) -> Reply:
-    """/lookup <member>: who this is and where they stand."""
+    """/lookup <member>: who this is and where they stand, told to staff about the member."""
     arg_count(ctx.args, "lookup", 1, 1)
     member = ctx.find_member(ctx.args[0])
     summary = ctx.loyalty.balance(member.id)
@@ -123,7 +123,8 @@ def lookup(ctx: Context) -> Reply:
             "since": member.created_at,
         },
     )
-    return Reply([header, *balance_lines(summary, ctx.loyalty.program.program.currency_decimals)])
+    decimals = ctx.loyalty.program.program.currency_decimals
+    return Reply([header, *balance_lines(summary, decimals, third_person=True)])
 
 
 COMMANDS = [

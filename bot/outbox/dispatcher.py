@@ -60,6 +60,11 @@ class Dispatcher:
         self._senders[sender.platform] = sender
         self._pacers[sender.platform] = pacer or Pacer(sender.per_second, sender.per_chat_interval)
 
+    @property
+    def platforms(self) -> list[str]:
+        """The platforms it can send to."""
+        return list(self._senders)
+
     def routes(self) -> list[BaseRoute]:
         """No HTTP routes."""
         return []

@@ -11,20 +11,22 @@ from typing import Any
 import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_bolt.response import BoltResponse
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.outbox.pacer import Pacer
 from bot.replies import Line
-from bot.requests import ChatRequest
+from bot.requests import ChatRequest, line_problem
 from bot.router import Router
 from bot.slack.blocks import ACTION_PREFIX, LINK_PREFIX
 from bot.slack.commands import KudosCommand, Respond, identity_of
+from bot.slack.gate import SlackHosts
 from bot.slack.giving import Giving
 from bot.slack.home import Standing
 from bot.slack.parse import GiftRequest, plus_message
 from bot.slack.people import PLATFORM, SlackPeople
+from bot.slack.retry import LenientRateLimitRetryHandler
+from bot.slack.workspace import WorkspaceGuard
 from core.gamification import Gamification
 from core.loyalty import Loyalty
 from core.model import Member
@@ -39,9 +41,14 @@ _GIVING_SUBTYPES = frozenset({None, "thread_broadcast"})
 
 def web_client(token: str, api_url: str) -> AsyncWebClient:
     """A Web API client that waits out 429s instead of failing."""
-    base = api_url if api_url.endswith("/") else api_url + "/"  # slack-sdk joins URLs
-    client = AsyncWebClient(token=token, base_url=base)
-    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
+    return configure_client(AsyncWebClient(token=token), api_url)
+
+
+def configure_client(client: AsyncWebClient, api_url: str) -> AsyncWebClient:
+    """Point `client` at `api_url` and make it wait out 429s (a Retry-After it cannot read
+    counts as one second)."""
+    client.base_url = api_url if api_url.endswith("/") else api_url + "/"  # slack-sdk joins URLs
+    client.retry_handlers.append(LenientRateLimitRetryHandler(max_retry_count=3))
     return client
 
 
@@ -60,15 +67,20 @@ def admitted(context: AsyncBoltContext) -> tuple[str, Member | None]:
 
 class ResponseUrls:
     """Answers at response URLs like bolt's `respond`, over one shared HTTP session: bolt
-    opens a new session (and TCP connection) for every answer."""
+    opens a new session (and TCP connection) for every answer. Only URLs on Slack's hosts
+    are ever posted to."""
 
-    def __init__(self) -> None:
+    def __init__(self, hosts: SlackHosts) -> None:
+        self._hosts = hosts
         self._session: aiohttp.ClientSession | None = None
 
     def to(self, url: object) -> Respond | None:
         """A `respond` for `url`; None when there is no response URL."""
         if not isinstance(url, str) or not url:
             return None
+        if not self._hosts.allows(url):
+            log.warning("not answering at a response URL outside Slack's hosts")
+            return _unanswered
 
         async def respond(text: str = "", blocks: Any = None, **options: Any) -> Any:
             client = AsyncWebhookClient(url, session=self._open())
@@ -86,6 +98,10 @@ class ResponseUrls:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+async def _unanswered(text: str = "", blocks: Any = None, **options: Any) -> None:
+    """Where a response URL is not Slack's, the answer is dropped."""
 
 
 class DirectMessage:
@@ -112,6 +128,7 @@ class SlackListeners:
         router: Router,
         giving: Giving,
         people: SlackPeople,
+        hosts: SlackHosts,
         games: Gamification | None = None,
     ) -> None:
         self.loyalty = loyalty
@@ -120,7 +137,7 @@ class SlackListeners:
         self.people = people
         self.standing = Standing(giving, games)
         self.kudos_command = KudosCommand(router, giving, self.standing)
-        self.responses = ResponseUrls()
+        self.responses = ResponseUrls(hosts)
         # chat.postMessage allows about one message per second per channel.
         self.channels = Pacer(per_second=CHANNEL_POSTS_PER_SECOND, per_chat_interval=1.0)
 
@@ -153,9 +170,7 @@ class SlackListeners:
             log.error(
                 "refusing a slack delivery without an event or trigger id: %s", body.get("type")
             )
-            if context.respond is not None:
-                language = self.giving.language
-                await context.respond(self.giving.text(language, Line("error.unexpected")))
+            await self._apologise(body, self.giving.language)
             return BoltResponse(status=200, body="")
         user_id = context.user_id
         member: Member | None = None
@@ -176,10 +191,20 @@ class SlackListeners:
     ) -> None:
         """Log an unexpected failure with its delivery id; a person who asked gets an apology."""
         log.error("slack delivery %s failed", delivery_key(body), exc_info=error)
-        if context.respond is not None:
-            member = context.get("member")
-            language = self.giving.language_of(None, member if isinstance(member, Member) else None)
-            await context.respond(self.giving.text(language, Line("error.unexpected")))
+        member = context.get("member")
+        language = self.giving.language_of(None, member if isinstance(member, Member) else None)
+        await self._apologise(body, language)
+
+    async def _apologise(self, body: dict[str, Any], language: str) -> None:
+        """The one short apology, at the request's response URL when it has one of Slack's
+        (an apology that cannot be delivered is only logged, never a second failure)."""
+        answer = self.responses.to(body.get("response_url"))
+        if answer is None:
+            return
+        try:
+            await answer(self.giving.text(language, Line("error.unexpected")))
+        except Exception:
+            log.warning("could not apologise at the response URL", exc_info=True)
 
     async def on_kudos(
         self,
@@ -254,7 +279,9 @@ class SlackListeners:
         """`+5 @ana thanks #teamwork`: a gift to each person mentioned."""
         if event.get("subtype") not in _GIVING_SUBTYPES or event.get("bot_id"):
             return
-        request = plus_message(str(event.get("text") or ""))
+        text = str(event.get("text") or "")
+        # Not a command to the bot: a message it cannot read is simply not a gift.
+        request = plus_message(text) if line_problem(text) is None else None
         if request is None or not event.get("user"):
             return
         key, member = admitted(context)
@@ -327,15 +354,15 @@ class SlackListeners:
             await client.chat_postEphemeral(channel=channel, user=user, text=text)
 
 
-def build_app(token: str, signing_secret: str, api_url: str, listeners: SlackListeners) -> AsyncApp:
-    """The bolt app with every listener; `auth.test` runs on its first request.
+def build_app(token: str, signing_secret: str, api_url: str) -> AsyncApp:
+    """The bolt app on our Web API client, refusing other workspaces' requests first;
+    `auth.test` runs on its first request. Listeners are registered by the caller.
 
-    Without a signing secret (Socket Mode) nothing is signed, so nothing is verified.
+    Bolt never checks signatures here: over HTTP `bot.slack.gate` does before bolt runs, and
+    Socket Mode deliveries are not signed.
     """
-    app = AsyncApp(
-        signing_secret=signing_secret or None,
-        client=web_client(token, api_url),
-        request_verification_enabled=bool(signing_secret),
-    )
-    listeners.register(app)
+    app = AsyncApp(token=token, signing_secret=signing_secret or "-",
+                   request_verification_enabled=False)  # fmt: skip
+    configure_client(app.client, api_url)
+    app.use(WorkspaceGuard(app.client))
     return app

@@ -7,13 +7,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.replies import Line
-from bot.requests import ChatRequest
+from bot.requests import MAX_LINE, ChatRequest, line_problem
 from bot.router import Router
 from bot.slack.blocks import blocks_for
 from bot.slack.giving import Giving
 from bot.slack.home import Standing
 from bot.slack.parse import MENTION, kudos_command
 from bot.slack.people import PLATFORM, Person
+from core.errors import UnreadablePoints
 from core.model import Identity, Member
 
 # bolt's `respond`, or anything answering like it (a direct message, for Home tab buttons).
@@ -52,6 +53,9 @@ class KudosCommand:
         person = await self.giving.people.person(str(command["user_id"]))
         member = member or person.member
         language = self.giving.language_of(person, member)
+        if (problem := line_problem(text)) is not None:  # the chat line's limits hold here too
+            await respond(self.giving.text(language, Line(f"line.{problem}", {"limit": MAX_LINE})))
+            return
         match word.lower():
             case "balance":
                 lines = await self.standing.balance_lines(person, language)
@@ -71,9 +75,20 @@ class KudosCommand:
         self, respond: Respond, person: Person, member: Member | None, text: str, key: str
     ) -> None:
         """Give to everyone mentioned; announce in the channel, answer the giver privately."""
-        request = kudos_command(text)
+        language = self.giving.language_of(person, member)
+        try:
+            request = kudos_command(text)
+        except UnreadablePoints as error:  # "-5", "1e3": say what a gift can be
+            rules = self.giving.kudos.program.recognition
+            line = (
+                Line("error.gift_too_large", {"points": error.params["text"],
+                                              "maximum": rules.max_per_gift})
+                if rules is not None
+                else Line("error.recognition_off")
+            )  # fmt: skip
+            await respond(self.giving.text(language, line))
+            return
         if request is None:
-            language = self.giving.language_of(person, member)
             await respond(self.giving.text(language, Line("usage.kudos")))
             return
         outcome = await self.giving.give(person.user_id, request, key, member)

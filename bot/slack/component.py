@@ -3,15 +3,19 @@ Socket Mode (a WebSocket Slack opens for us) when an app-level token is configur
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.bootstrap import Services
-from bot.slack.app import SlackListeners, build_app, web_client
+from bot.slack.app import SlackListeners, build_app
+from bot.slack.gate import SlackGate, SlackHosts
 from bot.slack.giving import Giving
 from bot.slack.people import SlackPeople
 from bot.slack.sender import SlackSender
@@ -20,6 +24,8 @@ from core.kudos import Kudos
 
 class SlackComponent:
     """Bolt in HTTP or Socket Mode, sharing the process's event loop with the other adapters."""
+
+    label = "Slack"
 
     def __init__(self, services: Services) -> None:
         settings = services.settings
@@ -30,40 +36,47 @@ class SlackComponent:
                 "SLACK_BOT_TOKEN needs SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN"
                 " (Socket Mode)"
             )
-        self.client = web_client(settings.slack_bot_token, settings.slack_api_url)
+        self.app: AsyncApp = build_app(
+            settings.slack_bot_token,
+            settings.slack_signing_secret or "",  # Socket Mode deliveries are not signed
+            settings.slack_api_url,
+        )
+        self.client = self.app.client
         self._renderer = services.renderer
         kudos = Kudos(services.database, services.program, services.loyalty.clock)
         people = SlackPeople(self.client, services.loyalty, None)
         language = services.renderer.catalogs.language_for(services.program.program.locale)
         giving = Giving(kudos, people, services.renderer, language)
-        listeners = SlackListeners(
-            services.loyalty, services.router, giving, people, services.gamification
+        hosts = SlackHosts(settings.slack_api_url)
+        self.listeners = SlackListeners(
+            services.loyalty, services.router, giving, people, hosts, services.gamification
         )
-        self.listeners = listeners
-        self.app: AsyncApp = build_app(
-            settings.slack_bot_token,
-            settings.slack_signing_secret or "",  # Socket Mode deliveries are not signed
-            settings.slack_api_url,
-            listeners,
-        )
-        self._handler = AsyncSlackRequestHandler(self.app)
+        self.listeners.register(self.app)
+        self.gate = SlackGate(settings.slack_signing_secret or "", hosts)
+        self._app_token = settings.slack_app_token
         self.socket_mode: AsyncSocketModeHandler | None = None
-        if settings.slack_app_token:
-            self.socket_mode = AsyncSocketModeHandler(self.app, settings.slack_app_token)
 
     def routes(self) -> list[BaseRoute]:
         """Slack's Events API, slash commands and interactivity all post here (HTTP mode)."""
-        if self.socket_mode is not None:
+        if self._app_token:
             return []
         return [Route("/slack/events", self._events, methods=["POST"])]
 
     async def _events(self, request: Request) -> Response:
-        return await self._handler.handle(request)
+        admitted = await self.gate.admit(request)
+        if isinstance(admitted, Response):
+            return admitted
+        headers: dict[str, str | Sequence[str]] = {**request.headers}
+        headers["content-type"] = "application/json"
+        bolt_request = AsyncBoltRequest(body=json.dumps(admitted), headers=headers)
+        return to_starlette_response(await self.app.async_dispatch(bolt_request))
 
     async def start(self) -> None:
         """Socket Mode: open the WebSocket (apps.connections.open, then connect); HTTP: nothing,
         bolt runs inside the HTTP server's requests."""
-        if self.socket_mode is not None:
+        if self._app_token:
+            # Built here, inside the running event loop its aiohttp session belongs to.
+            self.socket_mode = AsyncSocketModeHandler(self.app, self._app_token)
             await self.socket_mode.connect_async()  # type: ignore[no-untyped-call]
 
     async def stop(self) -> None:

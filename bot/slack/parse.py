@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-_LEADING_MENTIONS = re.compile(r"^\s*((?:<@[UW][A-Z0-9]+(?:\|[^>]*)?>[\s,]*)+)(.*)$", re.DOTALL)
-_PLUS = re.compile(r"^\s*\+(\d{1,6})\s+(.*)$", re.DOTALL)
-_POINTS = re.compile(r"^\s*(\d{1,6})(?:\s+(.*))?$", re.DOTALL)
+from bot.amounts import looks_like_number, parse_points
+from core.text import MAX_REASON, shown
+
+MENTION = re.compile(r"<@([UW][A-Z0-9]{1,20})(?:\|[^>]*)?>")
+_LEADING_MENTIONS = re.compile(
+    r"^\s*((?:<@[UW][A-Z0-9]{1,20}(?:\|[^>]*)?>[\s,]*)+)(.*)$", re.DOTALL
+)
+_PLUS = re.compile(r"^\s*\+([0-9]{1,6})\s+(.*)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -36,16 +40,21 @@ def plus_message(text: str) -> GiftRequest | None:
     found = _mentions_then_rest(plus.group(2))
     if found is None:
         return None
-    return GiftRequest(found[0], int(plus.group(1)), found[1])
+    # The message stays in the channel as written; the gift keeps a reason of usable length.
+    return GiftRequest(found[0], int(plus.group(1)), shown(found[1], MAX_REASON))
 
 
 def kudos_command(text: str) -> GiftRequest | None:
-    """`/kudos @person… [points] reason`, or None when the text names nobody."""
+    """`/kudos @person… [points] reason`, or None when the text names nobody.
+
+    A first word written as a number is the points, read by the one points reader:
+    "-5" or "99999999999999999999" are refused (UnreadablePoints), never taken as a reason.
+    """
     found = _mentions_then_rest(text)
     if found is None:
         return None
     recipients, rest = found
-    points = _POINTS.match(rest)
-    if points is None:
+    words = rest.split(None, 1)
+    if not words or not looks_like_number(words[0]):
         return GiftRequest(recipients, None, rest)
-    return GiftRequest(recipients, int(points.group(1)), (points.group(2) or "").strip())
+    return GiftRequest(recipients, parse_points(words[0]), words[1].strip() if words[1:] else "")

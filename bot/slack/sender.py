@@ -11,6 +11,7 @@ from bot.render import Renderer
 from bot.replies import Reply
 from bot.slack.blocks import blocks_for
 from bot.slack.people import PLATFORM
+from bot.slack.retry import retry_after
 
 # Errors that mean this person or channel cannot be written to, so retrying would never help.
 _UNREACHABLE = frozenset(
@@ -24,6 +25,8 @@ _UNREACHABLE = frozenset(
         "not_in_channel",
     }
 )
+# When Slack (or something in front of it) answers without its JSON, wait this long.
+SERVER_TROUBLE_WAIT = 30.0
 
 
 class SlackSender:
@@ -54,9 +57,16 @@ class SlackSender:
                 channel = str((opened.get("channel") or {}).get("id", ""))
             await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         except SlackApiError as error:
-            if error.response.status_code == 429:
-                retry_after = error.response.headers.get("Retry-After", "1")
-                raise RetryLater(float(retry_after)) from error
-            if error.response.get("error") in _UNREACHABLE:
-                raise Unreachable(str(error.response.get("error"))) from error
+            response = error.response
+            if response.status_code == 429:
+                raise RetryLater(retry_after(response.headers)) from error
+            code = response.data.get("error") if isinstance(response.data, dict) else None
+            if code in _UNREACHABLE:
+                raise Unreachable(str(code)) from error
+            if code is None and response.status_code >= 500:  # an outage, or a proxy's page
+                raise RetryLater(SERVER_TROUBLE_WAIT) from error
+            if code is None:  # not Slack's JSON: counts as a failed attempt, without a trace
+                raise RuntimeError(
+                    f"Slack answered HTTP {response.status_code} without JSON"
+                ) from None
             raise

@@ -14,12 +14,13 @@ from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, fil
 from bot.bootstrap import Services
 from bot.outbox.pacer import Pacer
 from bot.replies import Reply
-from bot.requests import ChatRequest
+from bot.requests import ChatRequest, addressee
 from bot.telegram.app import TelegramApp
 from bot.telegram.menus import Menus
 from bot.telegram.render import CAPTION_LIMIT, TEXT_LIMIT, html_text, keyboard
 from bot.telegram.sender import PLATFORM
 from core.model import Identity, Member, Role
+from core.text import is_readable
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,8 @@ class TelegramAdapter:
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A /command typed in a chat."""
         message, user = update.effective_message, update.effective_user
-        if message is not None and user is not None and message.text:
-            await self._serve(update, user, message.chat_id, message.text)
+        if message is not None and user is not None and (text := self._for_us(message.text)):
+            await self._serve(update, user, message.chat_id, text)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button tap: run its command as the person who tapped."""
@@ -77,15 +78,32 @@ class TelegramAdapter:
         except BadRequest:  # "query is too old" after downtime: the tap still counts
             log.info("callback query of update %s could not be answered", update.update_id)
         chat = update.effective_chat
-        if query.data and chat is not None:
-            await self._serve(update, query.from_user, chat.id, query.data)
+        if chat is not None and (data := self._for_us(query.data)):
+            await self._serve(update, query.from_user, chat.id, data)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Plain text: a short hint towards the commands."""
         message, user = update.effective_message, update.effective_user
-        if message is not None and user is not None:
+        if message is not None and user is not None and self._for_us(message.text):
             language = await asyncio.to_thread(self._language, identity_of(user), None)
             await self._send(message.chat_id, Reply.say("free_text"), language)
+
+    def _for_us(self, text: object) -> str | None:
+        """The text of a message the bot should answer; None for one to ignore quietly: not
+        text at all (a forged `"text": 123`), broken characters Telegram never sends, or a
+        command addressed to another bot in a group ("/balance@other_bot")."""
+        if not isinstance(text, str) or not text or not is_readable(text):
+            return None
+        bot = addressee(text)
+        if bot is not None and bot.lower() != self._username().lower():
+            return None
+        return text
+
+    def _username(self) -> str:
+        try:  # known once the application is initialised (getMe)
+            return self.app.bot.username or ""
+        except RuntimeError:
+            return ""
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log with the update id and apologise once."""

@@ -6,15 +6,15 @@ import hmac
 import logging
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
-from telegram import Update
 
 from bot.bootstrap import Services
 from bot.outbox.pacer import Pacer
 from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.app import TelegramApp, build_application
 from bot.telegram.sender import TelegramSender
+from bot.telegram.updates import BadUpdate, parse_update
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,8 @@ UPDATES = ["message", "callback_query"]
 
 class TelegramComponent:
     """Runs the PTB Application inside our own event loop (no run_polling)."""
+
+    label = "Telegram"
 
     def __init__(
         self, services: Services, app: TelegramApp | None = None, poll_timeout: int = 10
@@ -84,8 +86,8 @@ class TelegramComponent:
         if not self._secret or not hmac.compare_digest(given.encode(), self._secret.encode()):
             return Response(status_code=403)
         try:
-            update = Update.de_json(await request.json(), self.app.bot)
-        except (ValueError, TypeError, KeyError):
-            return Response(status_code=400)
+            update = parse_update(await request.body(), self.app.bot)
+        except BadUpdate as error:
+            return PlainTextResponse(str(error), status_code=400)
         await self.app.update_queue.put(update)
         return Response(status_code=200)

@@ -11,15 +11,17 @@ from storage.sql import Query, Sql
 # could instead walk every posting backwards in id order to skip the sort, which grows with
 # the whole ledger. SQLite keeps the join order written with CROSS JOIN; PostgreSQL gets a
 # LATERAL that reads at most offset + limit postings per account.
+# A redemption's voucher comes along through its unique journal id (uq_redemption_journal).
 _HISTORY = Query(
-    "SELECT p.journal_id, j.kind, j.effective_at, p.amount, a.purpose, j.meta"
+    "SELECT p.journal_id, j.kind, j.effective_at, p.amount, a.purpose, j.meta, r.voucher"
     " FROM account a CROSS JOIN posting p JOIN journal j ON j.id = p.journal_id"
+    " LEFT JOIN redemption r ON r.journal_id = j.id"
     " WHERE a.member_id = :member_id AND p.account_id = a.id"
     " ORDER BY p.id DESC LIMIT :limit OFFSET :offset",
-    postgresql="SELECT p.journal_id, j.kind, j.effective_at, p.amount, a.purpose, j.meta"
-    " FROM account a CROSS JOIN LATERAL (SELECT id, journal_id, amount FROM posting"
+    postgresql="SELECT p.journal_id, j.kind, j.effective_at, p.amount, a.purpose, j.meta,"
+    " r.voucher FROM account a CROSS JOIN LATERAL (SELECT id, journal_id, amount FROM posting"
     " WHERE account_id = a.id ORDER BY id DESC LIMIT :offset + :limit) p"
-    " JOIN journal j ON j.id = p.journal_id"
+    " JOIN journal j ON j.id = p.journal_id LEFT JOIN redemption r ON r.journal_id = j.id"
     " WHERE a.member_id = :member_id ORDER BY p.id DESC LIMIT :limit OFFSET :offset",
 )
 
@@ -43,6 +45,7 @@ class HistoryStore:
                 amount=int(row[3]),
                 purpose=Purpose(row[4]),
                 reference=_reference(row[5]),
+                voucher=row[6],
             )
             for row in rows
         ]

@@ -168,14 +168,19 @@ class LotStore:
         return [self._lot(row) for row in self._sql.all(query, params)]
 
     def _lot(self, row: Row) -> Lot:
-        read_time = self._sql.flavor.read_time
-        return Lot(
-            id=row[0],
-            member_id=row[1],
-            amount=int(row[2]),
-            remaining=int(row[3]),
-            state=LotState(row[4]),
-            earned_at=read_time(row[5]),
-            available_at=read_time(row[6]),
-            expires_at=read_time(row[7]),
-        )
+        return lot_from_row(self._sql, row)
+
+
+def lot_from_row(sql: Sql, row: Row) -> Lot:
+    """A lot from a row that starts with the `lot` columns of `_PARTS`."""
+    read_time = sql.flavor.read_time
+    return Lot(
+        id=row[0],
+        member_id=row[1],
+        amount=int(row[2]),
+        remaining=int(row[3]),
+        state=LotState(row[4]),
+        earned_at=read_time(row[5]),
+        available_at=read_time(row[6]),
+        expires_at=read_time(row[7]),
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from core.codes import normalize_code
 from core.model import Identity, Member, MemberAccounts, Purpose, Role
@@ -12,7 +12,12 @@ _MEMBER = {
     "member": "m.id, m.code, m.display_name, m.role, m.language, m.created_at, m.referred_by"
 }
 _BY_ID = Query("SELECT {member} FROM member m WHERE m.id = :id", **_MEMBER)
-_BY_CODE = Query("SELECT {member} FROM member m WHERE m.code_key = :key", **_MEMBER)
+# A merged member's code keeps working: it finds the member it was merged into.
+_BY_CODE = Query(
+    "SELECT {member} FROM member c JOIN member m ON m.id = COALESCE(c.merged_into, c.id)"
+    " WHERE c.code_key = :key",
+    **_MEMBER,
+)
 _BY_IDENTITY = Query(
     "SELECT {member} FROM identity i JOIN member m ON m.id = i.member_id"
     " WHERE i.platform = :platform AND i.external_id = :external_id",
@@ -61,6 +66,13 @@ _ACCOUNTS = Query(
     "SELECT purpose, id FROM account WHERE member_id = :member_id"
     " AND purpose IN ('available', 'pending', 'debt')"
 )
+_ADD_IDENTITY = Query(
+    "INSERT INTO identity (platform, external_id, member_id, username, username_key,"
+    " display_name, language, time_zone) VALUES (:platform, :external_id, :member_id,"
+    " :username, :username_key, :display_name, :language, :time_zone)"
+    " ON CONFLICT (platform, external_id) DO NOTHING"
+)
+_SET_BIRTHDAY = Query("UPDATE member SET birthday = :birthday WHERE id = :id")
 _IDENTITIES = Query(
     "SELECT platform, external_id, display_name, username, language, time_zone"
     " FROM identity WHERE member_id = :member_id ORDER BY platform, external_id"
@@ -181,6 +193,15 @@ class SqlMemberRepository:
             )
             for r in rows
         ]
+
+    def add_identity(self, member_id: int, identity: Identity) -> bool:
+        """Give a member another identity; False when that identity exists already."""
+        return self._sql.run(_ADD_IDENTITY, _identity_params(member_id, identity)) == 1
+
+    def set_birthday(self, member_id: int, birthday: date | None) -> None:
+        """Store (or clear) a member's birthday."""
+        value = birthday.isoformat() if birthday and self._sql.flavor.name == "sqlite" else birthday
+        self._sql.run(_SET_BIRTHDAY, {"id": member_id, "birthday": value})
 
     def _member(self, row: Row | None) -> Member | None:
         if row is None:

@@ -10,13 +10,13 @@ from storage.types import require_aware
 
 _GET = Query(
     "SELECT receipt, member_id, amount_minor, points, lot_id, journal_id, occurred_at,"
-    " refunded_minor, refunded_points FROM purchase WHERE receipt = :receipt"
+    " refunded_minor, refunded_points, store, channel FROM purchase WHERE receipt = :receipt"
 )
 _INSERT = Query(
     "INSERT INTO purchase (receipt, member_id, amount_minor, points, lot_id, journal_id,"
-    " occurred_at, refunded_minor, refunded_points) VALUES (:receipt, :member_id,"
-    " :amount_minor, :points, :lot_id, :journal_id, :occurred_at, :refunded_minor,"
-    " :refunded_points)"
+    " occurred_at, refunded_minor, refunded_points, store, channel) VALUES (:receipt,"
+    " :member_id, :amount_minor, :points, :lot_id, :journal_id, :occurred_at, :refunded_minor,"
+    " :refunded_points, :store, :channel)"
 )
 _REFUND = Query(
     "UPDATE purchase SET refunded_minor = refunded_minor + :amount_minor,"
@@ -36,6 +36,10 @@ _ADD_DAY = Query(
 _QUALIFYING = Query(
     "SELECT COALESCE(SUM(spend_minor), 0), COALESCE(SUM(points), 0)"
     " FROM purchase_day WHERE member_id = :member_id AND day >= :since_day"
+)
+_QUALIFYING_UNTIL = Query(
+    "SELECT COALESCE(SUM(spend_minor), 0), COALESCE(SUM(points), 0) FROM purchase_day"
+    " WHERE member_id = :member_id AND day >= :since_day AND day <= :until_day"
 )
 
 
@@ -62,6 +66,8 @@ class SqlPurchaseRepository:
             occurred_at=self._sql.flavor.read_time(row[6]),
             refunded_minor=int(row[7]),
             refunded_points=int(row[8]),
+            store=row[9],
+            channel=row[10],
         )
 
     def add(self, purchase: Purchase) -> None:
@@ -82,6 +88,8 @@ class SqlPurchaseRepository:
                 "occurred_at": self._sql.flavor.bind_time(purchase.occurred_at),
                 "refunded_minor": purchase.refunded_minor,
                 "refunded_points": purchase.refunded_points,
+                "store": purchase.store,
+                "channel": purchase.channel,
             },
         )
         self._add_to_day(
@@ -104,7 +112,9 @@ class SqlPurchaseRepository:
         occurred_at = self._sql.flavor.read_time(row[1])
         self._add_to_day(int(row[0]), _utc_day(occurred_at), -amount_minor, -points)
 
-    def qualifying(self, member_id: int, since: datetime) -> tuple[int, int]:
+    def qualifying(
+        self, member_id: int, since: datetime, until: datetime | None = None
+    ) -> tuple[int, int]:
         """Spend (minor units) and purchase points, net of refunds, since a moment's UTC day.
 
         Day-granular: the totals are kept per member and UTC calendar day, so every purchase
@@ -112,7 +122,11 @@ class SqlPurchaseRepository:
         reads at most one row per day of the window, however many purchases the member made.
         """
         params = {"member_id": member_id, "since_day": self._bind_day(_utc_day(since))}
-        row = self._sql.one(_QUALIFYING, params)
+        if until is None:
+            row = self._sql.one(_QUALIFYING, params)
+        else:  # a purchase dated in the past: what qualified by its own day
+            params["until_day"] = self._bind_day(_utc_day(until))
+            row = self._sql.one(_QUALIFYING_UNTIL, params)
         assert row is not None  # an aggregate always returns one row
         return int(row[0]), int(row[1])
 

@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
+
 from bot.bootstrap import Services, build
 from bot.outbox.dispatcher import Dispatcher
+from bot.runner import http_app
 from bot.settings import Settings
 from bot.telegram.component import TelegramComponent
 from core.commands import AwardPoints
@@ -27,6 +30,7 @@ from tests.fakes.telegram_api import (
 T = TypeVar("T")
 TOKEN = "123:ABC"
 SECRET = "s3cret-token"
+HOOK = "https://bot.example.test/telegram/webhook"
 
 
 @dataclass
@@ -104,6 +108,7 @@ def settings_for(fake: FakeTelegramApi, tmp: Path, **extra: Any) -> Settings:
     return Settings(
         _env_file=None,
         database_url=f"sqlite:///{tmp / 'loyalty.db'}",  # type: ignore[call-arg]
+        loyalty_env="development",  # the fake's token and secret are not real ones
         telegram_bot_token=TOKEN,
         telegram_api_base_url=fake.base_url,
         **extra,
@@ -132,3 +137,18 @@ async def running_bot(fake: FakeTelegramApi, tmp: Path, **extra: Any) -> AsyncIt
         await dispatcher.stop()
         await component.stop()
         services.close()
+
+
+@asynccontextmanager
+async def running_webhook(fake: FakeTelegramApi, tmp: Path) -> AsyncIterator[Harness]:
+    """`running_bot` in webhook mode: updates arrive through `webhook_client`, not polling."""
+    async with running_bot(
+        fake, tmp, telegram_webhook_url=HOOK, telegram_webhook_secret=SECRET
+    ) as harness:
+        yield harness
+
+
+def webhook_client(harness: Harness) -> httpx.AsyncClient:
+    """An HTTP client for the bot's own server (in process)."""
+    transport = httpx.ASGITransport(app=http_app([harness.component]))
+    return httpx.AsyncClient(transport=transport, base_url="http://bot.test")

@@ -59,7 +59,7 @@ async def test_the_home_tab_shows_balance_allowance_top_recent_and_rewards(
     assert standing == "⭐ Balance 8 points to spend\n🎁 To give: 48 of 50 left, resets 1 Dec"
     # The member's challenges, as /challenges shows them (Sunday: the week ends tonight).
     assert challenges.startswith("🏁 Your challenges\n☕ Three visits: ░░░░░░░░░░ 0 of 3")
-    assert "3 more visit(s) by tonight for 50 points" in challenges
+    assert "3 more visits by tonight for 50 points" in challenges
     assert "💳 Spend $30 this month: not joined yet" in challenges
     assert top == "🏆 Top this month:\n1. bea — 8\n2. can — 2"
     assert recent == ("🕘 Recent:\n−2 to can (#ownership)\n+3 from can\n+5 from ali (#teamwork)")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -39,23 +42,29 @@ def wait_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 2
     raise AssertionError("GET /healthz never answered")
 
 
+def run_env(fake: FakeSlackApi, tmp_path: Path, database: Path, port: int) -> dict[str, str]:
+    """The environment of `loyalty run` in Slack HTTP mode on the fake Web API."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "LOYALTY_PROGRAM": str(program_file(tmp_path)),
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": str(port),
+    }
+    for name in ("TELEGRAM_BOT_TOKEN", "SLACK_APP_TOKEN"):
+        env.pop(name, None)
+    return env
+
+
 def test_run_serves_slack_events_over_http(tmp_path: Path) -> None:
     port = free_port()
     with FakeSlackApi.run_in_thread() as fake:
         for user in ("UALI", "UBEA"):
             fake.add_user(user, user[1:].lower())
-        env = {
-            **os.environ,
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
-            "LOYALTY_PROGRAM": str(program_file(tmp_path)),
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": fake.api_url,
-            "HTTP_HOST": "127.0.0.1",
-            "HTTP_PORT": str(port),
-        }
-        for name in ("TELEGRAM_BOT_TOKEN", "SLACK_APP_TOKEN"):
-            env.pop(name, None)
+        env = run_env(fake, tmp_path, tmp_path / "run.db", port)
         process = subprocess.Popen(
             [str(LOYALTY), "run"], cwd=tmp_path, env=env, stderr=subprocess.PIPE
         )
@@ -80,3 +89,45 @@ def test_run_serves_slack_events_over_http(tmp_path: Path) -> None:
             process.send_signal(signal.SIGTERM)
             _, stderr = process.communicate(timeout=20)
         assert process.returncode == 0, stderr.decode()
+
+
+def test_sigterm_stops_run_within_seconds_whatever_is_in_flight(tmp_path: Path) -> None:
+    """A request stuck in a worker thread (here: waiting on a database another process keeps
+    locked, which the bot would retry for about 40 s) does not keep `loyalty run` alive."""
+    port = free_port()
+    database = tmp_path / "stuck.db"
+    with FakeSlackApi.run_in_thread() as fake:
+        fake.add_user("UALI", "ali")
+        env = run_env(fake, tmp_path, database, port)
+        process = subprocess.Popen(
+            [str(LOYALTY), "run"], cwd=tmp_path, env=env, stderr=subprocess.PIPE
+        )
+        lock = sqlite3.connect(database, timeout=1, isolation_level=None)
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}", process)
+            lock.execute("BEGIN IMMEDIATE")  # every write of the bot now waits
+            body = s.slash_command_body(
+                "/kudos", "balance", user_id="UALI", response_url=fake.response_url("stuck")
+            )
+            sender = threading.Thread(target=_post_quietly, args=(port, body), daemon=True)
+            sender.start()
+            fake.wait_for_sync(lambda: fake.calls_to("auth.test"), timeout=10)
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=30)  # ~40 s if it waited for the thread
+            assert not fake.responses_to("stuck")  # the command never got through
+        finally:
+            lock.close()
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    assert b"Traceback" not in stderr, stderr.decode()
+
+
+def _post_quietly(port: int, body: bytes) -> None:
+    with contextlib.suppress(httpx.HTTPError):
+        httpx.post(
+            f"http://127.0.0.1:{port}/slack/events",
+            content=body,
+            headers=s.headers(SECRET, body),
+            timeout=60,
+        )

@@ -126,17 +126,17 @@ async def test_a_tap_whose_query_is_too_old_to_answer_still_runs(bot: Harness) -
     assert "points" in (answer[-1].text or "")
 
 
-async def test_bad_numbers_get_usage_replies(bot: Harness) -> None:
+async def test_bad_numbers_get_the_accepted_format_or_usage(bot: Harness) -> None:
     await bot.grant(await bot.join(SAM, "Sam"), Role.STAFF)
     for text in ("/earn @Sam Infinity", "/earn @Sam 1e30", "/refund R-1 nan", "/history ²",
                  "/history 99999999999999999999"):  # fmt: skip
         bot.command(SAM, text, "Sam")
     texts = [m.text or "" for m in (await bot.replies(SAM, 6))[1:]]
     # Updates run concurrently, so the replies may come in any order.
-    assert sorted(t.split(" ", 2)[1] for t in texts) == sorted(
-        ["/earn", "/earn", "/refund", "/history", "/history"]
-    )
-    assert all(t.startswith("Usage:") for t in texts)
+    amounts = sorted(t for t in texts if t.startswith("I can't read"))
+    assert [a.split("“", 1)[1].split("”", 1)[0] for a in amounts] == ["1e30", "Infinity", "nan"]
+    assert all("Write it like 12.40, in USD" in a for a in amounts)
+    assert sum(t.startswith("Usage: /history") for t in texts) == 2
 
 
 async def test_card_token_is_accepted_by_staff(bot: Harness) -> None:
@@ -162,7 +162,8 @@ async def test_bad_arguments_unknown_commands_and_free_text(bot: Harness) -> Non
     bot.command(SAM, "/earn ABC twelve", "Sam")
     bot.command(SAM, "/frobnicate", "Sam")
     texts = [m.text or "" for m in (await bot.replies(SAM, 4))[1:]]
-    assert sum(t.startswith("Usage: /earn") for t in texts) == 2
+    assert sum(t.startswith("Usage: /earn") for t in texts) == 1
+    assert any(t.startswith("I can't read “twelve” as an amount") for t in texts)
     assert any("I don't know /frobnicate" in t for t in texts)
     bot.fake.push_update(
         {

@@ -6,17 +6,21 @@ import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest_asyncio
 
-from bot.runner import http_app
-from tests.adapters.telegram_support import SECRET, Harness, running_bot, until
+from tests.adapters.telegram_support import (
+    HOOK,
+    SECRET,
+    Harness,
+    running_bot,
+    until,
+    webhook_client,
+)
 from tests.fakes.telegram_api import FakeTelegramApi, make_command_update
 
-pytest_plugins = ["tests.fakes.fixtures"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.adapters.telegram_fixtures"]
 
 ANN, BOB, SAM = 2001, 2002, 2003
-HOOK = "https://bot.example.test/telegram/webhook"
 
 
 @pytest_asyncio.fixture
@@ -25,17 +29,7 @@ async def bot(fake_telegram: FakeTelegramApi, tmp_path: Path) -> AsyncIterator[H
         yield harness
 
 
-@pytest_asyncio.fixture
-async def hooked(fake_telegram: FakeTelegramApi, tmp_path: Path) -> AsyncIterator[Harness]:
-    async with running_bot(
-        fake_telegram, tmp_path, telegram_webhook_url=HOOK, telegram_webhook_secret=SECRET
-    ) as harness:
-        yield harness
-
-
-def client(harness: Harness) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=http_app([harness.component]))
-    return httpx.AsyncClient(transport=transport, base_url="http://bot.test")
+client = webhook_client
 
 
 async def test_webhook_refuses_a_wrong_secret_and_accepts_the_right_one(hooked: Harness) -> None:

@@ -19,6 +19,7 @@ def test_run_starts_telegram_and_the_dispatcher(tmp_path: Path) -> None:
             **os.environ,
             "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
             "TELEGRAM_BOT_TOKEN": "123:ABC",
+            "LOYALTY_ENV": "development",  # a test token
             "TELEGRAM_API_BASE_URL": fake.base_url,
             "HTTP_PORT": "0",
         }

@@ -51,7 +51,7 @@ def test_join_earn_balance_redeem_refund_and_bad_input(chat) -> None:  # type: i
     assert "You are now Sam (staff)." in out
     assert "Welcome to Acme Coffee Rewards, Ann!" in out
     assert "25 welcome points are already yours" in out
-    assert "Ann earned 12 points (Green ×1) for R-1 ($12.40)." in out
+    assert "Ann earned 12 points for R-1 ($12.40) as a Green member." in out
     assert "R-1 was already recorded on" in out and "Nothing changed." in out
     assert "R-1 was already recorded differently" in out and "earn:R-1" not in out
     assert "Ann received 200 points for great review." in out
@@ -83,9 +83,10 @@ def test_join_earn_balance_redeem_refund_and_bad_input(chat) -> None:  # type: i
     assert "This was already confirmed: same voucher, nothing spent twice." in out
     assert "⭐ 75 points" in out
     assert "Refunded R-1 ($12.40): 12 points taken back from Ann." in out
-    assert "12 of them were still pending." in out
+    assert "Of these, 12 points were still pending." in out
     assert "Receipt R-1 is already fully refunded. Nothing changed." in out
-    assert out.count("Usage: /earn <member code or @name> <amount> [receipt]") == 2
+    assert out.count("Usage: /earn <member code or @name> <amount> [receipt]") == 1
+    assert "I can't read “twelve” as an amount. Write it like 12.40, in USD" in out
     assert "Usage: /refund <receipt> [amount]" in out
     assert "I can't find a member “@nobody”." in out
     assert "I don't know /frobnicate." in out
@@ -135,11 +136,50 @@ def test_tier_multiplier_progress_and_perks(chat) -> None:  # type: ignore[no-un
         "/as ann",
         "/balance",
     )
-    assert "Ann earned 200 points (Green ×1) for R-1" in out
-    assert "Ann earned 25 points (Silver ×1.25) for R-2" in out
+    assert "Ann earned 200 points for R-1 ($200.00) as a Green member." in out
+    assert "Ann earned 25 points for R-2 ($20.00) as a Silver member." in out
+    assert "Silver members earn 1.25 times the points." in out
+    assert out.count("times the points") == 1  # Green's ×1 is not worth a line
     # Staff cannot record their own purchases (the program's guardrails).
     assert "You can't record purchases or award points to yourself" in out
     assert "⏳ +225 pending until" in out
     assert "Silver · ✅ kept: you've spent $220.00 of the $150.00 it takes by " in out
     assert "⬆️ ▓▓▓▓░░░░░░ 44% to Gold: spend $280.00 more" in out
     assert "✨ Silver perks: Free extra shot" in out
+
+
+def test_a_second_session_never_replays_the_first(chat) -> None:  # type: ignore[no-untyped-def]
+    first = chat(
+        "/as sam staff", "/as ann", "/start", "/as sam", "/award @ann 10 tidy", "/earn @ann 5"
+    )
+    second = chat("/as sam", "/award @ann 10 tidy", "/earn @ann 5", "/as ann", "/balance")
+    for out in (first, second):
+        assert "Ann received 10 points for tidy." in out
+        assert "Ann earned 5 points for CHAT-CONSOLE:" in out
+        assert "already recorded" not in out
+    assert "⭐ 45 points" in second  # 25 to join, 10 twice
+    assert "⏳ +10 pending until" in second
+
+
+def test_piped_scripts_read_as_transcripts(chat, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = chat("\ufeff/as ann", "/start", "/as ''", "/as " + "a" * 40, "/as " + "a" * 10_000,
+               "/as ann\x00x")  # fmt: skip
+    lines = out.splitlines()
+    assert lines[1] == "You> /as ann"  # the byte-order mark is gone; each line is echoed
+    assert lines[2] == "You are now Ann (not a member yet: send /start to join)."
+    assert "Ann> /start" in lines
+    assert out.count("Usage: /as <name> [member|staff|admin]") == 2
+    assert "That message is too long for me: at most 4,096 characters." in out
+    assert "That message has a control character (such as NUL)" in out
+    assert "a" * 300 not in out  # the echo is cut short
+
+
+def test_a_line_that_is_not_utf8_is_answered_not_a_crash(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'loyalty.db'}"}
+    script = b"/as ann\n/start\n/balance \xff\xfe\n/balance\n"
+    done = subprocess.run([str(LOYALTY), "chat"], input=script, capture_output=True, env=env,
+                          cwd=tmp_path, timeout=60, check=False)  # fmt: skip
+    out = done.stdout.decode("utf-8", "replace")
+    assert done.returncode == 0 and b"Traceback" not in done.stderr
+    assert "I couldn't read that message: it isn't valid text." in out
+    assert "⭐ 25 points" in out

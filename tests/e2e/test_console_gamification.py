@@ -54,7 +54,7 @@ def test_challenges_join_storecode_checkin_badges_and_bad_input(chat: Chat) -> N
         "/as ann", "/checkin", "/checkin ZZZZ", "/checkin ZZZZ moon", "/checkin a b c",
     )  # fmt: skip
     assert "🏁 Your challenges" in out
-    assert "☕ Three visits: ░░░░░░░░░░ 0 of 1 — 1 more visit(s) by " in out
+    assert "☕ Three visits: ░░░░░░░░░░ 0 of 1 — 1 more visit by " in out
     assert "💳 Spend $30 this month: not joined yet — open until " in out
     assert "[Join Spend $30 this month → /join monthly-30]" in out
     assert "🎄 Holiday regular" in out
@@ -78,12 +78,12 @@ def test_challenges_join_storecode_checkin_badges_and_bad_input(chat: Chat) -> N
                "/challenges", "/balance", "/card")  # fmt: skip
     assert "✅ Checked in at Main St." in out
     assert "☕ Three visits: done! +50 points earned 🎉" in out
-    assert "🔥 Streak: 1 day(s)." in out
+    assert "🔥 Streak: 1 day." in out
     assert "🔥 Five days in a row: done! +30 points and the 🔥 On fire badge 🎉" in out
     assert "You already checked in at Main St today. Come back tomorrow to keep your streak." in out
     assert "✅ ☕ Three visits — done, +50 points earned" in out
     assert "✅ 🔥 Five days in a row — done, badge earned 🔥" in out
-    assert "🔥 Streak: 1 day(s) — you visited today; come back tomorrow" in out
+    assert "🔥 Streak: 1 day — you visited today; come back tomorrow" in out
     assert out.count("🏅 Badges: 🔥 On fire") == 3  # /challenges, /balance and /card
     assert "⭐ 105 points" in out  # 25 welcome + 50 + 30
 

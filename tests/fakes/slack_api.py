@@ -77,7 +77,8 @@ class ResponseUrlPost:
 class _Failure:
     status: int
     error: str
-    retry_after: int | None
+    retry_after: int | str | None
+    page: str | None = None  # a non-JSON body (a proxy's error page), instead of Slack's JSON
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class FakeSlackApi:
         self.host = host
         self.team = team
         self.team_id = team_id
+        self.app_id = "A1"  # as slack_signing's requests say
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.bot_name = bot_name
@@ -260,11 +262,13 @@ class FakeSlackApi:
         self,
         method: str,
         status: int = 429,
-        retry_after: int | None = 1,
+        retry_after: int | str | None = 1,
         count: int = 1,
         error: str | None = None,
+        page: str | None = None,
     ) -> None:
-        """Answer the next ``count`` calls to ``method`` with HTTP ``status`` and ``error``."""
+        """Answer the next ``count`` calls to ``method`` with HTTP ``status`` and ``error``
+        (or, with ``page``, that text as an HTML page instead of Slack's JSON)."""
         # 429: header Retry-After (whole seconds: slack-sdk parses it with int()) and
         # {"ok": false, "error": "ratelimited"}; other statuses default to "internal_error";
         # status=200 with error="channel_not_found" imitates a plain API error.
@@ -272,7 +276,7 @@ class FakeSlackApi:
             error = "ratelimited" if status == 429 else "internal_error"
         with self._lock:
             queue = self._failures.setdefault(method, deque())
-            queue.extend(_Failure(status, error, retry_after) for _ in range(count))
+            queue.extend(_Failure(status, error, retry_after, page) for _ in range(count))
 
     def enforce_channel_rate(self, per_sec: int | None = 1) -> None:
         """Answer 429 when chat.postMessage to one channel exceeds ``per_sec`` in any second."""
@@ -498,6 +502,10 @@ class FakeSlackApi:
                 self.too_many_requests += 1
             self.calls.append(ApiCall(method, params, now, token, status, response))
             self._notify()
+        if failure is not None and failure.page is not None:
+            return web.Response(
+                text=failure.page, status=status, headers=headers, content_type="text/html"
+            )
         return web.json_response(response, status=status, headers=headers)
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
@@ -576,6 +584,7 @@ class FakeSlackApi:
             "team_id": self.team_id,
             "user_id": self.bot_user_id,
             "bot_id": self.bot_id,
+            "app_id": self.app_id,
             "is_enterprise_install": False,
         }
 

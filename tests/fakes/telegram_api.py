@@ -637,7 +637,7 @@ def make_command_update(
         update_id, user_id, text, username, language_code, first_name, message_id
     )
     command = text.split(maxsplit=1)[0]
-    length = len(command.encode("utf-16-le")) // 2
+    length = len(command.encode("utf-16-le", "surrogatepass")) // 2
     update["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
     return update
 

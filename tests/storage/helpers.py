@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from core.model import (
     Identity,
@@ -81,3 +84,19 @@ def lot(
         available_at=T0 + timedelta(days=available_in_days),
         expires_at=T0 + timedelta(days=expires_in_days),
     )
+
+
+def in_processes(target: Callable[..., None], args: tuple[Any, ...], count: int) -> list[Any]:
+    """Run `target(*args, start, results)` in `count` spawned processes that wait for each
+    other at the `start` barrier; what each put on `results`."""
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(count)
+    results: multiprocessing.Queue[Any] = ctx.Queue()
+    workers = [ctx.Process(target=target, args=(*args, start, results)) for _ in range(count)]
+    for worker in workers:
+        worker.start()
+    found = [results.get(timeout=120) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=30)
+        assert worker.exitcode == 0
+    return found

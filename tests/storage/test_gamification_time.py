@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from core import errors
+from core.attempts import STORE_CODES
 from core.stores import store_code
 from tests.storage.gamification_support import SECRET, World, world
 
@@ -123,28 +124,19 @@ def test_yesterdays_code_and_another_stores_code_are_refused(migrated_url: str) 
             w.games.check_in(ann.id, "ABCD", "moon-base")
 
 
-def test_store_codes_pass_the_guess_limiter(migrated_url: str) -> None:
-    class TwoTries:
-        def __init__(self) -> None:
-            self.failures = 0
-
-        def allow(self, member_id: int, kind: str, now: datetime) -> bool:
-            return self.failures < 2
-
-        def failed(self, member_id: int, kind: str, now: datetime) -> None:
-            assert kind == "storecode"
-            self.failures += 1
-
+def test_store_codes_are_guesses_counted_per_member(migrated_url: str) -> None:
     with world(migrated_url) as w:
-        ann = w.join("ann")
-        limiter = TwoTries()
-        w.games.limiter = limiter
-        for _ in range(2):
+        ann, bea = w.join("ann"), w.join("bea")
+        right = w.games.store_codes("main-st")[0].code
+        w.games.check_in(ann.id, right)  # a right code is no wrong guess
+        for _ in range(STORE_CODES.wrong):
             with pytest.raises(errors.WrongStoreCode):
                 w.games.check_in(ann.id, "ZZZZ")
-        with pytest.raises(errors.TooManyGuesses):  # even the right code waits now
-            w.games.check_in(ann.id, w.games.store_codes("main-st")[0].code)
-        assert limiter.failures == 2
+        with pytest.raises(errors.TooManyAttempts):  # even the right code waits now
+            w.games.check_in(ann.id, right)
+        assert not w.games.check_in(bea.id, right).checkin.duplicate  # others are not held up
+        w.at(w.clock.at + STORE_CODES.window + timedelta(minutes=1))
+        assert w.games.check_in(ann.id, right).checkin.duplicate  # later: allowed again
 
 
 def test_a_weekly_challenge_rolls_over_at_the_members_local_monday(migrated_url: str) -> None:

@@ -89,6 +89,9 @@ class NoSweeps:
     def expire_due(self, limit: int = 500) -> SweepResult:
         raise AssertionError("a non-leader expired")
 
+    def return_expired_vouchers(self, limit: int = 500) -> SweepResult:
+        raise AssertionError("a non-leader returned vouchers")
+
 
 async def test_a_scheduler_without_the_lock_stands_by(engines: tuple[Engine, Engine]) -> None:
     holder = AdvisoryLockLeader(engines[0])

@@ -6,7 +6,7 @@ import multiprocessing
 from multiprocessing.synchronize import Barrier
 
 from storage.database import SqlDatabase
-from tests.storage.helpers import add_member
+from tests.storage.helpers import add_member, in_processes
 
 PROCESSES = 8
 DEBITS = 25
@@ -34,19 +34,7 @@ def _debit_many(
 def test_concurrent_debits_across_processes(db: SqlDatabase, migrated_url: str) -> None:
     _, accounts = add_member(db, "ann")
     db.run(lambda uow: uow.ledger.credit(accounts.available, BALANCE))
-    ctx = multiprocessing.get_context("spawn")
-    start = ctx.Barrier(PROCESSES)
-    results: multiprocessing.Queue[int] = ctx.Queue()
-    workers = [
-        ctx.Process(target=_debit_many, args=(migrated_url, accounts.available, start, results))
-        for _ in range(PROCESSES)
-    ]
-    for worker in workers:
-        worker.start()
-    successes = sum(results.get(timeout=120) for _ in workers)
-    for worker in workers:
-        worker.join(timeout=30)
-        assert worker.exitcode == 0
+    successes = sum(in_processes(_debit_many, (migrated_url, accounts.available), PROCESSES))
     balance = db.run(lambda uow: uow.ledger.balances(accounts).available)
     assert successes * AMOUNT <= BALANCE
     assert balance == BALANCE - AMOUNT * successes

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import string
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from bot.i18n import Catalogs
+from bot.i18n import Catalogs, Plural
+from bot.replies import Signed
 
 CATALOGS = Catalogs()
 
@@ -21,18 +24,57 @@ def test_every_english_key_is_translated(language: str) -> None:
     assert CATALOGS.keys("en") - CATALOGS.keys(language) == set()
 
 
+def all_placeholders(key: str, language: str) -> set[str]:
+    """Placeholders of a message, over all its plural forms."""
+    entry = CATALOGS.entry(key, language)
+    forms = entry.forms if isinstance(entry, Plural) else (entry or "",)
+    return set().union(*(placeholders(form) for form in forms))
+
+
 @pytest.mark.parametrize("language", [lang for lang in CATALOGS.languages if lang != "en"])
 def test_placeholders_match_english(language: str) -> None:
     mismatched = {
-        key: (
-            placeholders(CATALOGS.template(key, "en")),
-            placeholders(CATALOGS.template(key, language)),
-        )
+        key: (all_placeholders(key, "en"), all_placeholders(key, language))
         for key in CATALOGS.keys("en")
-        if placeholders(CATALOGS.template(key, "en"))
-        != placeholders(CATALOGS.template(key, language))
+        if all_placeholders(key, "en") != all_placeholders(key, language)
     }
     assert mismatched == {}
+
+
+@pytest.mark.parametrize("language", CATALOGS.languages)
+def test_plural_messages_have_every_form_of_their_language(language: str) -> None:
+    for key in CATALOGS.keys("en"):
+        english, entry = CATALOGS.entry(key, "en"), CATALOGS.entry(key, language)
+        assert isinstance(entry, Plural) == isinstance(english, Plural), key
+        if isinstance(entry, Plural):
+            assert len(entry.forms) == CATALOGS.plural_forms(language), key
+            assert entry.count in all_placeholders(key, language), key
+
+
+def test_the_count_picks_the_form() -> None:
+    def form(count: object, language: str = "en") -> str:
+        return CATALOGS.template("balance.points", language, {"points": count})
+
+    assert (form(1), form(2), form(0), form(-1)) == (
+        "⭐ {points} point",
+        "⭐ {points} points",
+        "⭐ {points} points",
+        "⭐ {points} point",
+    )
+    assert form(Signed(1)) == "⭐ {points} point" and form(Decimal("1.5")) == "⭐ {points} points"
+    assert form(1, "tr") == form(5, "tr") == "⭐ {points} puan"
+    assert CATALOGS.plural_forms("en") == 2 and CATALOGS.plural_forms("tr") == 1
+
+
+def test_no_message_counts_a_noun_without_a_plural_form() -> None:
+    counted = re.compile(r"\{\w+\} (?:more |welcome )?points?\b|point\(s\)|of them were")
+    offenders = sorted(
+        key
+        for key in CATALOGS.keys("en")
+        if not isinstance(CATALOGS.entry(key, "en"), Plural)
+        and counted.search(CATALOGS.template(key, "en"))
+    )
+    assert offenders == []
 
 
 def test_turkish_is_shipped() -> None:

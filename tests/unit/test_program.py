@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -95,3 +96,35 @@ def test_end_of_day_is_in_the_program_zone(program: Program) -> None:
 def test_tier_for_thresholds() -> None:
     program = load_program(EXAMPLE_PROGRAM)
     assert [program.tier_for(Decimal(v)) for v in (0, 149, 150, 499, 500)] == [0, 0, 1, 1, 2]
+
+
+REWARD = 'threshold = "0"\n[[rewards]]\nid = "x"\nname = "X"\n'
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (('threshold = "0"', REWARD + "price = 99999999999999999999"), "rewards.0.price"),
+        (('points_per_unit = "2"', 'points_per_unit = "2"\nmax_purchase = "1e400"'),
+         "earning.max_purchase"),
+        (('points_per_unit = "2"', 'points_per_unit = "Infinity"'), "earning.points_per_unit"),
+        (('threshold = "0"', 'threshold = "0"\n[expiry]\nlot_lifetime_days = 10000000'),
+         "expiry.lot_lifetime_days"),
+        (('name = "Shop"', 'name = "Sh\\u0000op"'), "program.name"),
+        (('name = "Basic"', f'name = "{"B" * 65}"'), "tiers.0.name"),
+    ],
+)  # fmt: skip
+def test_numbers_and_names_out_of_range_are_field_errors(
+    change: tuple[str, str], field: str
+) -> None:
+    with pytest.raises(ProgramError, match=field.replace(".", r"\.")):
+        parse_program(MINIMAL.replace(*change), "shop.toml")
+
+
+def test_a_program_file_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(MINIMAL.replace("Shop", "Café").encode("latin-1"))
+    with pytest.raises(ProgramError, match=r"latin1\.toml: line 3: not UTF-8 text"):
+        load_program(path)
+    path.write_bytes(b"\xef\xbb\xbf" + MINIMAL.encode())  # a byte-order mark is fine
+    assert load_program(path).program.name == "Shop"

@@ -26,6 +26,10 @@ class SpySweeps:
         self.calls.append("expire")
         return SweepResult()
 
+    def return_expired_vouchers(self, limit: int = 500) -> SweepResult:
+        self.calls.append("vouchers")
+        return SweepResult(0, 0)
+
 
 class Switch:
     """A leadership the test hands out and takes back."""

@@ -5,7 +5,7 @@ Members who exist already get their stored tier on their next purchase (until th
 is worked out from their spend, as before).
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0008
 Create Date: 2026-11-25 16:00:00.000000
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0004"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

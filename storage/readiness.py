@@ -1,0 +1,104 @@
+"""Opening the configured database, or saying in one line why it cannot be used.
+
+A wrong DATABASE_URL (garbage, an engine we do not support, a missing directory, a closed
+port, an unknown database or role) or a PostgreSQL database that was never migrated is found
+here, at start-up, rather than by the first command that touches a table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import psycopg
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+from core.bus import MessageBus
+from storage.database import SqlDatabase
+from storage.engine import create_engine_for
+from storage.migrate import alembic_config, upgrade
+
+
+class DatabaseProblem(Exception):
+    """The database cannot be used; the message says why and what to do, in one line."""
+
+
+def ready_database(url: str, migrate: bool, bus: MessageBus | None = None) -> SqlDatabase:
+    """The database at `url` at the latest schema: migrated first when `migrate`, otherwise
+    checked (DatabaseProblem when it is not up to date or cannot be reached); its domain
+    events go to `bus`."""
+    engine = _engine(url)
+    shown = _shown(url)
+    try:
+        if migrate:
+            upgrade(url)
+        _check_revision(engine, shown)
+    except DatabaseProblem:
+        engine.dispose()
+        raise
+    except (DBAPIError, sqlite3.Error, psycopg.Error, OSError, CommandError) as error:
+        engine.dispose()
+        raise DatabaseProblem(f"cannot use the database at {shown}: {_reason(error)}") from None
+    return SqlDatabase(engine, bus=bus)
+
+
+def migrate_database(url: str) -> None:
+    """`loyalty db upgrade`: migrate to the latest schema, or DatabaseProblem."""
+    ready_database(url, migrate=True).dispose()
+
+
+def _engine(url: str) -> Engine:
+    try:
+        return create_engine_for(url)
+    except (ArgumentError, NoSuchModuleError, ValueError) as error:
+        if isinstance(error, ValueError) and "unsupported database" in str(error):
+            raise DatabaseProblem(f"DATABASE_URL: {error} (use SQLite or PostgreSQL)") from None
+        raise DatabaseProblem(
+            "DATABASE_URL is not a database URL we can use: write sqlite:///path/to/loyalty.db"
+            " or postgresql://user:password@host/database"
+        ) from None
+
+
+def _check_revision(engine: Engine, shown: str) -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    head = scripts.get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current == head:
+        return
+    if current is None:
+        raise DatabaseProblem(
+            f"the database at {shown} is not migrated: run `loyalty db upgrade` first"
+        )
+    if current not in {script.revision for script in scripts.walk_revisions()}:
+        raise DatabaseProblem(
+            f"the database at {shown} is at revision {current}, which this version does not"
+            " know: it was migrated by a newer version of Loyalty Bot"
+        )
+    raise DatabaseProblem(
+        f"the database at {shown} is at revision {current}, not {head}: run `loyalty db upgrade`"
+    )
+
+
+def _shown(url: str) -> str:
+    """The URL without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _reason(error: BaseException) -> str:
+    """The one line of a driver error that says what is wrong."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        error = error.orig
+    text = str(error).strip()
+    if isinstance(error, sqlite3.OperationalError) and "unable to open" in text:
+        return "cannot open the SQLite file (does its directory exist, and may we write there?)"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:  # PostgreSQL puts the cause after "FATAL:"
+        if "FATAL:" in line:
+            return line.split("FATAL:", 1)[1].strip()
+    first = lines[0] if lines else type(error).__name__
+    return first.removeprefix("connection failed: ")
