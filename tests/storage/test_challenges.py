@@ -14,6 +14,7 @@ from sqlalchemy import text
 from core.bus import MessageBus
 from core.challenges import ChallengeTracker
 from core.codes import new_member_code
+from core.commands import RecordPurchase
 from core.events import (
     CheckedIn,
     DomainEvent,
@@ -149,22 +150,51 @@ def test_items_and_awarded_actions_count(migrated_url: str) -> None:
             PurchaseItem(sku="latte", category="drink", amount_minor=400),
             PurchaseItem(sku="muffin", category="pastry", amount_minor=300),
         )
-        event = PurchaseRecorded(
-            occurred_at=WED,
-            member_id=ann.id,
-            journal_id=0,
-            receipt="API-1",
-            amount_minor=10_00,
-            points=0,
-            tier="green",
-            store="main-st",
-            channel="store",
-            items=items,
+        # As the purchase API records a till's receipt: its store, channel and lines.
+        w.loyalty.record_purchase(
+            RecordPurchase(
+                member_id=ann.id,
+                receipt="API-1",
+                amount_minor=10_00,
+                store="main-st",
+                channel="store",
+                items=items,
+            )
         )
-        w.db.run(lambda uow: uow.domain_events.record(event))
         assert w.progress(ann)[("pastries", "2026-03")] == 2
         assert [b.badge.id for b in w.games.badges(ann.id)] == ["pastry"]
         LedgerChecker(w.engine).check()
+
+
+def test_a_purchase_counts_on_the_day_it_was_made_and_imported_history_changes_nothing(
+    migrated_url: str,
+) -> None:
+    with world(migrated_url, at=WED) as w:
+        ann = w.join("ann")
+        # A till posts Monday's receipt on Wednesday: Monday's visit, this week.
+        monday = WED - 2 * DAY
+        w.loyalty.record_purchase(
+            RecordPurchase(member_id=ann.id, receipt="T-1", amount_minor=10_00, occurred_at=monday)
+        )
+        assert w.rows("SELECT day FROM challenge_fact WHERE member_id = :m", m=ann.id)[0][0] in (
+            date(2026, 3, 2),
+            "2026-03-02",
+        )
+        # Imported purchases of February (every window closed): no fact, no progress, no word.
+        for n in range(3):
+            w.loyalty.record_purchase(
+                RecordPurchase(
+                    member_id=ann.id,
+                    receipt=f"OLD-{n}",
+                    amount_minor=50_00,
+                    quiet=True,
+                    occurred_at=datetime(2026, 2, 10 + n, 15, 0, tzinfo=UTC),
+                )
+            )
+        assert len(w.rows("SELECT 1 FROM challenge_fact WHERE member_id = :m", m=ann.id)) == 1
+        assert not any(period.startswith("2026-02") for _, period in w.progress(ann))
+        assert w.journals(ann, "challenge:") == []
+        assert "notify.challenge_done_points" not in w.outbox(ann)
 
 
 # -- the same events, in any order and however often: same progress, rewarded once -----------
