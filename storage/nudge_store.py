@@ -1,0 +1,246 @@
+"""`core.nudges.NudgeStore` on SQL: one set-based query per nudge kind selecting the members due,
+each already without members who opted out of the kind or reached the weekly cap, and the
+planned nudges written in bulk (a nudge row and an outbox row per dedupe key, once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from functools import partial
+from typing import TypeVar
+
+from core.nudges import Due, Planned, Window
+from storage.database import SqlDatabase
+from storage.outbox_codec import dump_buttons, dump_params
+from storage.predicates import AVAILABLE_OPEN, VOUCHER_UNUSED
+from storage.sql import Query, Row, Sql, flavor_for, in_list, insert_rows
+
+T = TypeVar("T")
+
+# Every kind's inner query yields (member_id, subject, ref, amount, at); the outer part adds what
+# decides whether and when the member may get it: their zone and quiet hours (the local-time
+# checks are done on these few rows in Python), their nudges in the last day and week.
+_OUTER = (
+    "SELECT d.member_id, d.subject, d.ref, d.amount, d.at, m.time_zone,"
+    " (SELECT MIN(i.time_zone) FROM identity i WHERE i.member_id = d.member_id),"
+    " m.quiet_start, m.quiet_end,"
+    " (SELECT COUNT(*) FROM nudge n WHERE n.member_id = d.member_id"
+    " AND n.planned_at > :day_ago),"
+    " (SELECT COUNT(*) FROM nudge n WHERE n.member_id = d.member_id"
+    " AND n.planned_at > :week_ago)"
+    " FROM ({inner}) d JOIN member m ON m.id = d.member_id"
+    " WHERE m.merged_into IS NULL"
+    " AND NOT EXISTS (SELECT 1 FROM opt_out o WHERE o.member_id = d.member_id"
+    " AND o.category = :category)"
+    " AND (SELECT COUNT(*) FROM nudge n WHERE n.member_id = d.member_id"
+    " AND n.planned_at > :week_ago) < :per_week"
+    " ORDER BY d.member_id, d.ref"
+)
+
+
+def _kind(inner: str, postgresql: str | None = None, **fragments: str) -> Query:
+    pg = None if postgresql is None else _OUTER.format(inner=postgresql)
+    return Query(_OUTER.format(inner=inner), postgresql=pg, **fragments)
+
+
+# The latest lot tells one approach to a reward from the next (after a redemption, say).
+NEAR_REWARD = _kind(
+    "SELECT a.member_id AS member_id, '' AS subject,"
+    " CAST(COALESCE((SELECT MAX(l.id) FROM lot l WHERE l.member_id = a.member_id), 0) AS TEXT)"
+    " AS ref, a.balance AS amount, NULL AS at FROM account a"
+    " WHERE a.purpose = 'available' AND a.member_id IS NOT NULL AND a.balance >= :min_balance"
+)
+# Along the partial index on open lots' expiry; the first of them names the nudge.
+POINTS_EXPIRING = _kind(
+    "SELECT member_id, '' AS subject, CAST(MIN(id) AS TEXT) AS ref, SUM(remaining) AS amount,"
+    " MIN(expires_at) AS at FROM lot WHERE {available} AND expires_at > :now"
+    " AND expires_at <= :until GROUP BY member_id",
+    available=AVAILABLE_OPEN,
+)
+VOUCHER_EXPIRING = _kind(
+    "SELECT member_id, reward_id AS subject, voucher AS ref, 0 AS amount, valid_until AS at"
+    " FROM redemption WHERE {unused} AND valid_until > :now"
+    " AND valid_until <= :until",
+    unused=VOUCHER_UNUSED,
+)
+STREAK = _kind(
+    "SELECT member_id, challenge_id AS subject, period AS ref, streak AS amount,"
+    " streak_ends_at AS at FROM challenge_progress WHERE streak_ends_at > :now"
+    " AND streak_ends_at <= :until AND streak > 0"
+)
+CHALLENGE_ENDING = _kind(
+    "SELECT member_id, challenge_id AS subject, period AS ref, target - value AS amount,"
+    " window_end AS at FROM challenge_progress WHERE completed_at IS NULL"
+    " AND window_end > :now AND window_end <= :until"
+)
+# Members who joined before the cut-off and bought nothing since; the last purchase (or the
+# joining) names the inactive spell, so a member who comes back and drifts off again is nudged
+# again, once.
+_INACTIVE = (
+    "SELECT m2.id AS member_id, '' AS subject, CAST(COALESCE((SELECT MAX(p.occurred_at)"
+    " FROM purchase p WHERE p.member_id = m2.id), m2.created_at) AS TEXT) AS ref, 0 AS amount,"
+    " NULL AS at FROM member m2 WHERE m2.created_at <= :before AND m2.merged_into IS NULL"
+    " AND NOT EXISTS (SELECT 1 FROM purchase p WHERE p.member_id = m2.id"
+    " AND p.occurred_at > :before)"
+)
+WINBACK = _kind(_INACTIVE)
+_TIER = (
+    "SELECT t.member_id AS member_id, t.tier_id AS subject, CAST(t.until AS TEXT) AS ref,"
+    " COALESCE((SELECT SUM(d2.{measure}) FROM purchase_day d2 WHERE d2.member_id = t.member_id"
+    " AND d2.day >= {day}), 0) AS amount, t.until AS at FROM member_tier t"
+    " WHERE t.until IS NOT NULL AND t.until > :now AND t.until <= :until"
+)
+TIER_KEEP = {
+    measure: _kind(
+        _TIER.format(measure=column, day="date(t.counts_from)"),
+        postgresql=_TIER.format(
+            measure=column, day="CAST(t.counts_from AT TIME ZONE 'UTC' AS DATE)"
+        ),
+    )
+    for measure, column in (("spend", "spend_minor"), ("points", "points"))
+}
+_BIRTHDAY = (
+    "SELECT id AS member_id, '' AS subject, CAST(birthday AS TEXT) AS ref, 0 AS amount,"
+    " NULL AS at FROM member WHERE birthday IS NOT NULL AND {month_day} IN (:d1, :d2, :d3)"
+)
+BIRTHDAY = _kind(
+    _BIRTHDAY.format(month_day="substr(birthday, 6, 5)"),
+    postgresql=_BIRTHDAY.format(month_day="to_char(birthday, 'MM-DD')"),
+)
+
+_NUDGE_HEAD = "INSERT INTO nudge (dedupe_key, member_id, kind, planned_at)"
+_OUTBOX_HEAD = (
+    "INSERT INTO outbox (member_id, message_key, params, buttons, category, dedupe_key, status,"
+    " attempts, not_before, created_at)"
+)
+_CHUNK = 500
+
+
+class SqlNudgeStore:
+    """The nudge planner's reads and writes, each its own transaction."""
+
+    def __init__(self, database: SqlDatabase) -> None:
+        self._database = database
+        self._flavor = flavor_for(database.engine.dialect.name)
+
+    def near_reward(self, window: Window, min_balance: int) -> list[Due]:
+        """Members whose available balance is at least `min_balance`."""
+        return self._due(NEAR_REWARD, window, {"min_balance": min_balance})
+
+    def points_expiring(self, window: Window, until: datetime) -> list[Due]:
+        """Members with open lots expiring before `until`: the sum, the first expiry."""
+        return self._due(POINTS_EXPIRING, window, self._until(window, until))
+
+    def vouchers_expiring(self, window: Window, until: datetime) -> list[Due]:
+        """Unused vouchers whose validity ends before `until`."""
+        return self._due(VOUCHER_EXPIRING, window, self._until(window, until))
+
+    def streaks_ending(self, window: Window, until: datetime) -> list[Due]:
+        """Streaks that end before `until` unless the member visits."""
+        return self._due(STREAK, window, self._until(window, until))
+
+    def challenges_ending(self, window: Window, until: datetime) -> list[Due]:
+        """Unfinished challenge progress whose window closes before `until`."""
+        return self._due(CHALLENGE_ENDING, window, self._until(window, until))
+
+    def inactive(self, window: Window, before: datetime) -> list[Due]:
+        """Members who joined before `before` and bought nothing since."""
+        return self._due(WINBACK, window, {"before": self._flavor.bind_time(before)})
+
+    def tiers_closing(self, window: Window, until: datetime, measure: str) -> list[Due]:
+        """Tier windows closing before `until`, with the spend (or points) counted so far."""
+        return self._due(TIER_KEEP[measure], window, self._until(window, until))
+
+    def birthdays(self, window: Window, month_days: Sequence[str]) -> list[Due]:
+        """Members whose birthday (MM-DD) is one of three days around today."""
+        d1, d2, d3 = month_days
+        return self._due(BIRTHDAY, window, {"d1": d1, "d2": d2, "d3": d3})
+
+    def planned_before(self, keys: Sequence[str]) -> set[str]:
+        """Which of these dedupe keys were planned already."""
+
+        def work(sql: Sql) -> set[str]:
+            found: set[str] = set()
+            for start in range(0, len(keys), _CHUNK):
+                chunk = list(keys[start : start + _CHUNK])
+                statement = in_list(sql.flavor, "SELECT dedupe_key FROM nudge WHERE dedupe_key IN",
+                                    len(chunk))  # fmt: skip
+                found.update(str(row[0]) for row in sql.all_text(statement, chunk))
+            return found
+
+        return self._database.run_sql(work, write=False) if keys else set()
+
+    def queue(self, planned: Sequence[Planned], now: datetime) -> int:
+        """Record and queue the nudges, each once per dedupe key; how many were new."""
+        added = 0
+        for start in range(0, len(planned), _CHUNK):
+            chunk = planned[start : start + _CHUNK]
+            added += self._database.run_sql(partial(self._queue, chunk=chunk, now=now))
+        return added
+
+    def _queue(self, sql: Sql, *, chunk: Sequence[Planned], now: datetime) -> int:
+        flavor = sql.flavor
+        at = flavor.bind_time(now)
+        head = _NUDGE_HEAD
+        rows: list[object] = []
+        for item in chunk:
+            rows += [item.dedupe_key, item.member_id, item.kind, at]
+        statement = insert_rows(flavor, head, len(chunk), 4)
+        new = sql.all_text(statement + " ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key",
+                           rows)  # fmt: skip
+        fresh = {str(row[0]) for row in new}
+        messages = [item for item in chunk if item.dedupe_key in fresh]
+        if not messages:
+            return 0
+        values: list[object] = []
+        for item in messages:
+            message = item.message
+            values += [
+                item.member_id,
+                message.key,
+                dump_params(message.params),
+                dump_buttons(message.buttons) if message.buttons else None,
+                message.category,
+                f"nudge:{item.dedupe_key}",
+                "queued",
+                0,
+                flavor.bind_time(message.not_before or now),
+                at,
+            ]
+        statement = insert_rows(flavor, _OUTBOX_HEAD, len(messages), 10)
+        sql.run_text(statement + " ON CONFLICT (dedupe_key) DO NOTHING", values)
+        return len(messages)
+
+    def _until(self, window: Window, until: datetime) -> dict[str, object]:
+        bind = self._flavor.bind_time
+        return {"now": bind(window.now), "until": bind(until)}
+
+    def _due(self, query: Query, window: Window, extra: dict[str, object]) -> list[Due]:
+        bind = self._flavor.bind_time
+        params = {
+            **extra,
+            "day_ago": bind(window.now - timedelta(days=1)),
+            "week_ago": bind(window.now - timedelta(days=7)),
+            "per_week": window.per_week,
+            "category": window.category,
+        }
+        rows = self._run(lambda sql: sql.all(query, params))
+        return [self._row(row) for row in rows]
+
+    def _row(self, row: Row) -> Due:
+        quiet = None if row[7] is None or row[8] is None else (int(row[7]), int(row[8]))
+        return Due(
+            member_id=int(row[0]),
+            subject=str(row[1] or ""),
+            ref=str(row[2] or ""),
+            amount=int(row[3] or 0),
+            at=self._flavor.read_time(row[4]) if row[4] is not None else None,
+            time_zone=row[5] or row[6],
+            quiet=quiet,
+            last_day=int(row[9]),
+            last_week=int(row[10]),
+        )
+
+    def _run(self, work: Callable[[Sql], T]) -> T:
+        return self._database.run_sql(work, write=False)
