@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 
 from starlette.routing import BaseRoute
 
+from core.ports import Clock
 from core.results import SweepResult
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,11 @@ BATCH = 500
 MAX_BATCHES = 200
 # Tier windows end at the program's midnight; looking every hour catches each one soon after.
 TIER_REVIEW_EVERY = 3600.0
+# Nudges go from a local hour (`send_from`): planning every 15 minutes reaches each zone soon
+# after its hour comes.
+NUDGE_EVERY = 900.0
+BROADCAST_EVERY = 15.0  # a scheduled broadcast starts within this of its time
+LIFT_EVERY = 3600.0
 
 
 class Sweeps(Protocol):
@@ -52,6 +58,47 @@ class Job:
     every: float
     first_after: float = 0.0
     verb: str = "handled"  # how the log says what a run did ("reviewed 3 ...")
+    # A set-based job does all its work in one call: run it once, not batch after batch.
+    once: bool = False
+
+
+class NudgePlanning(Protocol):
+    """The nudge planner (`core.nudges.NudgePlanner`), given the moment to plan for."""
+
+    def plan(self, now: datetime, *, dry_run: bool = ...) -> Any: ...
+
+
+class BroadcastRuns(Protocol):
+    """Broadcasts' time-driven steps (`core.broadcasts.Broadcasts`), each given `now`."""
+
+    def start_due(self, now: datetime) -> int: ...
+    def finish_done(self, now: datetime) -> int: ...
+    def report_lift(self, now: datetime) -> int: ...
+
+
+def nudge_jobs(planner: NudgePlanning, clock: Clock, every: float = NUDGE_EVERY) -> list[Job]:
+    """Plan the nudges due now (each member's own hour comes round within `every`)."""
+
+    def plan(_: int) -> SweepResult:
+        return SweepResult(lots=len(planner.plan(clock.now()).planned))
+
+    return [Job(id="plan-nudges", sweep=plan, every=every, verb="nudges planned", once=True)]
+
+
+def broadcast_jobs(runs: BroadcastRuns, clock: Clock, every: float = BROADCAST_EVERY) -> list[Job]:
+    """Start scheduled broadcasts, report finished ones to their authors, then their lift."""
+
+    def step(method: Callable[[datetime], int]) -> Callable[[int], SweepResult]:
+        return lambda _: SweepResult(lots=method(clock.now()))
+
+    return [
+        Job(id="start-broadcasts", sweep=step(runs.start_due), every=every,
+            verb="broadcasts started", once=True),
+        Job(id="finish-broadcasts", sweep=step(runs.finish_done), every=every,
+            verb="broadcasts reported", once=True),
+        Job(id="broadcast-lift", sweep=step(runs.report_lift), every=LIFT_EVERY,
+            verb="lift reports", once=True),
+    ]  # fmt: skip
 
 
 def tier_jobs(tiers: TierReview, every: float = TIER_REVIEW_EVERY) -> list[Job]:
@@ -89,7 +136,7 @@ def catch_up(sweeps: Sweeps, jobs: Sequence[Job] = ()) -> None:
     drain(sweeps.expire_due)
     drain(sweeps.return_expired_vouchers)
     for job in jobs:
-        drain(job.sweep)
+        job.sweep(BATCH) if job.once else drain(job.sweep)
 
 
 class Scheduler:
@@ -182,7 +229,7 @@ class Scheduler:
 
     def _runner(self, job: Job) -> Callable[[], Any]:
         async def run() -> None:
-            done = await self._drain(job.verb, job.sweep)
+            done = await self._drain(job.verb, job.sweep, job.once)
             if done is not None and done.candidates:
                 log.info("%s: %d changed of %d due", job.verb, done.lots, done.candidates)
 
@@ -193,10 +240,14 @@ class Scheduler:
         if moved is not None and moved.lots:
             log.info("%s %d points (%d lots)", verb, moved.points, moved.lots)
 
-    async def _drain(self, verb: str, sweep: Callable[[int], SweepResult]) -> SweepResult | None:
+    async def _drain(
+        self, verb: str, sweep: Callable[[int], SweepResult], once: bool = False
+    ) -> SweepResult | None:
         if not self._leading:
             return None
         try:
+            if once:
+                return await self._in_thread(sweep, self._batch)
             return await self._in_thread(drain, sweep, self._batch)
         except Exception:
             log.exception("sweep failed (%s); the next run retries", verb)
