@@ -96,7 +96,8 @@ _LIFT_DUE = {
 }
 _MARK_LIFT = {
     days: Query(
-        f"UPDATE broadcast SET lift_{days}_at = :now WHERE id = :id AND lift_{days}_at IS NULL"
+        "UPDATE broadcast SET {column} = :now WHERE id = :id AND {column} IS NULL",
+        column=f"lift_{days}_at",
     )
     for days in (7, 30)
 }
