@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from bot.cards import CardTokens, derive_secret
 from bot.clock import SystemClock
 from bot.commands import all_commands
+from bot.commands.broadcast import commands as broadcast_commands
 from bot.i18n import shipped_catalogs
 from bot.invites import InviteLinks
 from bot.nonces import ConfirmNonces
@@ -19,14 +20,18 @@ from bot.router import Router
 from bot.scheduler import Leadership
 from bot.settings import Settings
 from core import gamification, notifications
+from core.broadcasts import Broadcasts
 from core.bus import MessageBus
 from core.gamification import Gamification
 from core.loyalty import Loyalty
+from core.nudges import NudgePlanner
 from core.outbox import OutboxQueue
 from core.ports import Clock
 from core.program import Program, load_program
+from storage.broadcast_store import SqlBroadcastStore
 from storage.database import SqlDatabase
 from storage.leader import SoleLeader, leader_for
+from storage.nudge_store import SqlNudgeStore
 from storage.outbox_queue import SqlOutboxQueue
 from storage.readiness import DatabaseProblem, migrate_database, ready_database
 
@@ -50,6 +55,8 @@ class Services:
     gamification: Gamification
     # The bot's own links (the Telegram deep link once its username is known).
     invites: InviteLinks
+    nudges: NudgePlanner
+    broadcasts: Broadcasts
     # Decides which worker runs the scheduler's sweeps (bot.scheduler).
     leader: Leadership = field(default_factory=SoleLeader)
 
@@ -90,9 +97,11 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     )
     invites = InviteLinks()
     catalogs = shipped_catalogs()
+    nudges = NudgePlanner(SqlNudgeStore(database), database, program)
+    broadcasts = Broadcasts(SqlBroadcastStore(database), database, program)
     router = Router(
         loyalty,
-        all_commands(),
+        [*all_commands(), *broadcast_commands(broadcasts)],
         cards,
         tuple(catalogs.languages),
         nonces,
@@ -113,6 +122,8 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         cards=cards,
         gamification=games,
         invites=invites,
+        nudges=nudges,
+        broadcasts=broadcasts,
         leader=leader,
     )
 

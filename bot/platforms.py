@@ -3,10 +3,12 @@ dispatcher and the scheduler."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.bootstrap import Services
 from bot.outbox.dispatcher import Dispatcher
 from bot.runner import Component
-from bot.scheduler import Scheduler, tier_jobs
+from bot.scheduler import Scheduler, broadcast_jobs, nudge_jobs, tier_jobs
 
 
 def platform_components(services: Services) -> list[Component]:
@@ -20,6 +22,7 @@ def platform_components(services: Services) -> list[Component]:
         services.renderer,
         services.loyalty.clock,
         channel_language=services.program.program.locale,
+        lease=timedelta(seconds=services.settings.outbox_lease_seconds),
     )
     if services.settings.telegram_bot_token:
         telegram = TelegramComponent(services)
@@ -38,6 +41,12 @@ def platform_components(services: Services) -> list[Component]:
         components.append(PurchaseApiComponent(services))
     if dispatcher.platforms:  # with no chat platform, notifications wait for one
         components.append(dispatcher)
-    jobs = tier_jobs(services.gamification)
-    components.append(Scheduler(services.loyalty, services.leader, jobs=jobs))
+    clock = services.loyalty.clock
+    jobs = [
+        *tier_jobs(services.gamification),
+        *nudge_jobs(services.nudges, clock),
+        *broadcast_jobs(services.broadcasts, clock),
+    ]
+    elect = services.settings.scheduler_elect_seconds
+    components.append(Scheduler(services.loyalty, services.leader, jobs=jobs, elect_every=elect))
     return components

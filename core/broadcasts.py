@@ -12,8 +12,9 @@ by the dispatcher. When nothing is left queued the author gets the delivery repo
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
@@ -227,6 +228,11 @@ class Broadcasts:
             raise NotDraft(id=broadcast_id, status=info.status)
         return self._get(broadcast_id)
 
+    def report(self, broadcast_id: int) -> Report:
+        """Where every member of its audience stands now."""
+        self._get(broadcast_id)
+        return self.store.report(broadcast_id)
+
     def start_due(self, now: datetime) -> int:
         """Start every scheduled broadcast whose time has come (the scheduler's job)."""
         started = 0
@@ -334,3 +340,32 @@ def lift_params(lift: Lift, program: Program) -> dict[str, object]:
 
 def _number(value: float, signed: bool = False) -> str:
     return f"{value:+.2f}" if signed else f"{value:.2f}"
+
+
+class BadTime(DomainError):
+    code = "broadcast_bad_time"
+
+
+_CLOCK = re.compile(r"(\d{1,2})[:.](\d{2})")
+_DAY_WORDS = {"today": 0, "bugün": 0, "tomorrow": 1, "yarın": 1}
+
+
+def parse_when(text: str, zone: tzinfo, now: datetime) -> datetime:
+    """`18:30` (today), `tomorrow 09:00` or `2026-12-01 09:00` in `zone`, as UTC; BadTime
+    when unreadable (whether it has passed is the caller's check)."""
+    words = text.strip().lower().split()
+    day = now.astimezone(zone).date()
+    if len(words) == 2 and words[0] in _DAY_WORDS:
+        day += timedelta(days=_DAY_WORDS[words[0]])
+        words = words[1:]
+    elif len(words) == 2:
+        try:
+            day = date.fromisoformat(words[0])
+        except ValueError:
+            raise BadTime(text=text) from None
+        words = words[1:]
+    found = _CLOCK.fullmatch(words[0]) if len(words) == 1 else None
+    if found is None or int(found[1]) > 23 or int(found[2]) > 59:
+        raise BadTime(text=text)
+    local = datetime.combine(day, time(int(found[1]), int(found[2])), tzinfo=zone)
+    return local.astimezone(UTC)
