@@ -18,7 +18,7 @@ STREAK = "streak"
 CHALLENGE_ENDING = "challenge_ending"
 WINBACK = "winback"
 TIER_KEEP = "tier_keep"
-BIRTHDAY = "birthday"
+BIRTHDAY = "birthday_wishes"  # not "birthday": `/settings birthday` sets the day
 NUDGES: tuple[str, ...] = (
     NEAR_REWARD,
     POINTS_EXPIRING,
