@@ -92,12 +92,14 @@ class Nudges(_Rule):
 
     def enabled(self) -> list[str]:
         """The kinds switched on, in the order the planner serves them (most urgent first)."""
+        # Those whose day passes first: a streak or a birthday is today only, a challenge's
+        # last day tomorrow; expiring points and vouchers can wait a day, a win-back longer.
         order = (
-            "voucher_expiring",
             "streak",
-            "points_expiring",
-            "challenge_ending",
             "birthday",
+            "challenge_ending",
+            "voucher_expiring",
+            "points_expiring",
             "tier_keep",
             "near_reward",
             "winback",

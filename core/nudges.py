@@ -272,7 +272,8 @@ class NudgePlanner:
 
     def _streak(self, due: Due, today: date, rules: Nudges) -> _Made | None:
         zone = zone_of(due.time_zone, self._program.zone)
-        if due.at is None or last_day(due.at, zone) != today:
+        # One day is no streak to lose yet.
+        if due.at is None or last_day(due.at, zone) != today or due.amount < 2:
             return None
         challenge = self._program.challenge(due.subject)
         if challenge is None:
