@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from core.commands import RedeemReward
 from core.gamification_model import TierStatus
+from core.ports import UnitOfWork
 from tests.storage.nudge_support import NudgeWorld, nudge_program, nudge_world
 
 NY = ZoneInfo("America/New_York")
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 10:00 in New York
+
+
+def _put_tier(uow: UnitOfWork, *, member_id: int, status: TierStatus) -> None:
+    uow.tiers.put(member_id, status)
 
 
 def _kinds(nw: NudgeWorld, member: object) -> list[str]:
@@ -169,7 +175,7 @@ def test_tier_keep_before_the_window_closes(migrated_url: str) -> None:
                 until=now + timedelta(days=10),
                 counts_from=START - timedelta(days=1),
             )
-            w.db.run(lambda uow, m=member.id, s=status: uow.tiers.put(m, s))
+            w.db.run(partial(_put_tier, member_id=member.id, status=status))
         nw.plan(now.astimezone(NY).replace(hour=10, minute=30))
         assert "tier_keep" in _kinds(nw, short)
         params = json.loads(nw.outbox_row(short, "tier_keep")["params"])
