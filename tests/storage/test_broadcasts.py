@@ -77,7 +77,8 @@ def test_bad_input_is_one_line_and_queues_nothing(testbot: BotUnderTest) -> None
 def test_segments_select_their_members(testbot: BotUnderTest) -> None:
     bot = testbot
     bot.person("sam", Role.STAFF)
-    ann, bob, cem = bot.person("ann"), bot.person("bob"), bot.person("cem")
+    ann, bob = bot.person("ann"), bot.person("bob")
+    bot.person("cem")
     bot.say("/settings language tr", as_="cem")
     bot.services.loyalty.record_purchase(
         RecordPurchase(member_id=ann.id, receipt="R-1", amount_minor=60000)
