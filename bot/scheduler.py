@@ -91,11 +91,13 @@ def broadcast_jobs(runs: BroadcastRuns, clock: Clock, every: float = BROADCAST_E
     def step(method: Callable[[datetime], int]) -> Callable[[int], SweepResult]:
         return lambda _: SweepResult(lots=method(clock.now()))
 
+    def broadcasts(_: int) -> SweepResult:
+        now = clock.now()
+        return SweepResult(lots=runs.start_due(now) + runs.finish_done(now))
+
     return [
-        Job(id="start-broadcasts", sweep=step(runs.start_due), every=every,
-            verb="broadcasts started", once=True),
-        Job(id="finish-broadcasts", sweep=step(runs.finish_done), every=every,
-            verb="broadcasts reported", once=True),
+        Job(id="broadcasts", sweep=broadcasts, every=every, verb="broadcasts started or reported",
+            once=True),
         Job(id="broadcast-lift", sweep=step(runs.report_lift), every=LIFT_EVERY,
             verb="lift reports", once=True),
     ]  # fmt: skip

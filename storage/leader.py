@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any, cast
 
@@ -14,6 +15,11 @@ log = logging.getLogger(__name__)
 # database in separate schemas (as the tests do) elect separate leaders.
 LEADER_KEY = int.from_bytes(b"LOYL", "big")
 _TRY_LOCK = "SELECT pg_try_advisory_lock(%s::int4, hashtext(current_schema()))"
+
+
+def leader_name(pid: int | None = None) -> str:
+    """The application name of a process's leader connection (its own id by default)."""
+    return f"loyalty-leader:{os.getpid() if pid is None else pid}"
 
 
 class SoleLeader:
@@ -73,6 +79,8 @@ class AdvisoryLockLeader:
         connection = cast(Any, raw.driver_connection)
         raw.detach()
         connection.autocommit = True  # no transaction left idle for the life of the process
+        # Who leads shows in pg_stat_activity (and the lock in pg_locks), by process id.
+        connection.execute("SELECT set_config('application_name', %s, false)", (leader_name(),))
         return connection
 
     def _still_connected(self) -> bool:
