@@ -93,7 +93,7 @@ class NudgePlan:
 class NudgeStore(Protocol):
     """One query per kind; each leaves out members who opted out or reached the weekly cap."""
 
-    def near_reward(self, window: Window, min_balance: int) -> list[Due]: ...
+    def near_reward(self, window: Window, bands: Sequence[tuple[int, int]]) -> list[Due]: ...
     def points_expiring(self, window: Window, until: datetime) -> list[Due]: ...
     def vouchers_expiring(self, window: Window, until: datetime) -> list[Due]: ...
     def streaks_ending(self, window: Window, until: datetime) -> list[Due]: ...
@@ -172,8 +172,10 @@ class NudgePlanner:
         now, store = window.now, self._store
         day = timedelta(days=1)
         if kind == "near_reward" and rules.near_reward is not None:
-            cheapest = min(reward.price for reward in self._program.rewards)
-            rows = store.near_reward(window, max(cheapest - rules.near_reward.within_points, 1))
+            within = rules.near_reward.within_points
+            prices = sorted({reward.price for reward in self._program.rewards})
+            bands = [(max(price - within, 0), price - 1) for price in prices]
+            rows = store.near_reward(window, bands)
         elif kind == "points_expiring" and rules.points_expiring is not None:
             rows = store.points_expiring(window, now + rules.points_expiring.days * day)
         elif kind == "voucher_expiring" and rules.voucher_expiring is not None:

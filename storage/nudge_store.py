@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import TypeVar
 
 from core.nudges import Due, Planned, Window
@@ -44,13 +44,23 @@ def _kind(inner: str, postgresql: str | None = None, **fragments: str) -> Query:
     return Query(_OUTER.format(inner=inner), postgresql=pg, **fragments)
 
 
-# The latest lot tells one approach to a reward from the next (after a redemption, say).
-NEAR_REWARD = _kind(
+# The latest lot tells one approach to a reward from the next (after a redemption, say). Only
+# balances inside a reward's approach band are selected: `{bands}` is one range per reward.
+_NEAR_REWARD = (
     "SELECT a.member_id AS member_id, '' AS subject,"
     " CAST(COALESCE((SELECT MAX(l.id) FROM lot l WHERE l.member_id = a.member_id), 0) AS TEXT)"
     " AS ref, a.balance AS amount, NULL AS at FROM account a"
-    " WHERE a.purpose = 'available' AND a.member_id IS NOT NULL AND a.balance >= :min_balance"
+    " WHERE a.purpose = 'available' AND a.member_id IS NOT NULL AND ({bands})"
 )
+
+
+@cache
+def near_reward_query(bands: int) -> Query:
+    """The near-reward query for `bands` balance ranges (:lo0/:hi0, :lo1/:hi1, ...)."""
+    ranges = " OR ".join(f"a.balance BETWEEN :lo{n} AND :hi{n}" for n in range(bands))
+    return _kind(_NEAR_REWARD, bands=ranges)
+
+
 # Along the partial index on open lots' expiry; the first of them names the nudge.
 POINTS_EXPIRING = _kind(
     "SELECT member_id, '' AS subject, CAST(MIN(id) AS TEXT) AS ref, SUM(remaining) AS amount,"
@@ -74,16 +84,21 @@ CHALLENGE_ENDING = _kind(
     " window_end AS at FROM challenge_progress WHERE completed_at IS NULL"
     " AND window_end > :now AND window_end <= :until"
 )
-# Members who joined before the cut-off and bought nothing since; the last purchase (or the
-# joining) names the inactive spell, so a member who comes back and drifts off again is nudged
-# again, once.
+# Members whose last purchase (or, never buying, their joining) fell in the week before the
+# cut-off: the day they became inactive for N days, or a few days late (a cap or quiet hours
+# held them back). That moment names the spell, so a member who comes back and drifts off
+# again is nudged again, once.
 _INACTIVE = (
-    "SELECT m2.id AS member_id, '' AS subject, CAST(COALESCE((SELECT MAX(p.occurred_at)"
-    " FROM purchase p WHERE p.member_id = m2.id), m2.created_at) AS TEXT) AS ref, 0 AS amount,"
-    " NULL AS at FROM member m2 WHERE m2.created_at <= :before AND m2.merged_into IS NULL"
-    " AND NOT EXISTS (SELECT 1 FROM purchase p WHERE p.member_id = m2.id"
-    " AND p.occurred_at > :before)"
+    "SELECT p.member_id AS member_id, '' AS subject, CAST(p.occurred_at AS TEXT) AS ref,"
+    " 0 AS amount, NULL AS at FROM purchase p WHERE p.occurred_at > :since"
+    " AND p.occurred_at <= :before AND NOT EXISTS (SELECT 1 FROM purchase q"
+    " WHERE q.member_id = p.member_id AND q.occurred_at > p.occurred_at)"
+    " UNION ALL SELECT m2.id AS member_id, '' AS subject, CAST(m2.created_at AS TEXT) AS ref,"
+    " 0 AS amount, NULL AS at FROM member m2 WHERE m2.created_at > :since"
+    " AND m2.created_at <= :before"
+    " AND NOT EXISTS (SELECT 1 FROM purchase p2 WHERE p2.member_id = m2.id)"
 )
+LATE_BY = timedelta(days=7)
 WINBACK = _kind(_INACTIVE)
 _TIER = (
     "SELECT t.member_id AS member_id, t.tier_id AS subject, CAST(t.until AS TEXT) AS ref,"
@@ -124,9 +139,12 @@ class SqlNudgeStore:
         self._database = database
         self._flavor = flavor_for(database.engine.dialect.name)
 
-    def near_reward(self, window: Window, min_balance: int) -> list[Due]:
-        """Members whose available balance is at least `min_balance`."""
-        return self._due(NEAR_REWARD, window, {"min_balance": min_balance})
+    def near_reward(self, window: Window, bands: Sequence[tuple[int, int]]) -> list[Due]:
+        """Members whose available balance lies in one of the bands (lowest, highest)."""
+        params: dict[str, object] = {}
+        for n, (low, high) in enumerate(bands):
+            params[f"lo{n}"], params[f"hi{n}"] = low, high
+        return self._due(near_reward_query(len(bands)), window, params)
 
     def points_expiring(self, window: Window, until: datetime) -> list[Due]:
         """Members with open lots expiring before `until`: the sum, the first expiry."""
@@ -145,8 +163,10 @@ class SqlNudgeStore:
         return self._due(CHALLENGE_ENDING, window, self._until(window, until))
 
     def inactive(self, window: Window, before: datetime) -> list[Due]:
-        """Members who joined before `before` and bought nothing since."""
-        return self._due(WINBACK, window, {"before": self._flavor.bind_time(before)})
+        """Members whose last purchase (or joining) was in the week up to `before`."""
+        bind = self._flavor.bind_time
+        params = {"before": bind(before), "since": bind(before - LATE_BY)}
+        return self._due(WINBACK, window, params)
 
     def tiers_closing(self, window: Window, until: datetime, measure: str) -> list[Due]:
         """Tier windows closing before `until`, with the spend (or points) counted so far."""

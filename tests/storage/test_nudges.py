@@ -73,21 +73,23 @@ def test_cap_orders_kinds_by_urgency_and_holds_per_day_and_week(migrated_url: st
         ann = w.join("ann")
         w.buy(ann, 11000)  # 110 points, 5 for signing up: 35 from a cookie; expiring in a year
         expiry_soon = datetime(2027, 2, 24, 10, 30, tzinfo=NY)
+        w.at(expiry_soon - timedelta(days=31))
+        w.buy(ann, 100)  # her last visit, a month ago: inactive for 30 days now; 34 from a cookie
         first = nw.plan(expiry_soon)
         assert _kinds(nw, ann) == ["points_expiring"]  # one a day: the most urgent first
         assert first.capped >= 2  # near_reward and winback waited
         row = json.loads(nw.outbox_row(ann, "points_expiring")["params"])
-        assert row["points"] == 115
+        assert row["points"] == 115  # the year-old lot only
         nw.plan(expiry_soon + timedelta(hours=3))  # the same day: nothing more
         assert _kinds(nw, ann) == ["points_expiring"]
         nw.plan(expiry_soon + timedelta(days=1))
         nw.plan(expiry_soon + timedelta(days=2))
         assert _kinds(nw, ann) == ["points_expiring", "near_reward", "winback"]
-        assert w.balance(ann)[0] == 155  # the win-back bonus, given once
+        assert w.balance(ann)[0] == 156  # the win-back bonus, given once
         nw.plan(expiry_soon + timedelta(days=3))  # three in a week: the cap
         assert len(_kinds(nw, ann)) == 3
         # A week later the cap allows more, but the lot and the spell were nudged about; the
-        # bonus made the cookie affordable and put a latte 45 away: a new threshold, once.
+        # bonus made the cookie affordable and put a latte 44 away: a new threshold, once.
         for day in (9, 10, 11):
             nw.plan(expiry_soon + timedelta(days=day))
         assert _kinds(nw, ann) == ["points_expiring", "near_reward", "winback", "near_reward"]
@@ -99,7 +101,7 @@ def test_cap_orders_kinds_by_urgency_and_holds_per_day_and_week(migrated_url: st
             )["reward"]
             == "Latte"
         )
-        assert w.balance(ann)[0] == 155
+        assert w.balance(ann)[0] == 156
 
 
 def test_opted_out_kinds_are_never_planned(migrated_url: str) -> None:
@@ -110,6 +112,9 @@ def test_opted_out_kinds_are_never_planned(migrated_url: str) -> None:
         w.buy(bob, 11000)
         w.loyalty.subscribe(ann.id, ["points_expiring", "winback"], False)
         moment = datetime(2027, 2, 24, 10, 30, tzinfo=NY)
+        w.at(moment - timedelta(days=31))
+        w.buy(ann, 100)
+        w.buy(bob, 100)
         for day in range(4):
             nw.plan(moment + timedelta(days=day))
         assert _kinds(nw, ann) == ["near_reward"]
