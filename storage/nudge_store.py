@@ -44,13 +44,15 @@ def _kind(inner: str, postgresql: str | None = None, **fragments: str) -> Query:
     return Query(_OUTER.format(inner=inner), postgresql=pg, **fragments)
 
 
-# The latest lot tells one approach to a reward from the next (after a redemption, say). Only
-# balances inside a reward's approach band are selected: `{bands}` is one range per reward.
+# Members who earned in the last week and whose balance now lies in a reward's approach band
+# (`{bands}`: one range per reward); the latest lot tells one approach from the next.
 _NEAR_REWARD = (
     "SELECT a.member_id AS member_id, '' AS subject,"
     " CAST(COALESCE((SELECT MAX(l.id) FROM lot l WHERE l.member_id = a.member_id), 0) AS TEXT)"
     " AS ref, a.balance AS amount, NULL AS at FROM account a"
     " WHERE a.purpose = 'available' AND a.member_id IS NOT NULL AND ({bands})"
+    " AND EXISTS (SELECT 1 FROM lot r WHERE r.member_id = a.member_id"
+    " AND r.earned_at > :recent)"
 )
 
 
@@ -140,8 +142,8 @@ class SqlNudgeStore:
         self._flavor = flavor_for(database.engine.dialect.name)
 
     def near_reward(self, window: Window, bands: Sequence[tuple[int, int]]) -> list[Due]:
-        """Members whose available balance lies in one of the bands (lowest, highest)."""
-        params: dict[str, object] = {}
+        """Members who earned in the last week with a balance in one of the bands."""
+        params: dict[str, object] = {"recent": self._flavor.bind_time(window.now - LATE_BY)}
         for n, (low, high) in enumerate(bands):
             params[f"lo{n}"], params[f"hi{n}"] = low, high
         return self._due(near_reward_query(len(bands)), window, params)
