@@ -6,6 +6,8 @@ challenges: `[--engine sqlite|postgresql]`
 telegram: `[--only balance|outbox] [--notifications N] [--profile DIR]`
 pos:      the purchase API through `loyalty run` against a bare FastAPI endpoint (PostgreSQL)
 import:   `[--rows N] [--engine sqlite|postgresql]` CSV import rows/s and peak memory
+nudges:   `[--members N]` nudge planning on PostgreSQL beside the bare SQL (1,000,000)
+broadcasts: `[--members N]` queueing a broadcast, then delivery against the fake Bot API (100,000)
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         "suite",
         nargs="?",
         default="ledger",
-        choices=["ledger", "telegram", "slack", "boundaries", "pos", "import", "challenges", "all"],
+        choices=[
+            "ledger", "telegram", "slack", "boundaries", "pos", "import", "challenges", "nudges",
+            "broadcasts", "all",
+        ],  # fmt: skip
         help="ledger (default), telegram (/balance and the outbox), slack (/kudos), boundaries"
         " (chat-line splitting and the Slack gate), pos (the purchase API), import (CSV"
         " imports), challenges (what 20 challenges cost an earn; progress table sizes), all",
@@ -48,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
         help="telegram: run `loyalty run` under cProfile and phase timers, write them to DIR",
     )
     parser.add_argument("--rows", type=int, help="import: purchases in the file (50,000)")
+    parser.add_argument(
+        "--members", type=int, help="nudges (1,000,000) and broadcasts (100,000): members"
+    )
     args = parser.parse_args(argv)
     if args.suite in ("ledger", "all"):
         _ledger(args)
@@ -70,6 +78,18 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.suite in ("challenges", "all"):
         _challenges(args)
+    if args.suite in ("nudges", "all"):
+        from benchmarks import nudges
+
+        nudges.run_and_report(
+            quick=args.quick, members=args.members, save=not args.no_save, echo=print
+        )
+    if args.suite in ("broadcasts", "all"):
+        from benchmarks import broadcasts
+
+        broadcasts.run_and_report(
+            quick=args.quick, members=args.members, save=not args.no_save, echo=print
+        )
     return 0
 
 
