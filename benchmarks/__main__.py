@@ -27,9 +27,17 @@ def main(argv: list[str] | None = None) -> int:
         nargs="?",
         default="ledger",
         choices=[
-            "ledger", "telegram", "slack", "boundaries", "pos", "import", "challenges", "nudges",
-            "broadcasts", "all",
-        ],  # fmt: skip
+            "ledger",
+            "telegram",
+            "slack",
+            "boundaries",
+            "pos",
+            "import",
+            "challenges",
+            "nudges",
+            "broadcasts",
+            "all",
+        ],
         help="ledger (default), telegram (/balance and the outbox), slack (/kudos), boundaries"
         " (chat-line splitting and the Slack gate), pos (the purchase API), import (CSV"
         " imports), challenges (what 20 challenges cost an earn; progress table sizes), all",

@@ -45,14 +45,16 @@ def _kind(inner: str, postgresql: str | None = None, **fragments: str) -> Query:
 
 
 # Members who earned in the last week and whose balance now lies in a reward's approach band
-# (`{bands}`: one range per reward); the latest lot tells one approach from the next.
+# (`{bands}`: one range per reward); the latest open lot tells one approach from the next.
+# Lots are read along the partial index on open lots (its predicate repeated here).
 _NEAR_REWARD = (
     "SELECT a.member_id AS member_id, '' AS subject,"
-    " CAST(COALESCE((SELECT MAX(l.id) FROM lot l WHERE l.member_id = a.member_id), 0) AS TEXT)"
-    " AS ref, a.balance AS amount, NULL AS at FROM account a"
+    " CAST((SELECT MAX(l.id) FROM lot l WHERE l.member_id = a.member_id"
+    " AND l.state = 'available' AND l.remaining > 0) AS TEXT) AS ref,"
+    " a.balance AS amount, NULL AS at FROM account a"
     " WHERE a.purpose = 'available' AND a.member_id IS NOT NULL AND ({bands})"
     " AND EXISTS (SELECT 1 FROM lot r WHERE r.member_id = a.member_id"
-    " AND r.earned_at > :recent)"
+    " AND r.state = 'available' AND r.remaining > 0 AND r.earned_at > :recent)"
 )
 
 
