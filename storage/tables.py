@@ -615,7 +615,8 @@ class NudgeRow(SQLModel, table=True):
     rows of the last week are what the frequency cap counts."""
 
     __tablename__ = "nudge"
-    __table_args__ = (Index("ix_nudge_member_planned", "member_id", "planned_at"),)
+    # The cap reads the last week's rows by time, each with its member (index only).
+    __table_args__ = (Index("ix_nudge_planned", "planned_at", "member_id"),)
 
     dedupe_key: str = Field(sa_type=Text, primary_key=True)
     member_id: int = _ref("member.id")

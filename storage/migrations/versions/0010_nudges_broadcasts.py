@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["member_id"], ["member.id"]),
         sa.PrimaryKeyConstraint("dedupe_key"),
     )  # fmt: skip
-    op.create_index("ix_nudge_member_planned", "nudge", ["member_id", "planned_at"])
+    op.create_index("ix_nudge_planned", "nudge", ["planned_at", "member_id"])
     op.create_table(
         "broadcast",
         sa.Column("id", sa.Integer(), nullable=False), _int("author_id", True),
@@ -65,5 +65,5 @@ def downgrade() -> None:
     op.drop_table("broadcast_member")
     op.drop_index("ix_broadcast_status", table_name="broadcast")
     op.drop_table("broadcast")
-    op.drop_index("ix_nudge_member_planned", table_name="nudge")
+    op.drop_index("ix_nudge_planned", table_name="nudge")
     op.drop_table("nudge")
