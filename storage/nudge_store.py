@@ -14,7 +14,7 @@ from core.nudges import Due, Planned, Window
 from storage.database import SqlDatabase
 from storage.outbox_codec import dump_buttons, dump_params
 from storage.predicates import AVAILABLE_OPEN, VOUCHER_UNUSED
-from storage.sql import Query, Row, Sql, flavor_for, in_list, insert_rows
+from storage.sql import Query, Row, Sql, flavor_for, in_list, insert_rows, unnest_rows
 
 T = TypeVar("T")
 
@@ -128,11 +128,20 @@ BIRTHDAY = _kind(
 )
 
 _NUDGE_HEAD = "INSERT INTO nudge (dedupe_key, member_id, kind, planned_at)"
+_NUDGE_TYPES = ("text", "int", "text", "timestamptz")
+_NUDGE_TAIL = " ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
 _OUTBOX_HEAD = (
     "INSERT INTO outbox (member_id, message_key, params, buttons, category, dedupe_key, status,"
     " attempts, not_before, created_at)"
 )
-_CHUNK = 500
+_OUTBOX_TYPES = ("int", "text", "text", "text", "text", "text", "text", "int", "timestamptz",
+                 "timestamptz")  # fmt: skip
+_OUTBOX_TAIL = " ON CONFLICT (dedupe_key) DO NOTHING"
+_PLANNED_HEAD = "SELECT dedupe_key FROM nudge WHERE dedupe_key IN"
+_PLANNED_PG = "SELECT dedupe_key FROM nudge WHERE dedupe_key = ANY(%b::text[])"
+# Rows per statement: PostgreSQL takes them as arrays; SQLite's VALUES lists stay under its
+# limit on parameters.
+_CHUNKS = {"postgresql": 5000, "sqlite": 500}
 
 
 class SqlNudgeStore:
@@ -141,6 +150,7 @@ class SqlNudgeStore:
     def __init__(self, database: SqlDatabase) -> None:
         self._database = database
         self._flavor = flavor_for(database.engine.dialect.name)
+        self._chunk = _CHUNKS[self._flavor.name]
 
     def near_reward(self, window: Window, bands: Sequence[tuple[int, int]]) -> list[Due]:
         """Members who earned in the last week with a balance in one of the bands."""
@@ -182,14 +192,18 @@ class SqlNudgeStore:
 
     def planned_before(self, keys: Sequence[str]) -> set[str]:
         """Which of these dedupe keys were planned already."""
+        chunk_size = self._chunk
 
         def work(sql: Sql) -> set[str]:
             found: set[str] = set()
-            for start in range(0, len(keys), _CHUNK):
-                chunk = list(keys[start : start + _CHUNK])
-                statement = in_list(sql.flavor, "SELECT dedupe_key FROM nudge WHERE dedupe_key IN",
-                                    len(chunk))  # fmt: skip
-                found.update(str(row[0]) for row in sql.all_text(statement, chunk))
+            for start in range(0, len(keys), chunk_size):
+                chunk = list(keys[start : start + chunk_size])
+                if sql.flavor.name == "postgresql":  # one array: a short, constant query text
+                    rows = sql.all_text(_PLANNED_PG, [chunk])
+                else:
+                    statement = in_list(sql.flavor, _PLANNED_HEAD, len(chunk))
+                    rows = sql.all_text(statement, chunk)
+                found.update(str(row[0]) for row in rows)
             return found
 
         return self._database.run_sql(work, write=False) if keys else set()
@@ -197,29 +211,25 @@ class SqlNudgeStore:
     def queue(self, planned: Sequence[Planned], now: datetime) -> int:
         """Record and queue the nudges, each once per dedupe key; how many were new."""
         added = 0
-        for start in range(0, len(planned), _CHUNK):
-            chunk = planned[start : start + _CHUNK]
+        for start in range(0, len(planned), self._chunk):
+            chunk = planned[start : start + self._chunk]
             added += self._database.run_sql(partial(self._queue, chunk=chunk, now=now))
         return added
 
     def _queue(self, sql: Sql, *, chunk: Sequence[Planned], now: datetime) -> int:
         flavor = sql.flavor
         at = flavor.bind_time(now)
-        head = _NUDGE_HEAD
-        rows: list[object] = []
-        for item in chunk:
-            rows += [item.dedupe_key, item.member_id, item.kind, at]
-        statement = insert_rows(flavor, head, len(chunk), 4)
-        new = sql.all_text(statement + " ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key",
-                           rows)  # fmt: skip
+        nudges: list[list[object]] = [[i.dedupe_key for i in chunk], [i.member_id for i in chunk],
+                  [i.kind for i in chunk], [at] * len(chunk)]  # fmt: skip
+        new = self._insert(sql, _NUDGE_HEAD, _NUDGE_TYPES, nudges, _NUDGE_TAIL)
         fresh = {str(row[0]) for row in new}
         messages = [item for item in chunk if item.dedupe_key in fresh]
         if not messages:
             return 0
-        values: list[object] = []
+        columns: list[list[object]] = [[] for _ in _OUTBOX_TYPES]
         for item in messages:
             message = item.message
-            values += [
+            row = (
                 item.member_id,
                 message.key,
                 dump_params(message.params),
@@ -230,10 +240,27 @@ class SqlNudgeStore:
                 0,
                 flavor.bind_time(message.not_before or now),
                 at,
-            ]
-        statement = insert_rows(flavor, _OUTBOX_HEAD, len(messages), 10)
-        sql.run_text(statement + " ON CONFLICT (dedupe_key) DO NOTHING", values)
+            )
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+        self._insert(sql, _OUTBOX_HEAD, _OUTBOX_TYPES, columns, _OUTBOX_TAIL)
         return len(messages)
+
+    def _insert(
+        self, sql: Sql, head: str, types: tuple[str, ...], columns: list[list[object]], tail: str
+    ) -> list[Row]:
+        """Many rows in one statement: arrays on PostgreSQL, a VALUES list on SQLite; the
+        rows RETURNING gives (none without it)."""
+        if sql.flavor.name == "postgresql":
+            statement, params = f"{head} {unnest_rows(types)}{tail}", columns
+        else:
+            rows = len(columns[0])
+            params = [value for row in zip(*columns, strict=True) for value in row]
+            statement = insert_rows(sql.flavor, head, rows, len(types)) + tail
+        if "RETURNING" in tail:
+            return sql.all_text(statement, params)
+        sql.run_text(statement, params)
+        return []
 
     def _until(self, window: Window, until: datetime) -> dict[str, object]:
         bind = self._flavor.bind_time
