@@ -213,7 +213,7 @@ def child(url: str, rounds: int) -> dict[str, object]:
     return {
         "rounds": results,
         "due": last.due,  # type: ignore[attr-defined]
-        "planned": len(last.planned),  # type: ignore[attr-defined]
+        "planned": last.count,  # type: ignore[attr-defined]
         "queued": last.queued,  # type: ignore[attr-defined]
         "capped": last.capped,  # type: ignore[attr-defined]
         "peak_mb": peak_kb / 1024,

@@ -80,7 +80,7 @@ def nudge_jobs(planner: NudgePlanning, clock: Clock, every: float = NUDGE_EVERY)
     """Plan the nudges due now (each member's own hour comes round within `every`)."""
 
     def plan(_: int) -> SweepResult:
-        return SweepResult(lots=len(planner.plan(clock.now()).planned))
+        return SweepResult(lots=planner.plan(clock.now()).count)
 
     return [Job(id="plan-nudges", sweep=plan, every=every, verb="nudges planned", once=True)]
 

@@ -81,9 +81,11 @@ class Planned:
 
 @dataclass(kw_only=True)
 class NudgePlan:
-    """What one planner run decided; `queued` counts what was new in the outbox."""
+    """What one planner run decided: `count` nudges (listed in `planned` on a dry run only);
+    `queued` counts what was new in the outbox."""
 
     planned: list[Planned] = field(default_factory=list)
+    count: int = 0
     due: dict[str, int] = field(default_factory=dict)  # rows each kind's query selected
     capped: int = 0
     waiting: int = 0  # not yet their hour, or inside their quiet hours
@@ -128,44 +130,57 @@ class NudgePlanner:
         return self._program.nudges
 
     def plan(self, now: datetime, *, dry_run: bool = False) -> NudgePlan:
-        """Select, filter and (unless `dry_run`) give bonuses and queue the nudges due now."""
+        """Select, filter and (unless `dry_run`) give bonuses and queue the nudges due now.
+
+        Kind by kind, most urgent first, each kind's nudges queued before the next is read:
+        memory holds one kind's rows at a time, and the cap sees what earlier kinds took.
+        """
         plan = NudgePlan()
         rules = self._program.nudges
         if rules is None:
             return plan
         taken: dict[int, int] = {}  # nudges given to a member in this run (the cap)
-        counts: dict[str, tuple[int, int]] = {}  # each candidate's member's recent nudges
-        candidates: list[Planned] = []
         for kind in rules.enabled():
             window = Window(now=now, per_week=rules.per_week, category=KIND_CATEGORY[kind])
             rows = self._select(kind, rules, window)
             plan.due[kind] = len(rows)
+            candidates: list[tuple[Planned, Due]] = []
             for due in rows:
+                already = taken.get(due.member_id, 0)
+                if due.last_day + already >= rules.per_day or (
+                    due.last_week + already >= rules.per_week
+                ):
+                    plan.capped += 1
+                    continue
                 zone = zone_of(due.time_zone, self._program.zone)
                 if not self._its_hour(rules, due, now, zone):
                     plan.waiting += 1
                     continue
                 made = self._make(kind, rules, due, now, zone)
                 if made is not None:
-                    candidates.append(made)
-                    counts[made.dedupe_key] = (due.last_day, due.last_week)
-        known = self._store.planned_before([c.dedupe_key for c in candidates])
-        for item in candidates:
-            if item.dedupe_key in known:
-                continue  # this lot, voucher or period was nudged about before
-            already = taken.get(item.member_id, 0)
-            day_count, week_count = counts[item.dedupe_key]
-            if day_count + already >= rules.per_day or week_count + already >= rules.per_week:
-                plan.capped += 1
+                    candidates.append((made, due))
+            del rows
+            known = self._store.planned_before([item.dedupe_key for item, _ in candidates])
+            chosen: list[Planned] = []
+            for item, due in candidates:
+                if item.dedupe_key in known:
+                    continue  # this lot, voucher or period was nudged about before
+                already = taken.get(item.member_id, 0)
+                if due.last_day + already >= rules.per_day or (
+                    due.last_week + already >= rules.per_week
+                ):
+                    plan.capped += 1  # an earlier kind took the member's share today
+                    continue
+                taken[item.member_id] = already + 1
+                chosen.append(item)
+            plan.count += len(chosen)
+            if dry_run:
+                plan.planned.extend(chosen)
                 continue
-            taken[item.member_id] = already + 1
-            plan.planned.append(item)
-        if dry_run or not plan.planned:
-            return plan
-        for item in plan.planned:
-            if item.bonus:
-                self._give(item, now)
-        plan.queued = self._store.queue(plan.planned, now)
+            for item in chosen:
+                if item.bonus:
+                    self._give(item, now)
+            plan.queued += self._store.queue(chosen, now) if chosen else 0
         return plan
 
     def _select(self, kind: str, rules: Nudges, window: Window) -> list[Due]:
