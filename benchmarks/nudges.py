@@ -241,9 +241,11 @@ def run(members: int, rounds: int, echo: Callable[[str], None]) -> Report:
         echo(f"nudges: seeded in {report.seed_seconds:.0f} s; {rounds} rounds in a child process")
         out = subprocess.run(
             [sys.executable, "-m", "benchmarks.nudges", "--child", target.url, str(rounds)],
-            capture_output=True, text=True, check=True,
+            capture_output=True, text=True, check=False,
             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
         )  # fmt: skip
+        if out.returncode != 0:
+            raise RuntimeError(f"the measuring child failed:\n{out.stderr}")
         data = json.loads(out.stdout.strip().splitlines()[-1])
     report.rounds = [(float(b), float(p)) for b, p in data["rounds"]]
     report.due = {str(k): int(v) for k, v in data["due"].items()}
