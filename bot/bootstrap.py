@@ -24,11 +24,15 @@ from core.gamification import Gamification
 from core.loyalty import Loyalty
 from core.outbox import OutboxQueue
 from core.ports import Clock
+from core.privacy import Privacy
 from core.program import Program, load_program
+from core.reports import Reports
 from storage.database import SqlDatabase
 from storage.leader import SoleLeader, leader_for
 from storage.outbox_queue import SqlOutboxQueue
 from storage.readiness import DatabaseProblem, migrate_database, ready_database
+from storage.repositories.privacy import SqlPrivacyStore
+from storage.repositories.reports import SqlReports
 
 __all__ = ["DatabaseProblem", "Services", "build", "migrate"]
 
@@ -52,6 +56,9 @@ class Services:
     invites: InviteLinks
     # Decides which worker runs the scheduler's sweeps (bot.scheduler).
     leader: Leadership = field(default_factory=SoleLeader)
+    # The program report and members' data rights (set by `build`).
+    reports: Reports | None = None
+    privacy: Privacy | None = None
 
     def close(self) -> None:
         """Release database connections (the leader's dedicated one too)."""
@@ -90,6 +97,15 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     )
     invites = InviteLinks()
     catalogs = shipped_catalogs()
+    reports = Reports(
+        SqlReports(database.run_sql, database.engine.dialect.name), program, clock
+    )
+    privacy_key = (
+        settings.privacy_key.encode()
+        if settings.privacy_key
+        else derive_secret(*material, purpose=b"loyalty-privacy-v1")
+    )
+    privacy = Privacy(SqlPrivacyStore(database.run_sql), clock, privacy_key)
     router = Router(
         loyalty,
         all_commands(),
@@ -98,6 +114,8 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         nonces,
         gamification=games,
         invites=invites,
+        reports=reports,
+        privacy=privacy,
     )
     renderer = Renderer(catalogs, program.zone)
     outbox = SqlOutboxQueue(database)
@@ -114,6 +132,8 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         gamification=games,
         invites=invites,
         leader=leader,
+        reports=reports,
+        privacy=privacy,
     )
 
 

@@ -21,6 +21,8 @@ from core.errors import DomainError, NotEnrolled
 from core.gamification import Gamification
 from core.loyalty import Loyalty
 from core.model import Member, Role
+from core.privacy import Privacy
+from core.reports import Reports
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ class Context:
     nonces: ConfirmNonces | None = None
     gamification: Gamification | None = None
     invites: InviteLinks | None = None
+    reports: Reports | None = None
+    privacy: Privacy | None = None
 
     @property
     def args(self) -> tuple[str, ...]:
@@ -102,6 +106,8 @@ class Router:
         *,
         gamification: Gamification | None = None,
         invites: InviteLinks | None = None,
+        reports: Reports | None = None,
+        privacy: Privacy | None = None,
     ) -> None:
         self.loyalty = loyalty
         self.commands = {command.name: command for command in commands}
@@ -110,6 +116,8 @@ class Router:
         self.nonces = nonces
         self.gamification = gamification
         self.invites = invites
+        self.reports = reports
+        self.privacy = privacy
 
     def handle(self, request: ChatRequest) -> Reply:
         """Run one request; every outcome, even an unexpected error, is a Reply."""
@@ -146,6 +154,8 @@ class Router:
                 gamification=self.gamification,
                 invites=self.invites,
                 nonces=self.nonces,
+                reports=self.reports,
+                privacy=self.privacy,
             )
             return command.handler(context)
         except UsageError as error:

@@ -123,7 +123,7 @@ class JournalRow(SQLModel, table=True):
     __tablename__ = "journal"
     __table_args__ = (
         UniqueConstraint("key", name="uq_journal_key"),
-        Index("ix_journal_created_at", "created_at"),  # reports' period scans
+        Index("ix_journal_effective_at", "effective_at"),  # reports: period scans
     )
 
     id: int | None = Field(default=None, primary_key=True)

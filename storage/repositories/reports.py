@@ -36,16 +36,16 @@ _LIABILITY = Query(
     "SELECT purpose, COALESCE(SUM(balance), 0) FROM account"
     " WHERE member_id IS NOT NULL AND purpose IN ('available', 'pending') GROUP BY purpose"
 )
-# Journals in the range through ix_journal_created_at, their postings by a hash join.
+# Journals in the range through ix_journal_effective_at, their postings by a hash join.
 _FLOWS = Query(
-    "SELECT substr(j.created_at, 1, 13), j.kind, a.purpose, SUM(p.amount)"
+    "SELECT substr(j.effective_at, 1, 13), j.kind, a.purpose, SUM(p.amount)"
     " FROM journal j JOIN posting p ON p.journal_id = j.id JOIN account a ON a.id = p.account_id"
-    " WHERE j.created_at >= :start AND j.created_at < :end"
-    " GROUP BY substr(j.created_at, 1, 13), j.kind, a.purpose",
-    postgresql="SELECT date_trunc('hour', j.created_at), j.kind, a.purpose, SUM(p.amount)"
+    " WHERE j.effective_at >= :start AND j.effective_at < :end"
+    " GROUP BY substr(j.effective_at, 1, 13), j.kind, a.purpose",
+    postgresql="SELECT date_trunc('hour', j.effective_at), j.kind, a.purpose, SUM(p.amount)"
     " FROM journal j JOIN posting p ON p.journal_id = j.id JOIN account a ON a.id = p.account_id"
-    " WHERE j.created_at >= :start AND j.created_at < :end"
-    " GROUP BY date_trunc('hour', j.created_at), j.kind, a.purpose",
+    " WHERE j.effective_at >= :start AND j.effective_at < :end"
+    " GROUP BY date_trunc('hour', j.effective_at), j.kind, a.purpose",
 )
 # Open available lots through the partial index ix_lot_expiry_due (expires_at, id).
 _EXPIRING = Query(
@@ -143,7 +143,7 @@ class SqlReportReader:
         return sums.get("available", 0), sums.get("pending", 0)
 
     def flows(self, start: datetime, end: datetime) -> list[Flow]:
-        """Postings of journals booked in `[start, end)` by hour, kind and purpose."""
+        """Postings of journals effective in `[start, end)` by hour, kind and purpose."""
         return [
             Flow(hour=self._hour(r[0]), kind=str(r[1]), purpose=str(r[2]), points=int(r[3]))
             for r in self._sql.all(_FLOWS, self._range(start, end))

@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_journal_created_at", "journal", ["created_at"])
+    op.create_index("ix_journal_effective_at", "journal", ["effective_at"])
     op.create_index("ix_purchase_occurred_at", "purchase", ["occurred_at"])
     op.create_table(
         "forgotten_identity",
@@ -43,4 +43,4 @@ def downgrade() -> None:
     op.drop_table("privacy_audit")
     op.drop_table("forgotten_identity")
     op.drop_index("ix_purchase_occurred_at", table_name="purchase")
-    op.drop_index("ix_journal_created_at", table_name="journal")
+    op.drop_index("ix_journal_effective_at", table_name="journal")
