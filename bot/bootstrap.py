@@ -97,9 +97,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     )
     invites = InviteLinks()
     catalogs = shipped_catalogs()
-    reports = Reports(
-        SqlReports(database.run_sql, database.engine.dialect.name), program, clock
-    )
+    reports = Reports(SqlReports(database.run_sql, database.engine.dialect.name), program, clock)
     privacy_key = (
         settings.privacy_key.encode()
         if settings.privacy_key

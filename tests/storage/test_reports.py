@@ -132,12 +132,50 @@ def test_report_in_chat_is_for_staff_with_three_charts(testbot: BotUnderTest) ->
         "report-expiring.png",
         "report-rewards.png",
     ]
-    for chart in charts:
-        assert chart.kind == "photo"
-        image = Image.open(io.BytesIO(chart.data)).convert("RGB")
-        assert image.size == (800, 450)
-        # The plot area (the middle of the image) holds drawn pixels, not only background.
-        middle = image.crop((200, 100, 600, 350))
-        colors = middle.getcolors(maxcolors=1 << 16) or []
-        drawn = sum(count for count, color in colors if color != (255, 255, 255))
-        assert drawn > 2000, chart.filename
+    drawn = {chart.filename: _bar_pixels(chart.data) for chart in charts}
+    # Ann's day has issued (green) and redeemed (blue) bars; the cookie's bar is blue; nothing
+    # expires within 90 days, so that chart has axes, title and labels but no bar.
+    assert drawn["report-flows.png"][ISSUED] > 200 and drawn["report-flows.png"][REDEEMED] > 100
+    assert drawn["report-rewards.png"][REDEEMED] > 5000
+    assert drawn["report-expiring.png"] == {ISSUED: 0, REDEEMED: 0, EXPIRED: 0}
+
+
+ISSUED, REDEEMED, EXPIRED = (0x2E, 0x7D, 0x32), (0x15, 0x65, 0xC0), (0xC6, 0x28, 0x28)
+
+
+def _bar_pixels(png: bytes) -> dict[tuple[int, int, int], int]:
+    """Pixels of each series colour in an 800 x 450 chart that also has dark text (title,
+    axis labels) on it."""
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    assert image.size == (800, 450)
+    colors = {color: count for count, color in image.getcolors(maxcolors=1 << 20) or []}
+    dark = sum(n for c, n in colors.items() if max(c) < 60)
+    assert dark > 500  # title, tick labels and axis labels are drawn
+    return {series: colors.get(series, 0) for series in (ISSUED, REDEEMED, EXPIRED)}
+
+
+def test_loyalty_report_prints_json_csv_and_text(testbot: BotUnderTest, migrated_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    _history(testbot)
+    env = {"DATABASE_URL": migrated_url, "LOYALTY_ENV": "development"}
+    period = ["--from", "2026-11-01", "--to", "2026-11-30"]
+    runner = CliRunner()
+    printed = runner.invoke(app, ["report", *period, "--format", "json"], env=env)
+    assert printed.exit_code == 0, printed.output
+    data = json.loads(printed.output)
+    assert (data["liability_points"], data["liability_value"]) == (137, "6.85")
+    assert (data["new_members"], data["active_members"]) == (3, 1)
+    text = runner.invoke(app, ["report", *period], env=env)
+    assert "Outstanding points: 137, worth $6.85" in text.output
+    rows = runner.invoke(app, ["report", *period, "--format", "csv"], env=env)
+    assert "liability,liability_points,137" in rows.output.splitlines()
+    wrong = runner.invoke(app, ["report", "--from", "2026-11-31"], env=env)
+    assert wrong.exit_code == 2 and "Cannot read the period" in wrong.output
+    backwards = runner.invoke(
+        app, ["report", "--from", "2026-11-30", "--to", "2026-11-01"], env=env
+    )
+    assert backwards.exit_code == 2 and "must run forwards" in backwards.output
+    assert runner.invoke(app, ["report", "--format", "xml"], env=env).exit_code == 2
