@@ -17,6 +17,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from core.errors import DomainError
 from core.ports import Clock
 from core.privacy_model import Erasure, PrivacyRepository, PrivacyStore
 
@@ -24,6 +25,12 @@ log = logging.getLogger(__name__)
 
 ERASED = "Erased member"  # what history, leaderboards and other members' messages show instead
 EXPORT_VERSION = 1
+
+
+class LeftProgram(DomainError):
+    """The person asked to be forgotten and has not joined again."""
+
+    code = "left_program"
 
 
 @dataclass(frozen=True, kw_only=True)

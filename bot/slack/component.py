@@ -44,7 +44,7 @@ class SlackComponent:
         self.client = self.app.client
         self._renderer = services.renderer
         kudos = Kudos(services.database, services.program, services.loyalty.clock)
-        people = SlackPeople(self.client, services.loyalty, None)
+        people = SlackPeople(self.client, services.loyalty, None, services.privacy)
         language = services.renderer.catalogs.language_for(services.program.program.locale)
         giving = Giving(kudos, people, services.renderer, language)
         hosts = SlackHosts(settings.slack_api_url)

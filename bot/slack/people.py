@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from core.errors import MemberNotFound
 from core.loyalty import Loyalty
 from core.model import Identity, Member
+from core.privacy import Privacy
 
 PLATFORM = "slack"
 
@@ -41,10 +42,18 @@ MAX_CACHED_PEOPLE = 10_000
 class SlackPeople:
     """Looks people up once per process; colleagues join the program the first time they appear."""
 
-    def __init__(self, client: AsyncWebClient, loyalty: Loyalty, bot_user_id: str | None) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        loyalty: Loyalty,
+        bot_user_id: str | None,
+        privacy: Privacy | None = None,
+    ) -> None:
         self._client = client
         self._loyalty = loyalty
         self.bot_user_id = bot_user_id
+        # Who asked to be forgotten is not enrolled on sight again (only by /loyalty start).
+        self._privacy = privacy
         self._cache: dict[str, tuple[float, Person]] = {}
 
     async def person(self, user_id: str) -> Person:
@@ -83,5 +92,12 @@ class SlackPeople:
             language=locale,
             time_zone=zone,
         )
-        result = await asyncio.to_thread(self._loyalty.enroll, identity)
-        return Person(user_id, name or user_id, zone, False, result.member, locale)
+        member = await asyncio.to_thread(self._enrolled, identity)
+        return Person(user_id, name or user_id, zone, False, member, locale)
+
+    def _enrolled(self, identity: Identity) -> Member | None:
+        """The person's membership, enrolling them unless they asked to be forgotten (then
+        None until they send /loyalty start themselves)."""
+        if self._privacy is not None and self._privacy.forgotten(PLATFORM, identity.external_id):
+            return self._loyalty.identify(PLATFORM, identity.external_id)
+        return self._loyalty.enroll(identity).member

@@ -91,6 +91,11 @@ _ERASE_MEMBER = Query(
     " birthday = NULL WHERE id = :member_id OR merged_into = :member_id"
 )
 _DROP_IDENTITIES = Query("DELETE FROM identity WHERE member_id = :member_id")
+# An erased member is left off every leaderboard (as `/settings leaderboard off` does).
+_HIDE = Query(
+    "INSERT INTO leaderboard_opt_out (member_id, since) VALUES (:member_id, :now)"
+    " ON CONFLICT (member_id) DO NOTHING"
+)
 _DROP_LINK_CODES = Query("DELETE FROM link_code WHERE member_id = :member_id")
 _TOMBSTONE = Query(
     "INSERT INTO forgotten_identity (identity_hash, forgotten_at) VALUES (:hash, :now)"
@@ -193,6 +198,7 @@ class SqlPrivacyRepository:
         self._sql.run(_DROP_LINK_CODES, member)
         self._sql.run(_ERASE_MEMBER, {**member, "marker": marker})
         at = self._sql.flavor.bind_time(now)
+        self._sql.run(_HIDE, {**member, "now": at})
         for identity_hash in tombstones:
             self._sql.run(_TOMBSTONE, {"hash": identity_hash, "now": at})
         return Erasure(identities=identities, texts=texts + replaced)
