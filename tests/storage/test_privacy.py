@@ -47,7 +47,7 @@ def _mentions(testbot: BotUnderTest, needle: str) -> list[str]:
                 if not isinstance(column.type, Text | String):
                     continue
                 query = text(
-                    f"SELECT COUNT(*) FROM {table.name}"  # noqa: S608 (schema names only)
+                    f"SELECT COUNT(*) FROM {table.name}"
                     f" WHERE lower({column.name}) LIKE :needle"
                 )
                 if conn.execute(query, {"needle": f"%{needle.lower()}%"}).scalar():
