@@ -13,6 +13,7 @@ from bot.clock import SystemClock
 from bot.commands import all_commands
 from bot.i18n import shipped_catalogs
 from bot.invites import InviteLinks
+from bot.metrics import Metrics
 from bot.nonces import ConfirmNonces
 from bot.render import Renderer
 from bot.router import Router
@@ -31,6 +32,7 @@ from storage.database import SqlDatabase
 from storage.leader import SoleLeader, leader_for
 from storage.outbox_queue import SqlOutboxQueue
 from storage.readiness import DatabaseProblem, migrate_database, ready_database
+from storage.repositories.metrics import journal_counts, outbox_counts
 from storage.repositories.privacy import SqlPrivacyStore
 from storage.repositories.reports import SqlReports
 
@@ -59,6 +61,8 @@ class Services:
     # The program report and members' data rights (set by `build`).
     reports: Reports | None = None
     privacy: Privacy | None = None
+    # Prometheus counters of this process (served at /metrics by bot.platforms).
+    metrics: Metrics = field(default_factory=Metrics)
 
     def close(self) -> None:
         """Release database connections (the leader's dedicated one too)."""
@@ -115,6 +119,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         reports=reports,
         privacy=privacy,
     )
+    metrics = watched(database, router)
     renderer = Renderer(catalogs, program.zone)
     outbox = SqlOutboxQueue(database)
     leader = leader_for(database.engine)
@@ -132,7 +137,21 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         leader=leader,
         reports=reports,
         privacy=privacy,
+        metrics=metrics,
     )
+
+
+def watched(database: SqlDatabase, router: Router) -> Metrics:
+    """Metrics that count the router's commands and the database's retries, and read journals
+    and outbox rows from the database when scraped."""
+    metrics = Metrics(frozenset(router.commands))
+    router.observer = metrics.command
+    database.on_retry = metrics.retried
+    metrics.watch_database(
+        lambda: database.run_sql(journal_counts, write=False),
+        lambda: database.run_sql(outbox_counts, write=False),
+    )
+    return metrics
 
 
 def migrate(settings: Settings) -> None:

@@ -7,6 +7,7 @@ Handlers live in `bot.commands`; this module only dispatches and turns errors in
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -79,6 +80,20 @@ class Context:
 Handler = Callable[[Context], Reply]
 
 
+def outcome_of(reply: Reply) -> str:
+    """What became of a request, for metrics: ok, usage, denied, unknown, error (a domain
+    error's reply) or unexpected (the apology)."""
+    key = reply.lines[0].key if reply.lines else ""
+    prefix = key.partition(".")[0]
+    if key == "error.unexpected":
+        return "unexpected"
+    if key == "unknown_command":
+        return "unknown"
+    return {"usage": "usage", "denied": "denied", "error": "error", "line": "usage"}.get(
+        prefix, "ok"
+    )
+
+
 def guesser_of(platform: str, external_id: str, member: Member | None) -> str:
     """Whose guesses at codes count together: the member, else the chat identity."""
     return f"member:{member.id}" if member is not None else f"{platform}:{external_id}"
@@ -118,6 +133,8 @@ class Router:
         self.invites = invites
         self.reports = reports
         self.privacy = privacy
+        # Told (command, outcome, seconds) after every request, e.g. by bot.metrics.
+        self.observer: Callable[[str, str, float], None] | None = None
 
     def handle(self, request: ChatRequest) -> Reply:
         """Run one request; every outcome, even an unexpected error, is a Reply."""
@@ -131,6 +148,13 @@ class Router:
 
     def handle_as(self, request: ChatRequest, member: Member | None) -> Reply:
         """Run one request from a sender the adapter already identified."""
+        started = time.perf_counter()
+        reply = self._handle_as(request, member)
+        if self.observer is not None:
+            self.observer(request.command, outcome_of(reply), time.perf_counter() - started)
+        return reply
+
+    def _handle_as(self, request: ChatRequest, member: Member | None) -> Reply:
         if request.problem is not None:  # the line itself was refused (see bot.requests)
             return Reply.say(f"line.{request.problem}", limit=MAX_LINE)
         command = self.commands.get(request.command)

@@ -47,8 +47,7 @@ def _mentions(testbot: BotUnderTest, needle: str) -> list[str]:
                 if not isinstance(column.type, Text | String):
                     continue
                 query = text(
-                    f"SELECT COUNT(*) FROM {table.name}"
-                    f" WHERE lower({column.name}) LIKE :needle"
+                    f"SELECT COUNT(*) FROM {table.name} WHERE lower({column.name}) LIKE :needle"
                 )
                 if conn.execute(query, {"needle": f"%{needle.lower()}%"}).scalar():
                     found.append(f"{table.name}.{column.name}")
