@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -61,13 +61,26 @@ class SlackPeople:
         now = time.monotonic()
         cached = self._cache.get(user_id)
         if cached is not None and now - cached[0] < PERSON_TTL_SECONDS:
-            return cached[1]
+            return await self._current(cached[1])
         person = await self._look_up(user_id)
         if len(self._cache) >= MAX_CACHED_PEOPLE:  # dicts keep insertion order: drop the oldest
             del self._cache[next(iter(self._cache))]
         self._cache.pop(user_id, None)
         self._cache[user_id] = (now, person)
         return person
+
+    async def _current(self, person: Person) -> Person:
+        """A cached person with their membership as it is now: the profile may be an hour old,
+        but a membership erased by /forget (perhaps in another worker) must not be used."""
+        if person.is_bot or self._privacy is None:
+            return person
+        member = await asyncio.to_thread(self._loyalty.identify, PLATFORM, person.user_id)
+        if member is None:
+            identity = Identity(platform=PLATFORM, external_id=person.user_id,
+                                display_name=person.name, language=person.locale,
+                                time_zone=person.time_zone)  # fmt: skip
+            member = await asyncio.to_thread(self._enrolled, identity)
+        return replace(person, member=member)
 
     async def _look_up(self, user_id: str) -> Person:
         try:

@@ -106,6 +106,10 @@ _AUDIT = Query(
     "INSERT INTO privacy_audit (action, member_id, actor_id, at)"
     " VALUES (:action, :member_id, :actor_id, :at)"
 )
+_REASONS = Query(
+    "SELECT DISTINCT reason FROM gift WHERE (giver_id = :member_id OR receiver_id = :member_id)"
+    " AND reason <> ''"
+)
 _GIFT_REASONS = Query(
     "UPDATE gift SET reason = '' WHERE giver_id = :member_id OR receiver_id = :member_id"
 )
@@ -188,6 +192,13 @@ class SqlPrivacyRepository:
         """Erase what names the member, keep every amount, remember the tombstones."""
         member = {"member_id": target.member_id}
         texts = self._erase_free_text(target, marker)
+        # The reasons of their gifts also travel in the notifications to the other person.
+        reasons = [str(r[0]) for r in self._sql.all(_REASONS, member)]
+        replacements = [
+            *replacements,
+            *((json.dumps(r, ensure_ascii=False), '""') for r in reasons),
+            *((json.dumps(r), '""') for r in reasons),
+        ]
         self._sql.run(_GIFT_REASONS, member)
         self._sql.run(_MESSAGES_TO, member)
         replaced = 0
