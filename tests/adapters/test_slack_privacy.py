@@ -39,7 +39,7 @@ def _mentions(bot: SlackHarness, needle: str) -> list[str]:
             for column in table.columns:
                 if isinstance(column.type, Text | String):
                     query = text(
-                        f"SELECT COUNT(*) FROM {table.name} WHERE lower({column.name}) LIKE :n"  # noqa: S608
+                        f"SELECT COUNT(*) FROM {table.name} WHERE lower({column.name}) LIKE :n"
                     )
                     if conn.execute(query, {"n": f"%{needle.lower()}%"}).scalar():
                         found.append(f"{table.name}.{column.name}")
