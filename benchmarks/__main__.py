@@ -6,6 +6,7 @@ challenges: `[--engine sqlite|postgresql]`
 telegram: `[--only balance|outbox] [--notifications N] [--profile DIR]`
 pos:      the purchase API through `loyalty run` against a bare FastAPI endpoint (PostgreSQL)
 import:   `[--rows N] [--engine sqlite|postgresql]` CSV import rows/s and peak memory
+reports:  `[--journals N] [--members N]` `loyalty report` over a big ledger (PostgreSQL)
 """
 
 from __future__ import annotations
@@ -24,7 +25,17 @@ def main(argv: list[str] | None = None) -> int:
         "suite",
         nargs="?",
         default="ledger",
-        choices=["ledger", "telegram", "slack", "boundaries", "pos", "import", "challenges", "all"],
+        choices=[
+            "ledger",
+            "telegram",
+            "slack",
+            "boundaries",
+            "pos",
+            "import",
+            "challenges",
+            "reports",
+            "all",
+        ],
         help="ledger (default), telegram (/balance and the outbox), slack (/kudos), boundaries"
         " (chat-line splitting and the Slack gate), pos (the purchase API), import (CSV"
         " imports), challenges (what 20 challenges cost an earn; progress table sizes), all",
@@ -48,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
         help="telegram: run `loyalty run` under cProfile and phase timers, write them to DIR",
     )
     parser.add_argument("--rows", type=int, help="import: purchases in the file (50,000)")
+    parser.add_argument("--journals", type=int, help="reports: journals (1,000,000)")
+    parser.add_argument("--members", type=int, help="reports: members (100,000)")
     args = parser.parse_args(argv)
     if args.suite in ("ledger", "all"):
         _ledger(args)
@@ -70,6 +83,15 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.suite in ("challenges", "all"):
         _challenges(args)
+    if args.suite in ("reports", "all"):
+        from benchmarks import reports
+
+        reports.run_and_report(
+            quick=args.quick,
+            save=not args.no_save,
+            journals=args.journals,
+            members=args.members,
+        )
     return 0
 
 
