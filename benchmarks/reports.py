@@ -4,7 +4,8 @@ Seeds a fresh schema with set-based SQL (`generate_series`): 100,000 members wit
 accounts, 1,000,000 journals over the last 400 days (70% purchases, 15% awards, 10%
 redemptions, 5% expiries) with two postings each, a lot per purchase and award, a purchase row
 per purchase, a redemption per redemption, 50,000 recognition gifts and 200,000 outbox rows;
-then cached balances from the postings. Three sides are timed, in alternating order (ABC, CBA,
+then cached balances from the postings. Journal times grow with their ids (with minutes of
+jitter), as a live ledger's do. Three sides are timed, in alternating order (ABC, CBA,
 ...) for several rounds:
 
 - **cli**: `loyalty report --format json` as its own process (start-up, settings, engine, the
@@ -63,7 +64,8 @@ _SEED = [
     "INSERT INTO journal (kind, key, request_hash, effective_at, created_at, member_id, meta)"
     " SELECT CASE WHEN g % 20 < 14 THEN 'earn' WHEN g % 20 < 17 THEN 'award'"
     " WHEN g % 20 < 19 THEN 'redeem' ELSE 'expire' END, 'bench:' || g, '',"
-    " now() - make_interval(secs => (g::bigint * 104729) % ({days} * 86400)),"
+    " now() - make_interval(secs => ({journals} - g)::bigint * {days} * 86400 / {journals}"
+    " + (g * 7919) % 600),"
     " now(), 1 + (g * 7) % {members}, '{{}}'"
     " FROM generate_series(1, {journals}) g",
     # Two postings per journal: the member's available account and the system side.
@@ -205,7 +207,8 @@ def seed(target: Target, sizes: Sizes) -> float:
 def _statements(period: ReportPeriod, now: datetime) -> list[tuple[str, str, dict[str, Any]]]:
     """(name, PostgreSQL text, parameters) of every statement a report runs."""
     window = {"start": period.start, "end": period.end, "no": False}
-    flows = {"start": period.start, "end": max(period.end, now), "no": False}
+    flows = {"start": period.start, "end": max(period.end, now), "no": False,
+             "zone": "America/New_York"}  # fmt: skip
     expiring = [
         (f"expiring_{d}", report_sql._EXPIRING, {"now": now, "until": now + timedelta(days=d)})
         for d in EXPIRY_HORIZONS
@@ -234,6 +237,7 @@ def bare_sql(target: Target, period: ReportPeriod, now: datetime) -> float:
     with target.connect() as conn:
         started = time.perf_counter()
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        conn.execute("SET LOCAL work_mem = '64MB'")
         for _, text, params in _statements(period, now):
             conn.execute(text, params).fetchall()
         conn.rollback()

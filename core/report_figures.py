@@ -14,7 +14,10 @@ from typing import Protocol
 
 @dataclass(frozen=True, kw_only=True)
 class Flow:
-    """Points booked in one UTC hour, by journal kind and account purpose (net amount)."""
+    """Points booked in one bucket of time, by journal kind and account purpose (net amount).
+
+    `hour` is where the bucket starts: a UTC hour, or a local midnight (never across one).
+    """
 
     hour: datetime
     kind: str
@@ -121,8 +124,9 @@ class ReportReader(Protocol):
         """(available, pending) points members hold now."""
         ...
 
-    def flows(self, start: datetime, end: datetime) -> list[Flow]:
-        """Postings of journals booked in `[start, end)`, summed by hour, kind and purpose."""
+    def flows(self, start: datetime, end: datetime, zone: str) -> list[Flow]:
+        """Postings of journals effective in `[start, end)`, summed by kind, purpose and a
+        bucket of time that local days of `zone` are made of (a UTC hour, or the local day)."""
         ...
 
     def expiring(self, now: datetime, horizons: Sequence[datetime]) -> list[int]:

@@ -513,7 +513,7 @@ def build_report(
     reader: ReportReader, program: Program, period: ReportPeriod, now: datetime
 ) -> Report:
     """Every section of the registry for `period`, read through `reader` (one snapshot)."""
-    flows = reader.flows(period.start, max(period.end, now))
+    flows = reader.flows(period.start, max(period.end, now), program.zone.key)
     data = ReportInput(reader=reader, period=period, program=program, now=now, flows=flows)
     info = program.program
     return Report(

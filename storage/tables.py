@@ -145,6 +145,7 @@ class PostingRow(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("amount <> 0", name="ck_posting_amount_nonzero"),
         Index("ix_posting_account_id", "account_id", "id"),
+        Index("ix_posting_journal_id", "journal_id"),  # reports: a period's postings
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -36,16 +36,18 @@ _LIABILITY = Query(
     "SELECT purpose, COALESCE(SUM(balance), 0) FROM account"
     " WHERE member_id IS NOT NULL AND purpose IN ('available', 'pending') GROUP BY purpose"
 )
-# Journals in the range through ix_journal_effective_at, their postings by a hash join.
+# Journals in the range through ix_journal_effective_at, their postings through
+# ix_posting_journal_id (or, over most of the history, a hash join of both). SQLite groups by
+# UTC hour (it has no time zones); PostgreSQL by the program's local day, 24 times fewer groups.
 _FLOWS = Query(
     "SELECT substr(j.effective_at, 1, 13), j.kind, a.purpose, SUM(p.amount)"
     " FROM journal j JOIN posting p ON p.journal_id = j.id JOIN account a ON a.id = p.account_id"
     " WHERE j.effective_at >= :start AND j.effective_at < :end"
     " GROUP BY substr(j.effective_at, 1, 13), j.kind, a.purpose",
-    postgresql="SELECT date_trunc('hour', j.effective_at), j.kind, a.purpose, SUM(p.amount)"
+    postgresql="SELECT date_trunc('day', j.effective_at AT TIME ZONE :zone) AT TIME ZONE :zone,"
+    " j.kind, a.purpose, SUM(p.amount)"
     " FROM journal j JOIN posting p ON p.journal_id = j.id JOIN account a ON a.id = p.account_id"
-    " WHERE j.effective_at >= :start AND j.effective_at < :end"
-    " GROUP BY date_trunc('hour', j.effective_at), j.kind, a.purpose",
+    " WHERE j.effective_at >= :start AND j.effective_at < :end GROUP BY 1, 2, 3",
 )
 # Open available lots through the partial index ix_lot_expiry_due (expires_at, id).
 _EXPIRING = Query(
@@ -142,11 +144,13 @@ class SqlReportReader:
         sums = {str(r[0]): int(r[1]) for r in self._sql.all(_LIABILITY)}
         return sums.get("available", 0), sums.get("pending", 0)
 
-    def flows(self, start: datetime, end: datetime) -> list[Flow]:
-        """Postings of journals effective in `[start, end)` by hour, kind and purpose."""
+    def flows(self, start: datetime, end: datetime, zone: str) -> list[Flow]:
+        """Postings of journals effective in `[start, end)` by hour (or local day), kind and
+        purpose."""
+        params = {**self._range(start, end), "zone": zone}
         return [
             Flow(hour=self._hour(r[0]), kind=str(r[1]), purpose=str(r[2]), points=int(r[3]))
-            for r in self._sql.all(_FLOWS, self._range(start, end))
+            for r in self._sql.all(_FLOWS, params)
         ]
 
     def _hour(self, value: Any) -> datetime:
@@ -236,6 +240,11 @@ class SqlReportReader:
         return self._row(query, params)[0]
 
 
+_SNAPSHOT = Query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+# The flows' grouping sorts or hashes a few hundred thousand rows: in memory, not on disk.
+_WORK_MEM = Query("SET LOCAL work_mem = '64MB'")
+
+
 class SqlReports:
     """Runs report reads in one read-only transaction of `run_sql` (a `SqlDatabase`'s)."""
 
@@ -248,7 +257,8 @@ class SqlReports:
 
         def transaction(sql: Sql) -> T:
             if self._snapshot:  # the first statement: every later one reads the same snapshot
-                sql.run(Query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+                sql.run(_SNAPSHOT)
+                sql.run(_WORK_MEM)
             return work(SqlReportReader(sql))
 
         result: T = self._run_sql(transaction, write=False)

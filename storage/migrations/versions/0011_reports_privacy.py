@@ -1,4 +1,5 @@
-"""Reports and privacy: indexes on journal and purchase times (the report's range scans), the
+"""Reports and privacy: indexes on journal and purchase times and on postings by journal (the
+report's range scans), the
 tombstones of forgotten chat identities, and the audit of exports and erasures.
 
 Revision ID: 0011
@@ -22,6 +23,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_index("ix_journal_effective_at", "journal", ["effective_at"])
     op.create_index("ix_purchase_occurred_at", "purchase", ["occurred_at"])
+    op.create_index("ix_posting_journal_id", "posting", ["journal_id"])
     op.create_table(
         "forgotten_identity",
         sa.Column("identity_hash", sa.Text(), nullable=False),
@@ -42,5 +44,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("privacy_audit")
     op.drop_table("forgotten_identity")
+    op.drop_index("ix_posting_journal_id", table_name="posting")
     op.drop_index("ix_purchase_occurred_at", table_name="purchase")
     op.drop_index("ix_journal_effective_at", table_name="journal")
