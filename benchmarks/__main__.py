@@ -8,6 +8,7 @@ pos:      the purchase API through `loyalty run` against a bare FastAPI endpoint
 import:   `[--rows N] [--engine sqlite|postgresql]` CSV import rows/s and peak memory
 nudges:   `[--members N]` nudge planning on PostgreSQL beside the bare SQL (1,000,000)
 broadcasts: `[--members N]` queueing a broadcast, then delivery against the fake Bot API (100,000)
+reports:  `[--journals N] [--members N]` `loyalty report` over a big ledger (PostgreSQL)
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             "challenges",
             "nudges",
             "broadcasts",
+            "reports",
             "all",
         ],
         help="ledger (default), telegram (/balance and the outbox), slack (/kudos), boundaries"
@@ -61,8 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         help="telegram: run `loyalty run` under cProfile and phase timers, write them to DIR",
     )
     parser.add_argument("--rows", type=int, help="import: purchases in the file (50,000)")
+    parser.add_argument("--journals", type=int, help="reports: journals (1,000,000)")
     parser.add_argument(
-        "--members", type=int, help="nudges (1,000,000) and broadcasts (100,000): members"
+        "--members",
+        type=int,
+        help="reports (100,000), nudges (1,000,000) and broadcasts (100,000): members",
     )
     args = parser.parse_args(argv)
     if args.suite in ("ledger", "all"):
@@ -97,6 +102,15 @@ def main(argv: list[str] | None = None) -> int:
 
         broadcasts.run_and_report(
             quick=args.quick, members=args.members, save=not args.no_save, echo=print
+        )
+    if args.suite in ("reports", "all"):
+        from benchmarks import reports
+
+        reports.run_and_report(
+            quick=args.quick,
+            save=not args.no_save,
+            journals=args.journals,
+            members=args.members,
         )
     return 0
 

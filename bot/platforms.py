@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.bootstrap import Services
+from bot.metrics import MetricsComponent
 from bot.outbox.dispatcher import Dispatcher
 from bot.runner import Component
 from bot.scheduler import Scheduler, broadcast_jobs, nudge_jobs, tier_jobs
@@ -24,6 +25,7 @@ def platform_components(services: Services) -> list[Component]:
         channel_language=services.program.program.locale,
         lease=timedelta(seconds=services.settings.outbox_lease_seconds),
     )
+    dispatcher.observer = services.metrics.outbox_settled
     if services.settings.telegram_bot_token:
         telegram = TelegramComponent(services)
         dispatcher.register(telegram.sender(), telegram.pacer)
@@ -47,6 +49,11 @@ def platform_components(services: Services) -> list[Component]:
         *nudge_jobs(services.nudges, clock),
         *broadcast_jobs(services.broadcasts, clock),
     ]
-    elect = services.settings.scheduler_elect_seconds
-    components.append(Scheduler(services.loyalty, services.leader, jobs=jobs, elect_every=elect))
+    elect = settings.scheduler_elect_seconds
+    scheduler = Scheduler(services.loyalty, services.leader, jobs=jobs, elect_every=elect)
+    scheduler.observer = services.metrics.job
+    services.metrics.leader.set_function(lambda: 1.0 if scheduler.leading else 0.0)
+    components.append(scheduler)
+    if settings.metrics_enabled:
+        components.append(MetricsComponent(services.metrics, settings.metrics_token))
     return components

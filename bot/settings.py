@@ -19,7 +19,13 @@ DEVELOPMENT = "development"
 
 # Secrets the operator makes up (or copies from Slack): refused when short or a known
 # placeholder, outside development.
-SECRETS = ("telegram_webhook_secret", "slack_signing_secret", "pos_webhook_secret", "metrics_token")
+SECRETS = (
+    "telegram_webhook_secret",
+    "slack_signing_secret",
+    "pos_webhook_secret",
+    "metrics_token",
+    "privacy_key",
+)
 SHORTEST_SECRET = 16
 # Tokens the platforms issue, by the shape they have.
 TOKEN_SHAPES = {
@@ -44,6 +50,7 @@ _OPTIONAL = (
     "slack_app_token",
     "pos_webhook_secret",
     "metrics_token",
+    "privacy_key",
 )
 
 
@@ -74,6 +81,11 @@ class Settings(BaseSettings):
     # How long a claimed outbox row is hidden from other dispatchers: after a crash, its rows
     # are offered again once this has passed.
     outbox_lease_seconds: float = Field(default=300, ge=1, le=3600)
+    # GET /metrics on the HTTP server (Prometheus); with METRICS_TOKEN, only with that bearer.
+    metrics_enabled: bool = True
+    # Key of the hashes that remember forgotten chat identities (derived from the bot's
+    # secrets when unset; set it so a changed bot token does not forget the tombstones).
+    privacy_key: str | None = None
 
     @field_validator(*_OPTIONAL, mode="before")
     @classmethod
