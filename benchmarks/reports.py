@@ -65,7 +65,7 @@ _SEED = [
     " SELECT CASE WHEN g % 20 < 14 THEN 'earn' WHEN g % 20 < 17 THEN 'award'"
     " WHEN g % 20 < 19 THEN 'redeem' ELSE 'expire' END, 'bench:' || g, '',"
     " now() - make_interval(secs => ({journals} - g)::bigint * {days} * 86400 / {journals}"
-    " + (g * 7919) % 600),"
+    " + (g::bigint * 7919) % 600),"
     " now(), 1 + (g * 7) % {members}, '{{}}'"
     " FROM generate_series(1, {journals}) g",
     # Two postings per journal: the member's available account and the system side.
