@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.cards import CardTokens, derive_secret
 from bot.clock import SystemClock
@@ -20,6 +21,7 @@ from bot.scheduler import Leadership
 from bot.settings import Settings
 from core import gamification, notifications
 from core.bus import MessageBus
+from core.deliveries import Inbound
 from core.gamification import Gamification
 from core.loyalty import Loyalty
 from core.outbox import OutboxQueue
@@ -50,6 +52,8 @@ class Services:
     gamification: Gamification
     # The bot's own links (the Telegram deep link once its username is known).
     invites: InviteLinks
+    # Inbound deliveries kept until handled (core.deliveries).
+    inbound: Inbound
     # Decides which worker runs the scheduler's sweeps (bot.scheduler).
     leader: Leadership = field(default_factory=SoleLeader)
 
@@ -102,6 +106,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     renderer = Renderer(catalogs, program.zone)
     outbox = SqlOutboxQueue(database)
     leader = leader_for(database.engine)
+    inbound = Inbound(database, clock, timedelta(seconds=settings.inbound_lease_seconds))
     return Services(
         settings=settings,
         program=program,
@@ -113,6 +118,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         cards=cards,
         gamification=games,
         invites=invites,
+        inbound=inbound,
         leader=leader,
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import TypeVar
 
 from core import (
@@ -30,6 +31,7 @@ from core.attempts import LINK_CODES, MEMBER_CODES, VOUCHER_CODES, AttemptLimit
 from core.codes import looks_like_member_code
 from core.commands import AwardPoints, Enroll, RecordPurchase, RedeemReward, RefundPurchase
 from core.customers import CustomerResult, ImportedCustomer
+from core.deliveries import LEASE, Delivery
 from core.earning import award_points, record_purchase
 from core.member_settings import MemberSettings
 from core.model import Identity, Member, Role
@@ -218,18 +220,20 @@ class Loyalty:
 
         return self.db.run(work)
 
-    def claim_event(self, key: str) -> bool:
-        """Record an inbound update/event id; False when it was processed before."""
+    def admit(
+        self, delivery: Delivery, platform: str, external_id: str, lease: timedelta = LEASE
+    ) -> tuple[bool, Member | None]:
+        """Hold a delivery for this handling (`core.deliveries`) and identify its sender in one
+        transaction (the hot path); False when it was handled, or another handling holds it."""
         now = self.clock.now()
-        return self.db.run(lambda uow: uow.events.claim(key, now))
-
-    def admit(self, key: str, platform: str, external_id: str) -> tuple[bool, Member | None]:
-        """Claim a delivery and identify its sender in one transaction (the hot path)."""
-        now = self.clock.now()
-        claimed, member = self.db.run(
-            lambda uow: (uow.events.claim(key, now), uow.members.by_identity(platform, external_id))
+        key, holder = delivery.key, delivery.holder
+        held, member = self.db.run(
+            lambda uow: (
+                uow.deliveries.acquire(key, holder, now, now + lease),
+                uow.members.by_identity(platform, external_id),
+            )
         )
-        return claimed, self._with_bootstrap_role(member, platform, external_id)
+        return held, self._with_bootstrap_role(member, platform, external_id)
 
     def release_due(self, limit: int = 500) -> SweepResult:
         """Release pending points whose return window has ended (a transaction per member)."""

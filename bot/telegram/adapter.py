@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardMarkup, Update, User
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import (
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.bootstrap import Services
 from bot.outbox.pacer import Pacer
@@ -19,6 +25,7 @@ from bot.telegram.app import TelegramApp
 from bot.telegram.menus import Menus
 from bot.telegram.render import CAPTION_LIMIT, TEXT_LIMIT, html_text, keyboard
 from bot.telegram.sender import PLATFORM
+from core.deliveries import Delivery, DeliveryTaken, handling, new_handling
 from core.model import Identity, Member, Role
 from core.text import is_readable
 
@@ -57,10 +64,29 @@ class TelegramAdapter:
         self.app = app
         self.pacer = pacer
         self.menus = Menus(app.bot, services.router, services.renderer)
+        # Updates kept in the database (webhook, taken over) and the handling that holds each.
+        self._kept: dict[int, Delivery] = {}
         app.add_handler(MessageHandler(filters.COMMAND, self.on_command))
         app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self.on_text))
         app.add_handler(CallbackQueryHandler(self.on_callback))
+        # After the handler above (or none) is done with an update: mark a kept one done.
+        app.add_handler(TypeHandler(Update, self.on_handled), group=1)
         app.add_error_handler(self.on_error)
+
+    def expect(self, update_id: int, delivery: Delivery) -> None:
+        """`delivery` holds the kept update `update_id`, about to be handled here."""
+        self._kept[update_id] = delivery
+
+    def _delivery(self, update_id: int) -> Delivery:
+        """The handling of this update: the kept one's, or a new one (long polling)."""
+        return self._kept.get(update_id) or new_handling(f"tg:{update_id}")
+
+    async def on_handled(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A kept update whose command wrote nothing (or no command at all) is done now; one
+        whose command wrote was settled in that command's transaction."""
+        delivery = self._kept.pop(update.update_id, None)
+        if delivery is not None and not delivery.settled:
+            await asyncio.to_thread(self.services.inbound.finish, delivery)
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A /command typed in a chat."""
@@ -118,33 +144,46 @@ class TelegramAdapter:
 
     async def _serve(self, update: Update, user: User, chat_id: int, text: str) -> None:
         # One hop to a worker thread per update: the core is synchronous.
-        handled = await asyncio.to_thread(self._handle, update.update_id, user, text)
+        delivery = self._delivery(update.update_id)
+        try:
+            handled = await asyncio.to_thread(self._handle, delivery, user, text)
+        except DeliveryTaken:
+            log.info(
+                "update %s was taken over by another worker; its answer is theirs", update.update_id
+            )
+            return
         if handled is None:
-            log.info("update %s was delivered again; skipped", update.update_id)
+            log.info("update %s was handled before, or is being handled; skipped", update.update_id)
             return
         rendered, language, role = handled
         await self._deliver(chat_id, rendered)
         await self.menus.refresh(chat_id, role, language)
 
-    def _handle(self, update_id: int, user: User, text: str) -> tuple[Rendered, str, Role] | None:
-        """Record the delivery, run the command and render the reply (all off the event loop);
-        None when the update was seen before."""
-        handled = self._answer(update_id, user, text)
+    def _handle(
+        self, delivery: Delivery, user: User, text: str
+    ) -> tuple[Rendered, str, Role] | None:
+        """Hold the delivery, run the command and render the reply (all off the event loop);
+        None when the update was handled before or another handling holds it."""
+        handled = self._answer(delivery, user, text)
         if handled is None:
             return None
         reply, language, role = handled
         return self._render(reply, language), language, role
 
-    def _answer(self, update_id: int, user: User, text: str) -> tuple[Reply, str, Role] | None:
+    def _answer(self, delivery: Delivery, user: User, text: str) -> tuple[Reply, str, Role] | None:
         identity = identity_of(user)
-        key = f"tg:{update_id}"
-        claimed, member = self.services.loyalty.admit(key, PLATFORM, identity.external_id)
-        if not claimed:
+        services = self.services
+        held, member = services.loyalty.admit(
+            delivery, PLATFORM, identity.external_id, services.inbound.lease
+        )
+        if not held:
             return None
-        request = ChatRequest.parse(identity, text, key)
+        request = ChatRequest.parse(identity, text, delivery.key)
         if request is None:
             return Reply.say("free_text"), self._language(identity, None), Role.MEMBER
-        return self._run(request, member)
+        # The command's write transaction marks the update handled, in the same commit.
+        with handling(delivery):
+            return self._run(request, member)
 
     def _run(self, request: ChatRequest, member: Member | None) -> tuple[Reply, str, Role]:
         reply = self.services.router.handle_as(request, member)
