@@ -5,6 +5,7 @@ Only this module imports `storage`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,6 +16,7 @@ from bot.commands import all_commands
 from bot.i18n import shipped_catalogs
 from bot.invites import InviteLinks
 from bot.nonces import ConfirmNonces
+from bot.outbox.pacer import Pacer
 from bot.render import Renderer
 from bot.router import Router
 from bot.scheduler import Leadership
@@ -31,6 +33,7 @@ from storage.database import SqlDatabase
 from storage.leader import SoleLeader, leader_for
 from storage.outbox_queue import SqlOutboxQueue
 from storage.readiness import DatabaseProblem, migrate_database, ready_database
+from storage.send_budget import SqlSendBudget
 
 __all__ = ["DatabaseProblem", "Services", "build", "migrate"]
 
@@ -54,6 +57,9 @@ class Services:
     invites: InviteLinks
     # Inbound deliveries kept until handled (core.deliveries).
     inbound: Inbound
+    # One send budget per platform's bot token, shared by every worker (bot.outbox.pacer):
+    # replies, channel posts and the outbox draw on the same one.
+    pacers: dict[str, Pacer]
     # Decides which worker runs the scheduler's sweeps (bot.scheduler).
     leader: Leadership = field(default_factory=SoleLeader)
 
@@ -107,6 +113,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     outbox = SqlOutboxQueue(database)
     leader = leader_for(database.engine)
     inbound = Inbound(database, clock, timedelta(seconds=settings.inbound_lease_seconds))
+    pacers = send_pacers(settings, database)
     return Services(
         settings=settings,
         program=program,
@@ -119,8 +126,27 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         gamification=games,
         invites=invites,
         inbound=inbound,
+        pacers=pacers,
         leader=leader,
     )
+
+
+def send_pacers(settings: Settings, database: SqlDatabase) -> dict[str, Pacer]:
+    """A pacer per platform on the token's budget row in the database, so the sum over the
+    workers of one token stays under the platform's limit (see docs/DELIVERY.md)."""
+
+    def budget(platform: str, token: str | None) -> SqlSendBudget:
+        # Named by a digest: the token itself stays out of the database.
+        digest = hashlib.sha256((token or "").encode()).hexdigest()[:16]
+        return SqlSendBudget(database, f"{platform}:{digest}")
+
+    telegram = budget("telegram", settings.telegram_bot_token)
+    slack = budget("slack", settings.slack_bot_token)
+    return {
+        "telegram": Pacer(settings.telegram_sends_per_second, 1.0, telegram, offload=True),
+        # Slack: about one message a second per channel (each person's DM is one).
+        "slack": Pacer(settings.slack_sends_per_second, 1.0, slack, offload=True),
+    }
 
 
 def migrate(settings: Settings) -> None:

@@ -30,7 +30,7 @@ def platform_components(services: Services) -> list[Component]:
         from bot.slack.component import SlackComponent  # bolt only when Slack is used
 
         slack = SlackComponent(services)
-        dispatcher.register(slack.sender())
+        dispatcher.register(slack.sender(), services.pacers["slack"])
         components.append(slack)
     if settings.pos_webhook_secret:
         from bot.api.component import PurchaseApiComponent  # FastAPI only when the API is on

@@ -52,6 +52,8 @@ class Dispatcher:
         self._pacers: dict[str, Pacer] = {}
         self._images: dict[str, OutboxImage | None] = {}
         self._wake = asyncio.Event()
+        # Messages of this batch still to send: the pacer books that many slots at once.
+        self._upcoming = 1
         self._task: asyncio.Task[None] | None = None
 
     def register(self, sender: OutboxSender, pacer: Pacer | None = None) -> None:
@@ -89,7 +91,8 @@ class Dispatcher:
         """Claim one batch and settle every message in it; how many were claimed."""
         now = self._clock.now()
         batch = await asyncio.to_thread(self._queue.claim, now, now + LEASE, BATCH)
-        for message in batch:
+        for done, message in enumerate(batch):
+            self._upcoming = len(batch) - done
             await self._deliver(message)
         return len(batch)
 
@@ -132,8 +135,9 @@ class Dispatcher:
             if identity.platform in audience.unreachable:
                 blocked_on = blocked_on or identity.platform
                 continue
-            wanted = audience.member.language or identity.language
-            language = self._renderer.catalogs.language_for(wanted)
+            language = self._renderer.catalogs.reader_language(
+                audience.member.language, identity.language
+            )
             destination = Destination(chat=identity.external_id, person=True)
             await self._send(message, identity.platform, destination, language)
             return
@@ -161,11 +165,13 @@ class Dispatcher:
             await asyncio.to_thread(queue.requeue, message.id, later, "paced", False)
             return
         reply = await self._reply(message)
-        await pacer.wait(destination.chat)
+        await pacer.wait(destination.chat, self._upcoming)
         try:
             await sender.send(destination, reply, language)
         except RetryLater as wait:
-            pacer.pause(wait.seconds)
+            # The chat's limit or the token's: neither this chat nor any worker sends for now.
+            pacer.pause_chat(destination.chat, wait.seconds)
+            await pacer.pause(wait.seconds)
             later = self._clock.now() + timedelta(seconds=wait.seconds)
             await asyncio.to_thread(queue.requeue, message.id, later, str(wait), False)
         except Unreachable:

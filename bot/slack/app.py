@@ -147,6 +147,7 @@ class SlackListeners:
         games: Gamification | None = None,
         *,
         inbound: Inbound,
+        channels: Pacer | None = None,
     ) -> None:
         self.loyalty = loyalty
         self.inbound = inbound
@@ -156,8 +157,9 @@ class SlackListeners:
         self.standing = Standing(giving, games)
         self.kudos_command = KudosCommand(router, giving, self.standing)
         self.responses = ResponseUrls(hosts)
-        # chat.postMessage allows about one message per second per channel.
-        self.channels = Pacer(per_second=CHANNEL_POSTS_PER_SECOND, per_chat_interval=1.0)
+        # chat.postMessage allows about one message per second per channel; announcements
+        # share the token's budget with the outbox's direct messages.
+        self.channels = channels or Pacer(CHANNEL_POSTS_PER_SECOND, per_chat_interval=1.0)
 
     def register(self, app: AsyncApp) -> None:
         """Attach middleware and listeners to `app`."""

@@ -61,6 +61,7 @@ class SlackComponent:
             hosts,
             services.gamification,
             inbound=services.inbound,
+            channels=services.pacers["slack"],
         )
         self.listeners.register(self.app)
         self.gate = SlackGate(settings.slack_signing_secret or "", hosts)

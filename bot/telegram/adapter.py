@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup, Update, User
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, RetryAfter
 from telegram.ext import (
     CallbackQueryHandler,
     ContextTypes,
@@ -24,7 +24,7 @@ from bot.requests import ChatRequest, addressee
 from bot.telegram.app import TelegramApp
 from bot.telegram.menus import Menus
 from bot.telegram.render import CAPTION_LIMIT, TEXT_LIMIT, html_text, keyboard
-from bot.telegram.sender import PLATFORM
+from bot.telegram.sender import PLATFORM, retry_seconds
 from core.deliveries import Delivery, DeliveryTaken, handling, new_handling
 from core.model import Identity, Member, Role
 from core.text import is_readable
@@ -40,6 +40,9 @@ class Rendered:
     markup: InlineKeyboardMarkup | None
     image_png: bytes | None
 
+
+# A reply meets at most this many 429s (each waited out) before it is given up.
+REPLY_ATTEMPTS = 8
 
 # Commands after which the sender's membership or language may differ.
 MEMBERSHIP_COMMANDS = frozenset({"start", "settings"})
@@ -62,7 +65,8 @@ class TelegramAdapter:
     def __init__(self, services: Services, app: TelegramApp, pacer: Pacer | None = None) -> None:
         self.services = services
         self.app = app
-        self.pacer = pacer
+        # The token's budget, shared with the outbox and every other worker.
+        self.pacer = pacer or services.pacers[PLATFORM]
         self.menus = Menus(app.bot, services.router, services.renderer)
         # Updates kept in the database (webhook, taken over) and the handling that holds each.
         self._kept: dict[int, Delivery] = {}
@@ -132,15 +136,28 @@ class TelegramAdapter:
             return ""
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log with the update id and apologise once."""
+        """Log with the update id and apologise once, in the reader's language; never into a
+        chat that is flood-limited (the apology would only meet the same 429)."""
         update_id = update.update_id if isinstance(update, Update) else None
-        log.error("telegram update %s failed", update_id, exc_info=context.error)
         chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is not None:
-            try:
-                await self._send(chat.id, Reply.say("error.unexpected"), "en")
-            except Exception:
-                log.warning("could not apologise in chat %s", chat.id, exc_info=True)
+        if isinstance(context.error, RetryAfter):  # a reply that kept meeting 429s
+            log.warning("telegram update %s: chat %s stayed flood-limited; reply dropped",
+                        update_id, chat.id if chat else None)  # fmt: skip
+            return
+        log.error("telegram update %s failed", update_id, exc_info=context.error)
+        if chat is None:
+            return
+        if self.pacer.chat_ready_in(str(chat.id)) > 0:
+            log.info("not apologising in chat %s: it is flood-limited", chat.id)
+            return
+        user = update.effective_user if isinstance(update, Update) else None
+        try:
+            language = "en"
+            if user is not None:
+                language = await asyncio.to_thread(self._language, identity_of(user), None)
+            await self._send(chat.id, Reply.say("error.unexpected"), language)
+        except Exception:
+            log.warning("could not apologise in chat %s", chat.id, exc_info=True)
 
     async def _serve(self, update: Update, user: User, chat_id: int, text: str) -> None:
         # One hop to a worker thread per update: the core is synchronous.
@@ -193,15 +210,16 @@ class TelegramAdapter:
         if member is not None and request.command == "start":
             # A member who blocked the bot and comes back may be written to again.
             self.services.outbox.clear_unreachable(member.id, PLATFORM)
-        language = self.services.renderer.catalogs.language_for(
-            reply.language or (member.language if member else None) or identity.language
+        language = self.services.renderer.catalogs.reader_language(
+            reply.language, member.language if member else None, identity.language
         )
         return reply, language, member.role if member else Role.MEMBER
 
     def _language(self, identity: Identity, member_language: str | None) -> str:
         member = self.services.loyalty.identify(identity.platform, identity.external_id)
-        wanted = member_language or (member.language if member else None) or identity.language
-        return self.services.renderer.catalogs.language_for(wanted)
+        return self.services.renderer.catalogs.reader_language(
+            member_language, member.language if member else None, identity.language
+        )
 
     def _render(self, reply: Reply, language: str) -> Rendered:
         renderer = self.services.renderer
@@ -213,8 +231,22 @@ class TelegramAdapter:
         await self._deliver(chat_id, self._render(reply, language))
 
     async def _deliver(self, chat_id: int, rendered: Rendered) -> None:
-        if self.pacer is not None:
-            self.pacer.spend()
+        """Send within the token's budget; a 429 pauses the chat and the reply goes again
+        after `retry_after` (RetryAfter only after REPLY_ATTEMPTS of them)."""
+        chat = str(chat_id)
+        for attempt in range(1, REPLY_ATTEMPTS + 1):
+            await self.pacer.wait_reply(chat)
+            try:
+                await self._post(chat_id, rendered)
+                return
+            except RetryAfter as error:
+                seconds = retry_seconds(error)
+                self.pacer.pause_chat(chat, seconds)
+                if attempt == REPLY_ATTEMPTS:
+                    raise
+                log.info("reply to chat %s met a 429: again in %.0f s", chat, seconds)
+
+    async def _post(self, chat_id: int, rendered: Rendered) -> None:
         bot = self.app.bot
         if rendered.image_png is not None:
             await bot.send_photo(

@@ -12,7 +12,6 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.bootstrap import Services
-from bot.outbox.pacer import Pacer
 from bot.telegram.adapter import TelegramAdapter
 from bot.telegram.app import TelegramApp, build_application
 from bot.telegram.sender import TelegramSender
@@ -38,8 +37,8 @@ class TelegramComponent:
             raise ValueError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET")
         self.app = app or build_application(settings)
         self._renderer = services.renderer
-        # One send budget per bot: replies and notifications together stay under the limit.
-        self.pacer = Pacer(TelegramSender.per_second, TelegramSender.per_chat_interval)
+        # One send budget per bot token, across workers: replies and notifications together.
+        self.pacer = services.pacers["telegram"]
         self.adapter = TelegramAdapter(services, self.app, self.pacer)
         self._invites = services.invites
         self.webhook_url = settings.telegram_webhook_url

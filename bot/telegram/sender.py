@@ -26,7 +26,7 @@ class TelegramSender:
     """Sends outbox messages; 429 becomes RetryLater, 403 (blocked) becomes Unreachable."""
 
     platform = PLATFORM
-    # Just under Telegram's ~30/s; replies to commands draw on the same Pacer (see component).
+    # Just under Telegram's ~30/s; the pacer in use is the token's shared one (bootstrap).
     per_second = 29.0
     per_chat_interval = 1.0
 
@@ -57,11 +57,7 @@ class TelegramSender:
             )
             self._remember_photo(digest, sent)
         except RetryAfter as error:
-            with warnings.catch_warnings():  # int today, timedelta later: both handled below
-                warnings.simplefilter("ignore", PTBDeprecationWarning)
-                wait = error.retry_after
-            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            raise RetryLater(seconds) from error
+            raise RetryLater(retry_seconds(error)) from error
         except Forbidden as error:
             raise Unreachable(str(error)) from error
 
@@ -71,6 +67,14 @@ class TelegramSender:
         if len(self._photo_ids) >= MAX_KNOWN_PHOTOS:  # dicts keep insertion order: drop the oldest
             del self._photo_ids[next(iter(self._photo_ids))]
         self._photo_ids[digest] = sent.photo[-1].file_id
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """How long Telegram asked to wait (`parameters.retry_after` of its 429)."""
+    with warnings.catch_warnings():  # int today, timedelta later: both handled below
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = error.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
 def _chat_id(chat: str) -> int | str:
