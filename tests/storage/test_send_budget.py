@@ -3,6 +3,7 @@ are never closer than the gap, so their sum stays under the rate; on both engine
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing.synchronize
 from typing import Any
 
@@ -42,6 +43,6 @@ def test_workers_booking_at_once_get_disjoint_slots_a_gap_apart(migrated_url: st
     found = in_processes(_book, (migrated_url,), 3)
     slots = sorted(slot for worker in found for slot in worker)
     assert len(slots) == 3 * sum(1 + n % 5 for n in range(60))
-    gaps = [b - a for a, b in zip(slots, slots[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(slots)]
     assert min(gaps) > GAP * 0.999  # never two sends closer than the rate allows
     assert abs(slots[-1] - slots[0] - GAP * (len(slots) - 1)) < 1e-6  # and none wasted
