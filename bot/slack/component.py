@@ -114,7 +114,7 @@ class SlackComponent:
         Their `ack()` reaches nobody: Slack had its answer when they were kept."""
         taken = await asyncio.to_thread(self._inbound.take_over, "slack:")
         for delivery, payload in taken:
-            log.info("taking over %s", delivery.key)
+            log.warning("taking over %s: its handling's lease ran out", delivery.key)
             headers: dict[str, str | Sequence[str]] = {
                 "content-type": "application/json",
                 HOLDER_HEADER: delivery.holder,

@@ -137,7 +137,8 @@ class TelegramComponent:
                 log.error("kept update %s cannot be read; dropped", delivery.key)
                 await asyncio.to_thread(self._inbound.finish, delivery)
                 continue
-            log.info("taking over update %s", update.update_id)
+            # Worth a warning: a worker died (or stalled a whole lease) holding it.
+            log.warning("taking over update %s: its handling's lease ran out", update.update_id)
             self.adapter.expect(update.update_id, delivery)
             await self.app.update_queue.put(update)
         return len(taken)
