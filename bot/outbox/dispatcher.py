@@ -62,6 +62,10 @@ class Dispatcher:
         self._senders[sender.platform] = sender
         self._pacers[sender.platform] = pacer or Pacer(sender.per_second, sender.per_chat_interval)
 
+    def pacer_for(self, platform: str) -> Pacer:
+        """The send budget messages to `platform` draw on."""
+        return self._pacers[platform]
+
     @property
     def platforms(self) -> list[str]:
         """The platforms it can send to."""
