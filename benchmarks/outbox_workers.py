@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import socket
 import tempfile
+import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -116,26 +117,54 @@ def worker_env(fake: RecordingFake, url: str, port: int, **extra: str) -> dict[s
     return env
 
 
+def _set_due(url: str, when: str) -> None:
+    """Make every queued row due at `when` (SQL: a far future holds them, now releases)."""
+    database = SqlDatabase.from_url(url)
+    try:
+        statement = (
+            f"UPDATE outbox SET status = 'queued', not_before = {when}, attempts = 0,"
+            " sent_at = NULL, last_error = NULL"
+        )
+        database.run_sql(lambda sql: sql.run_text(statement))
+    finally:
+        database.dispose()
+
+
+def _healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as answer:
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
 def drain(
     fake: RecordingFake, url: str, chats: list[int], workers: int, **extra: str
 ) -> DrainResult:
-    """Start `workers` workers on `url`, wait until every chat got its message, stop them."""
+    """Start `workers` workers on `url` with the outbox held, release every row at once when
+    all of them serve, wait until every chat got its message, stop them."""
+    _set_due(url, "TIMESTAMP WITH TIME ZONE '2999-01-01 00:00:00+00'")
     with tempfile.TemporaryDirectory(prefix="loyalty-drain-") as tmp, ExitStack() as stack:
+        ports = [free_port() for _ in range(workers)]
         processes = [
             stack.enter_context(
-                bot_process(
-                    loyalty_command(), worker_env(fake, url, free_port(), **extra), Path(tmp)
-                )
+                bot_process(loyalty_command(), worker_env(fake, url, port, **extra), Path(tmp))
             )
-            for _ in range(workers)
+            for port in ports
         ]
-        timeout = 60 + 2 * len(chats) / 30
-        wanted = set(chats)
 
-        def sent_all() -> bool:
+        def alive() -> None:
             for process in processes:
                 if process.poll() is not None:
                     raise RuntimeError(f"a worker exited with {process.returncode}")
+
+        for port in ports:
+            wait_until(lambda port=port: alive() or _healthy(port), 60, "a worker", None, 0.1)
+        _set_due(url, "CURRENT_TIMESTAMP")
+        timeout = 60 + 2 * len(chats) / 30
+
+        def sent_all() -> bool:
+            alive()
             return len(fake.replies) >= len(chats)
 
         wait_until(sent_all, timeout, f"{len(chats)} messages", None, 0.05)
@@ -147,7 +176,7 @@ def drain(
         workers=workers,
         messages=len(chats),
         sent=len(times),
-        chats=len(set(reached) & wanted),
+        chats=len(set(reached) & set(chats)),
         duplicates=len(reached) - len(set(reached)),
         seconds=times[-1] - times[0],
         too_many_requests=fake.too_many_requests,
