@@ -25,6 +25,8 @@ BATCH = 100
 # Long enough for a batch to go out at 30/s; after a crash the rows are offered again then.
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
+# Messages of a batch being read, rendered and sent at once by one worker.
+IN_FLIGHT = 8
 # A broadcast shows one image to many members: keep the last few in memory.
 CACHED_IMAGES = 16
 
@@ -95,9 +97,22 @@ class Dispatcher:
         """Claim one batch and settle every message in it; how many were claimed."""
         now = self._clock.now()
         batch = await asyncio.to_thread(self._queue.claim, now, now + LEASE, BATCH)
-        for done, message in enumerate(batch):
-            self._upcoming = len(batch) - done
-            await self._deliver(message)
+        self._upcoming = len(batch)
+        # A few messages in flight at once: while one waits for the database or the platform,
+        # the next is read and rendered. The pacer still hands out the slots one by one.
+        gate = asyncio.Semaphore(IN_FLIGHT)
+
+        async def deliver(message: QueuedMessage) -> None:
+            async with gate:
+                try:
+                    await self._deliver(message)
+                finally:
+                    self._upcoming -= 1
+
+        outcomes = await asyncio.gather(*(deliver(m) for m in batch), return_exceptions=True)
+        for message, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Exception):  # the row stays claimed: offered again later
+                log.error("outbox %s could not be settled", message.id, exc_info=outcome)
         return len(batch)
 
     async def _loop(self) -> None:

@@ -3,6 +3,7 @@ a member's private chat or to a group."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import warnings
 from datetime import timedelta
@@ -34,6 +35,7 @@ class TelegramSender:
         self._bot = bot
         self._renderer = renderer
         self._photo_ids: dict[str, str] = {}
+        self._uploads: dict[str, asyncio.Lock] = {}
 
     async def send(self, destination: Destination, reply: Reply, language: str) -> None:
         """Deliver `reply` to the destination's chat."""
@@ -48,14 +50,25 @@ class TelegramSender:
                 return
             caption = html_text(self._renderer, reply, language, CAPTION_LIMIT)
             digest = hashlib.sha256(reply.image_png).hexdigest()
-            sent = await self._bot.send_photo(
-                chat,
-                self._photo_ids.get(digest, reply.image_png),
-                caption=caption,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
+            # Several messages are in flight at once: the first with a new image uploads it,
+            # the others wait for its file id instead of uploading it again.
+            uploading = self._uploads.setdefault(digest, asyncio.Lock())
+            async with uploading:
+                known = self._photo_ids.get(digest)
+                if known is None:
+                    sent = await self._bot.send_photo(
+                        chat,
+                        reply.image_png,
+                        caption=caption,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup,
+                    )
+                    self._remember_photo(digest, sent)
+                    return
+            self._uploads.pop(digest, None)
+            await self._bot.send_photo(
+                chat, known, caption=caption, parse_mode=ParseMode.HTML, reply_markup=markup
             )
-            self._remember_photo(digest, sent)
         except RetryAfter as error:
             raise RetryLater(retry_seconds(error)) from error
         except Forbidden as error:
