@@ -16,6 +16,7 @@ from bot.commands import all_commands
 from bot.i18n import shipped_catalogs
 from bot.invites import InviteLinks
 from bot.nonces import ConfirmNonces
+from bot.outbox.dispatcher import Dispatcher
 from bot.outbox.pacer import Pacer
 from bot.render import Renderer
 from bot.router import Router
@@ -25,6 +26,7 @@ from core import gamification, notifications
 from core.bus import MessageBus
 from core.deliveries import Inbound
 from core.gamification import Gamification
+from core.kudos import Kudos
 from core.loyalty import Loyalty
 from core.outbox import OutboxQueue
 from core.ports import Clock
@@ -55,6 +57,8 @@ class Services:
     gamification: Gamification
     # The bot's own links (the Telegram deep link once its username is known).
     invites: InviteLinks
+    # Recognition (Slack): gifts, allowances, their leaderboard.
+    kudos: Kudos
     # Inbound deliveries kept until handled (core.deliveries).
     inbound: Inbound
     # One send budget per platform's bot token, shared by every worker (bot.outbox.pacer):
@@ -125,9 +129,22 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         cards=cards,
         gamification=games,
         invites=invites,
+        kudos=Kudos(database, program, clock),
         inbound=inbound,
         pacers=pacers,
         leader=leader,
+    )
+
+
+def dispatcher(services: Services) -> Dispatcher:
+    """The outbox dispatcher; each platform component registers its sender with the token's
+    pacer (`Services.pacers`)."""
+    return Dispatcher(
+        services.outbox,
+        services.database,
+        services.renderer,
+        services.loyalty.clock,
+        channel_language=services.program.program.locale,
     )
 
 

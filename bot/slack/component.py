@@ -22,7 +22,6 @@ from bot.slack.gate import SlackGate, SlackHosts
 from bot.slack.giving import Giving
 from bot.slack.people import SlackPeople
 from bot.slack.sender import SlackSender
-from core.kudos import Kudos
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ class SlackComponent:
         )
         self.client = self.app.client
         self._renderer = services.renderer
-        kudos = Kudos(services.database, services.program, services.loyalty.clock)
+        kudos = services.kudos
         people = SlackPeople(self.client, services.loyalty, None)
         language = services.renderer.catalogs.language_for(services.program.program.locale)
         giving = Giving(kudos, people, services.renderer, language)
