@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 
 from starlette.requests import Request
@@ -104,9 +105,11 @@ class TelegramComponent:
             update = parse_update(body, self.app.bot)
         except BadUpdate as error:
             return PlainTextResponse(str(error), status_code=400)
+        # Kept as the JSON it parsed to (a body may be UTF-16 or UTF-32 JSON, which json reads).
+        payload = json.dumps(json.loads(body))
         try:
             delivery = await asyncio.to_thread(
-                self._inbound.keep, f"tg:{update.update_id}", body.decode()
+                self._inbound.keep, f"tg:{update.update_id}", payload
             )
         except Exception:
             log.warning("could not keep update %s; Telegram will send it again",
