@@ -17,7 +17,7 @@ from bot.i18n import shipped_catalogs
 from bot.invites import InviteLinks
 from bot.nonces import ConfirmNonces
 from bot.outbox.dispatcher import Dispatcher
-from bot.outbox.pacer import Pacer
+from bot.outbox.pacer import LocalBudget, Pacer, SendBudget
 from bot.render import Renderer
 from bot.router import Router
 from bot.scheduler import Leadership
@@ -149,20 +149,25 @@ def dispatcher(services: Services) -> Dispatcher:
 
 
 def send_pacers(settings: Settings, database: SqlDatabase) -> dict[str, Pacer]:
-    """A pacer per platform on the token's budget row in the database, so the sum over the
-    workers of one token stays under the platform's limit (see docs/DELIVERY.md)."""
+    """A pacer per platform on the token's budget row in PostgreSQL, so the sum over the
+    workers of one token stays under the platform's limit (see docs/DELIVERY.md). On SQLite
+    one process serves a shop (as `storage.leader` has it): its budget stays in memory."""
+    shared = database.engine.dialect.name == "postgresql"
 
-    def budget(platform: str, token: str | None) -> SqlSendBudget:
+    def budget(platform: str, token: str | None) -> SendBudget:
+        if not shared:
+            return LocalBudget()
         # Named by a digest: the token itself stays out of the database.
         digest = hashlib.sha256((token or "").encode()).hexdigest()[:16]
         return SqlSendBudget(database, f"{platform}:{digest}")
 
     telegram = budget("telegram", settings.telegram_bot_token)
     slack = budget("slack", settings.slack_bot_token)
+    rate = settings.telegram_sends_per_second
     return {
-        "telegram": Pacer(settings.telegram_sends_per_second, 1.0, telegram, offload=True),
+        "telegram": Pacer(rate, 1.0, telegram, offload=shared),
         # Slack: about one message a second per channel (each person's DM is one).
-        "slack": Pacer(settings.slack_sends_per_second, 1.0, slack, offload=True),
+        "slack": Pacer(settings.slack_sends_per_second, 1.0, slack, offload=shared),
     }
 
 
