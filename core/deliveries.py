@@ -61,6 +61,20 @@ def handling(delivery: Delivery) -> Iterator[None]:
         _handling.reset(token)
 
 
+@contextmanager
+def aside() -> Iterator[None]:
+    """Within this block, write transactions do not settle the delivery: for a command's
+    preparatory writes that may simply run again if the delivery is handled again (a guess
+    counted, a person enrolled on sight), so that only the transaction of the command's own
+    effect marks it handled. Settling in the first of two would lose the second on a crash
+    between them."""
+    token = _handling.set(None)
+    try:
+        yield
+    finally:
+        _handling.reset(token)
+
+
 def enter(delivery: Delivery) -> None:
     """From now on in this task (and the tasks and threads it starts), write transactions
     settle `delivery`: for a framework that runs the handler after the caller returns (bolt's
@@ -106,11 +120,8 @@ class Inbound:
     def finish(self, delivery: Delivery) -> None:
         """Mark a handling done whose command wrote nothing (its write transactions settle
         it otherwise); a handling taken over meanwhile leaves the row to the other."""
-        outside = _handling.set(None)  # this write is the mark itself, nothing to settle
-        try:
+        with aside():  # this write is the mark itself
             self.db.run(lambda uow: uow.deliveries.settle(delivery.key, delivery.holder))
-        finally:
-            _handling.reset(outside)
         delivery.settled = True
 
     def take_over(self, prefix: str, limit: int = 100) -> list[tuple[Delivery, str]]:

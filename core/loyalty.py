@@ -15,6 +15,7 @@ from core import (
     attempts,
     bulk_purchases,
     customers,
+    deliveries,
     enrollment,
     errors,
     member_settings,
@@ -106,11 +107,15 @@ class Loyalty:
     def guarded(
         self, limit: AttemptLimit, subject: str, guess: Callable[[UnitOfWork], T | None]
     ) -> T | None:
-        """`guess` at a code by `subject`, counted against `limit` (its own transaction)."""
+        """`guess` at a code by `subject`, counted against `limit` (its own transaction).
+
+        A preparatory write: it does not settle the delivery being handled (core.deliveries),
+        the command's own transaction does; handled again after a crash, it counts again."""
         now = self.clock.now()
-        return self.db.run(
-            lambda uow: attempts.guarded(uow, limit, subject, now, lambda: guess(uow))
-        )
+        with deliveries.aside():
+            return self.db.run(
+                lambda uow: attempts.guarded(uow, limit, subject, now, lambda: guess(uow))
+            )
 
     def record_purchase(self, command: RecordPurchase) -> EarnResult:
         """Earn points for a purchase receipt (once per receipt)."""

@@ -99,6 +99,9 @@ class Pacer:
         if delay > 0:
             await asyncio.sleep(delay)
         await self.wait_overall(upcoming)
+        # The chat's gap runs from when its message actually goes (the overall slot may come
+        # later than the chat's): the next one to it waits a whole gap after this.
+        self._chat_next[chat] = max(self._chat_next.get(chat, 0.0), self._clock() + self._chat_gap)
 
     async def wait_reply(self, chat: str) -> None:
         """Sleep until a reply may go: an overall slot; a chat waits only while it is paused
@@ -106,6 +109,8 @@ class Pacer:
         if self.chat_ready_in(chat) > 0:
             await asyncio.sleep(self.reserve_chat(chat))
         await self.wait_overall(1)
+        # An outbox message to this chat waits a gap after the reply.
+        self._chat_next[chat] = max(self._chat_next.get(chat, 0.0), self._clock() + self._chat_gap)
 
     async def wait_overall(self, upcoming: int = 1) -> None:
         """Sleep until this worker's next slot of the shared budget."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from core import deliveries
 from core.errors import MemberNotFound
 from core.loyalty import Loyalty
 from core.model import Identity, Member
@@ -83,5 +84,8 @@ class SlackPeople:
             language=locale,
             time_zone=zone,
         )
-        result = await asyncio.to_thread(self._loyalty.enroll, identity)
+        # Enrolled on sight, aside from the delivery being handled: the command's own effect
+        # (a gift) settles it, and enrolling again after a crash changes nothing.
+        with deliveries.aside():
+            result = await asyncio.to_thread(self._loyalty.enroll, identity)
         return Person(user_id, name or user_id, zone, False, result.member, locale)

@@ -114,11 +114,14 @@ def _deliver_while_killing(
     with tempfile.TemporaryDirectory(prefix="loyalty-kill-") as tmp, ExitStack() as stack:
         ports = [free_port(), free_port()]
         env = {"LOYALTY_ADMINS": f"telegram:{STAFF}", "INBOUND_LEASE_SECONDS": "2"}
+        logs = [stack.enter_context((Path(tmp) / f"worker-{n}.log").open("wb")) for n in (0, 1)]
         workers = [
             stack.enter_context(
-                bot_process(loyalty_command(), worker_env(fake, url, port, **env), Path(tmp))
+                bot_process(
+                    loyalty_command(), worker_env(fake, url, port, **env), Path(tmp), stderr=log
+                )
             )
-            for port in ports
+            for port, log in zip(ports, logs, strict=True)
         ]
         for port in ports:
             _until(lambda port=port: _healthy(port), 60, f"worker on {port}")
@@ -144,11 +147,23 @@ def _deliver_while_killing(
             if update_id not in acknowledged:
                 _until(lambda update=update: _post(survivor, update), 30, "a 200")
                 acknowledged.add(update_id)
-        _until(
-            lambda: _count(url, "SELECT count(*) FROM purchase")[0][0] == len(updates),
-            60,
-            "every purchase",
-        )
+        try:
+            _until(
+                lambda: _count(url, "SELECT count(*) FROM purchase")[0][0] == len(updates),
+                60,
+                "every purchase",
+            )
+        except AssertionError:
+            survivor_log = (Path(tmp) / "worker-1.log").read_text(errors="replace")
+            pending = _count(url, "SELECT key, state, holder, lease_until FROM inbound_delivery"
+                             " WHERE state <> 'done'")  # fmt: skip
+            have = {str(r[0]) for r in _count(url, "SELECT receipt FROM purchase")}
+            missing = sorted(set(range(1, len(updates) + 1)) - {int(r[2:]) for r in have})
+            texts = [c.text for c in fake.sent_messages(STAFF) if "earned" not in (c.text or "")]
+            raise AssertionError(
+                f"missing {missing}; pending: {pending}; other replies: {texts}\n"
+                + survivor_log[-4000:]
+            ) from None
         _until(
             lambda: (
                 _count(url, "SELECT count(*) FROM inbound_delivery WHERE state <> 'done'")[0][0]
