@@ -7,6 +7,7 @@ telegram: `[--only balance|outbox] [--notifications N] [--profile DIR]`
 pos:      the purchase API through `loyalty run` against a bare FastAPI endpoint (PostgreSQL)
 import:   `[--rows N] [--engine sqlite|postgresql]` CSV import rows/s and peak memory
 outbox:   1, 2, 3 workers on PostgreSQL draining one token's outbox (30/s and 1,000/s fakes)
+reports:  `[--journals N] [--members N]` `loyalty report` over a big ledger (PostgreSQL)
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
             "import",
             "challenges",
             "outbox",
+            "reports",
             "all",
         ],
         help="ledger (default), telegram (/balance and the outbox), slack (/kudos), boundaries"
@@ -60,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         help="telegram: run `loyalty run` under cProfile and phase timers, write them to DIR",
     )
     parser.add_argument("--rows", type=int, help="import: purchases in the file (50,000)")
+    parser.add_argument("--journals", type=int, help="reports: journals (1,000,000)")
+    parser.add_argument("--members", type=int, help="reports: members (100,000)")
     args = parser.parse_args(argv)
     if args.suite in ("ledger", "all"):
         _ledger(args)
@@ -86,6 +90,15 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.outbox_drain import run_and_report as drain_report
 
         drain_report(quick=args.quick, save=not args.no_save, echo=print)
+    if args.suite in ("reports", "all"):
+        from benchmarks import reports
+
+        reports.run_and_report(
+            quick=args.quick,
+            save=not args.no_save,
+            journals=args.journals,
+            members=args.members,
+        )
     return 0
 
 

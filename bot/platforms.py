@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot import bootstrap
 from bot.bootstrap import Services
+from bot.metrics import MetricsComponent
 from bot.runner import Component
 from bot.scheduler import Scheduler, tier_jobs
 
@@ -15,6 +16,7 @@ def platform_components(services: Services) -> list[Component]:
 
     components: list[Component] = []
     dispatcher = bootstrap.dispatcher(services)
+    dispatcher.observer = services.metrics.outbox_settled
     if services.settings.telegram_bot_token:
         telegram = TelegramComponent(services)
         dispatcher.register(telegram.sender(), services.pacers["telegram"])
@@ -33,5 +35,10 @@ def platform_components(services: Services) -> list[Component]:
     if dispatcher.platforms:  # with no chat platform, notifications wait for one
         components.append(dispatcher)
     jobs = tier_jobs(services.gamification)
-    components.append(Scheduler(services.loyalty, services.leader, jobs=jobs))
+    scheduler = Scheduler(services.loyalty, services.leader, jobs=jobs)
+    scheduler.observer = services.metrics.job
+    services.metrics.leader.set_function(lambda: 1.0 if scheduler.leading else 0.0)
+    components.append(scheduler)
+    if settings.metrics_enabled:
+        components.append(MetricsComponent(services.metrics, settings.metrics_token))
     return components

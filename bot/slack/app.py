@@ -27,6 +27,7 @@ from bot.requests import ChatRequest, line_problem
 from bot.router import Router
 from bot.slack.blocks import ACTION_PREFIX, LINK_PREFIX
 from bot.slack.commands import KudosCommand, Respond, identity_of
+from bot.slack.files import SlackFiles
 from bot.slack.gate import SlackHosts
 from bot.slack.giving import Giving
 from bot.slack.home import Standing
@@ -145,6 +146,7 @@ class SlackListeners:
         people: SlackPeople,
         hosts: SlackHosts,
         games: Gamification | None = None,
+        files: SlackFiles | None = None,
         *,
         inbound: Inbound,
         channels: Pacer | None = None,
@@ -155,7 +157,7 @@ class SlackListeners:
         self.giving = giving
         self.people = people
         self.standing = Standing(giving, games)
-        self.kudos_command = KudosCommand(router, giving, self.standing)
+        self.kudos_command = KudosCommand(router, giving, self.standing, files)
         self.responses = ResponseUrls(hosts)
         # chat.postMessage allows about one message per second per channel; announcements
         # share the token's budget with the outbox's direct messages.

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.bootstrap import Services
 from bot.slack.app import HOLDER_HEADER, SlackListeners, build_app, delivery_key
+from bot.slack.files import SlackFiles
 from bot.slack.gate import SlackGate, SlackHosts
 from bot.slack.giving import Giving
 from bot.slack.people import SlackPeople
@@ -48,10 +49,11 @@ class SlackComponent:
         self.client = self.app.client
         self._renderer = services.renderer
         kudos = services.kudos
-        people = SlackPeople(self.client, services.loyalty, None)
+        people = SlackPeople(self.client, services.loyalty, None, services.privacy)
         language = services.renderer.catalogs.language_for(services.program.program.locale)
         giving = Giving(kudos, people, services.renderer, language)
         hosts = SlackHosts(settings.slack_api_url)
+        files = SlackFiles(self.client, services.renderer)
         self.listeners = SlackListeners(
             services.loyalty,
             services.router,
@@ -59,6 +61,7 @@ class SlackComponent:
             people,
             hosts,
             services.gamification,
+            files,
             inbound=services.inbound,
             channels=services.pacers["slack"],
         )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardMarkup, Update, User
+from telegram import InlineKeyboardMarkup, InputFile, Update, User
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, RetryAfter
 from telegram.ext import (
@@ -19,7 +21,7 @@ from telegram.ext import (
 
 from bot.bootstrap import Services
 from bot.outbox.pacer import Pacer
-from bot.replies import Reply
+from bot.replies import Attachment, Reply
 from bot.requests import ChatRequest, addressee
 from bot.telegram.app import TelegramApp
 from bot.telegram.menus import Menus
@@ -39,6 +41,8 @@ class Rendered:
     text: str
     markup: InlineKeyboardMarkup | None
     image_png: bytes | None
+    # Files after the message (charts as photos, an export as a document) with HTML captions.
+    files: tuple[tuple[Attachment, str], ...] = ()
 
 
 # A reply meets at most this many 429s (each waited out) before it is given up.
@@ -225,19 +229,51 @@ class TelegramAdapter:
         renderer = self.services.renderer
         limit = TEXT_LIMIT if reply.image_png is None else CAPTION_LIMIT
         text = html_text(renderer, reply, language, limit)
-        return Rendered(text, keyboard(renderer, reply, language), reply.image_png)
+        files = tuple((upload, self._caption(upload, language)) for upload in reply.attachments)
+        return Rendered(text, keyboard(renderer, reply, language), reply.image_png, files)
+
+    def _caption(self, upload: Attachment, language: str) -> str:
+        if upload.caption is None:
+            return ""
+        return html_text(self.services.renderer, Reply([upload.caption]), language, CAPTION_LIMIT)
 
     async def _send(self, chat_id: int, reply: Reply, language: str) -> None:
         await self._deliver(chat_id, self._render(reply, language))
 
     async def _deliver(self, chat_id: int, rendered: Rendered) -> None:
-        """Send within the token's budget; a 429 pauses the chat and the reply goes again
-        after `retry_after` (RetryAfter only after REPLY_ATTEMPTS of them)."""
+        """The reply, then each attached file, each within the token's budget and each sent
+        again after a 429 (so a file's 429 never repeats the message before it)."""
+        bot = self.app.bot
+        if rendered.image_png is not None:
+            photo = rendered.image_png
+            await self._paced(chat_id, lambda: bot.send_photo(
+                chat_id, photo, caption=rendered.text, parse_mode=ParseMode.HTML,
+                reply_markup=rendered.markup))  # fmt: skip
+        else:
+            await self._paced(chat_id, lambda: bot.send_message(
+                chat_id, rendered.text, parse_mode=ParseMode.HTML,
+                reply_markup=rendered.markup))  # fmt: skip
+        for upload, caption in rendered.files:
+            await self._paced(chat_id, functools.partial(self._post_file, chat_id, upload, caption))
+
+    async def _post_file(self, chat_id: int, upload: Attachment, caption: str) -> None:
+        bot = self.app.bot
+        if upload.kind == "photo":
+            await bot.send_photo(chat_id, upload.data, caption=caption or None,
+                                 parse_mode=ParseMode.HTML)  # fmt: skip
+        else:
+            document = InputFile(upload.data, filename=upload.filename)
+            await bot.send_document(chat_id, document, caption=caption or None,
+                                    parse_mode=ParseMode.HTML)  # fmt: skip
+
+    async def _paced(self, chat_id: int, send: Callable[[], Awaitable[object]]) -> None:
+        """`send` within the token's budget; a 429 pauses the chat and it goes again after
+        `retry_after` (RetryAfter only after REPLY_ATTEMPTS of them)."""
         chat = str(chat_id)
         for attempt in range(1, REPLY_ATTEMPTS + 1):
             await self.pacer.wait_reply(chat)
             try:
-                await self._post(chat_id, rendered)
+                await send()
                 return
             except RetryAfter as error:
                 seconds = retry_seconds(error)
@@ -245,18 +281,3 @@ class TelegramAdapter:
                 if attempt == REPLY_ATTEMPTS:
                     raise
                 log.info("reply to chat %s met a 429: again in %.0f s", chat, seconds)
-
-    async def _post(self, chat_id: int, rendered: Rendered) -> None:
-        bot = self.app.bot
-        if rendered.image_png is not None:
-            await bot.send_photo(
-                chat_id,
-                rendered.image_png,
-                caption=rendered.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=rendered.markup,
-            )
-        else:
-            await bot.send_message(
-                chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup
-            )

@@ -6,7 +6,7 @@ state (`pending` until the command that handles it commits, then `done`), who ho
 until when. Every row recorded before was handled, so it is `done`.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0011
 Create Date: 2026-11-25 18:30:00.000000
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
