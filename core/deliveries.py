@@ -37,6 +37,10 @@ class Delivery:
     key: str
     holder: str
     settled: bool = False
+    # Kept (or taken over) by this process a moment ago: its lease is this handling's, so
+    # handling it needs no acquire (a write) first; if it outlives that lease and another
+    # worker takes it over, its settle finds out (DeliveryTaken).
+    fresh: bool = False
 
 
 class DeliveryTaken(Exception):
@@ -87,9 +91,9 @@ def current() -> Delivery | None:
     return _handling.get()
 
 
-def new_handling(key: str) -> Delivery:
+def new_handling(key: str, fresh: bool = False) -> Delivery:
     """A handling of `key` with a lease token of its own."""
-    return Delivery(key=key, holder=uuid.uuid4().hex)
+    return Delivery(key=key, holder=uuid.uuid4().hex, fresh=fresh)
 
 
 class Inbound:
@@ -103,7 +107,7 @@ class Inbound:
     def keep(self, key: str, payload: str) -> Delivery | None:
         """Store a delivery before acknowledging it, held by a new handling for one lease;
         None when it was stored before (a redelivery: acknowledge it, do nothing)."""
-        delivery = new_handling(key)
+        delivery = new_handling(key, fresh=True)
         now = self.clock.now()
         kept = self.db.run(
             lambda uow: uow.deliveries.store(key, payload, delivery.holder, now, now + self.lease)
@@ -133,4 +137,6 @@ class Inbound:
         rows = self.db.run(
             lambda uow: uow.deliveries.take_over(prefix, base, now, now + self.lease, limit)
         )
-        return [(Delivery(key=key, holder=holder), payload) for key, payload, holder in rows]
+        return [
+            (Delivery(key=key, holder=holder, fresh=True), payload) for key, payload, holder in rows
+        ]

@@ -230,6 +230,8 @@ class Loyalty:
     ) -> tuple[bool, Member | None]:
         """Hold a delivery for this handling (`core.deliveries`) and identify its sender in one
         transaction (the hot path); False when it was handled, or another handling holds it."""
+        if delivery.fresh:  # kept here a moment ago: held already, a read will do
+            return True, self.identify(platform, external_id)
         now = self.clock.now()
         key, holder = delivery.key, delivery.holder
         held, member = self.db.run(

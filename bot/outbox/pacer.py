@@ -75,21 +75,32 @@ class Pacer:
         self._offload = offload
         self._clock = clock
         self._slots: deque[float] = deque()
+        # Per chat: the outbox's next slot (a gap after the last message, a reply's too),
+        # until when a 429 paused it, and the next slot of a reply waiting out that pause.
         self._chat_next: dict[str, float] = {}
+        self._paused: dict[str, float] = {}
+        self._retry_next: dict[str, float] = {}
         self._lock = asyncio.Lock()
         self._waiting = 0
 
     def chat_ready_in(self, chat: str) -> float:
-        """Seconds until `chat` may get its next message (0 when it may now)."""
-        return max(0.0, self._chat_next.get(chat, 0.0) - self._clock())
+        """Seconds until `chat` may get its next outbox message (0 when it may now)."""
+        due = max(self._chat_next.get(chat, 0.0), self._paused.get(chat, 0.0))
+        return max(0.0, due - self._clock())
+
+    def paused_for(self, chat: str) -> float:
+        """Seconds `chat` is still paused after a 429 (0 when it is not)."""
+        return max(0.0, self._paused.get(chat, 0.0) - self._clock())
 
     def reserve_chat(self, chat: str) -> float:
-        """Book `chat`'s next slot (a gap after its last one); seconds until it."""
+        """Book `chat`'s next outbox slot (a gap after its last message); seconds until it."""
         now = self._clock()
-        slot = max(now, self._chat_next.get(chat, 0.0))
+        slot = max(now, self._chat_next.get(chat, 0.0), self._paused.get(chat, 0.0))
         self._chat_next[chat] = slot + self._chat_gap
         if len(self._chat_next) > 10_000:  # forget chats whose gap has long passed
             self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+            self._paused = {c: t for c, t in self._paused.items() if t > now}
+            self._retry_next = {c: t for c, t in self._retry_next.items() if t > now}
         return slot - now
 
     async def wait(self, chat: str, upcoming: int = 1) -> None:
@@ -106,8 +117,12 @@ class Pacer:
     async def wait_reply(self, chat: str) -> None:
         """Sleep until a reply may go: an overall slot; a chat waits only while it is paused
         (a 429), its replies then one gap apart. A person's own commands set their pace."""
-        if self.chat_ready_in(chat) > 0:
-            await asyncio.sleep(self.reserve_chat(chat))
+        now = self._clock()
+        paused = self._paused.get(chat, 0.0)
+        if paused > now:  # the replies waiting out a 429 go one gap apart after it
+            slot = max(paused, self._retry_next.get(chat, 0.0))
+            self._retry_next[chat] = slot + self._chat_gap
+            await asyncio.sleep(slot - now)
         await self.wait_overall(1)
         # An outbox message to this chat waits a gap after the reply.
         self._chat_next[chat] = max(self._chat_next.get(chat, 0.0), self._clock() + self._chat_gap)
@@ -140,7 +155,7 @@ class Pacer:
     def pause_chat(self, chat: str, seconds: float) -> None:
         """Nothing more to `chat` for `seconds` (it got a 429)."""
         until = self._clock() + seconds
-        self._chat_next[chat] = max(self._chat_next.get(chat, 0.0), until)
+        self._paused[chat] = max(self._paused.get(chat, 0.0), until)
 
     async def pause(self, seconds: float) -> None:
         """Nothing goes out for `seconds`, from any worker (a 429 that may be the token's)."""

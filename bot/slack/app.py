@@ -216,7 +216,8 @@ class SlackListeners:
             await self._apologise(body, self.giving.language)
             return BoltResponse(status=200, body="")
         holder = request.headers.get(HOLDER_HEADER)
-        delivery = Delivery(key=key, holder=holder[0]) if holder else new_handling(key)
+        # The component kept it (or took it over) under this holder a moment ago.
+        delivery = Delivery(key=key, holder=holder[0], fresh=True) if holder else new_handling(key)
         user_id = context.user_id
         member: Member | None = None
         if user_id:

@@ -151,7 +151,7 @@ class TelegramAdapter:
         log.error("telegram update %s failed", update_id, exc_info=context.error)
         if chat is None:
             return
-        if self.pacer.chat_ready_in(str(chat.id)) > 0:
+        if self.pacer.paused_for(str(chat.id)) > 0:
             log.info("not apologising in chat %s: it is flood-limited", chat.id)
             return
         user = update.effective_user if isinstance(update, Update) else None

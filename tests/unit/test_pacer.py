@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from bot.outbox import pacer as pacer_module
 from bot.outbox.pacer import BLOCK, LocalBudget, Pacer
 
 
@@ -70,3 +73,29 @@ def test_a_pause_reaches_the_shared_budget() -> None:
     pacer = Pacer(per_second=10, per_chat_interval=1.0, budget=budget, clock=clock)
     asyncio.run(pacer.pause(5))
     assert budget.reserve(1, 0.1, clock.now) == 105.0
+
+
+def test_replies_wait_only_while_their_chat_is_paused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A person's own commands set their pace: replies do not queue behind the chat's gap
+    (which the outbox keeps after them); after a 429 they wait it out, one gap apart."""
+    clock = FakeTime()
+    pacer = Pacer(per_second=1000, per_chat_interval=1.0, clock=clock)
+    sleeps: list[float] = []
+
+    async def recorded(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    monkeypatch.setattr(pacer_module.asyncio, "sleep", recorded)
+
+    async def replies(count: int) -> None:
+        for _ in range(count):
+            await pacer.wait_reply("ann")
+
+    asyncio.run(replies(3))
+    assert all(s < 0.01 for s in sleeps)
+    assert pacer.chat_ready_in("ann") == 1.0  # the outbox waits a gap after them
+    sleeps.clear()
+    pacer.pause_chat("ann", 5)
+    assert pacer.paused_for("ann") == 5
+    asyncio.run(replies(2))
+    assert [round(s, 3) for s in sleeps if s >= 0.01] == [5.0, 6.0]
