@@ -6,6 +6,7 @@ challenges: `[--engine sqlite|postgresql]`
 telegram: `[--only balance|outbox] [--notifications N] [--profile DIR]`
 pos:      the purchase API through `loyalty run` against a bare FastAPI endpoint (PostgreSQL)
 import:   `[--rows N] [--engine sqlite|postgresql]` CSV import rows/s and peak memory
+outbox:   1, 2, 3 workers on PostgreSQL draining one token's outbox (30/s and 1,000/s fakes)
 reports:  `[--journals N] [--members N]` `loyalty report` over a big ledger (PostgreSQL)
 """
 
@@ -33,12 +34,14 @@ def main(argv: list[str] | None = None) -> int:
             "pos",
             "import",
             "challenges",
+            "outbox",
             "reports",
             "all",
         ],
         help="ledger (default), telegram (/balance and the outbox), slack (/kudos), boundaries"
         " (chat-line splitting and the Slack gate), pos (the purchase API), import (CSV"
-        " imports), challenges (what 20 challenges cost an earn; progress table sizes), all",
+        " imports), challenges (what 20 challenges cost an earn; progress table sizes), outbox"
+        " (1-3 workers on PostgreSQL draining one token's outbox), all",
     )
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke run")
     parser.add_argument(
@@ -83,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.suite in ("challenges", "all"):
         _challenges(args)
+    if args.suite in ("outbox", "all"):
+        from benchmarks.outbox_drain import run_and_report as drain_report
+
+        drain_report(quick=args.quick, save=not args.no_save, echo=print)
     if args.suite in ("reports", "all"):
         from benchmarks import reports
 
