@@ -8,6 +8,7 @@ pos:      the purchase API through `loyalty run` against a bare FastAPI endpoint
 import:   `[--rows N] [--engine sqlite|postgresql]` CSV import rows/s and peak memory
 nudges:   `[--members N]` nudge planning on PostgreSQL beside the bare SQL (1,000,000)
 broadcasts: `[--members N]` queueing a broadcast, then delivery against the fake Bot API (100,000)
+outbox:   1, 2, 3 workers on PostgreSQL draining one token's outbox (30/s and 1,000/s fakes)
 reports:  `[--journals N] [--members N]` `loyalty report` over a big ledger (PostgreSQL)
 """
 
@@ -37,12 +38,14 @@ def main(argv: list[str] | None = None) -> int:
             "challenges",
             "nudges",
             "broadcasts",
+            "outbox",
             "reports",
             "all",
         ],
         help="ledger (default), telegram (/balance and the outbox), slack (/kudos), boundaries"
         " (chat-line splitting and the Slack gate), pos (the purchase API), import (CSV"
-        " imports), challenges (what 20 challenges cost an earn; progress table sizes), all",
+        " imports), challenges (what 20 challenges cost an earn; progress table sizes), outbox"
+        " (1-3 workers on PostgreSQL draining one token's outbox), all",
     )
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke run")
     parser.add_argument(
@@ -103,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         broadcasts.run_and_report(
             quick=args.quick, members=args.members, save=not args.no_save, echo=print
         )
+    if args.suite in ("outbox", "all"):
+        from benchmarks.outbox_drain import run_and_report as drain_report
+
+        drain_report(quick=args.quick, save=not args.no_save, echo=print)
     if args.suite in ("reports", "all"):
         from benchmarks import reports
 

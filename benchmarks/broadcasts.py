@@ -248,9 +248,8 @@ def run(members: int, rounds: int, sends: int, echo: Callable[[str], None]) -> R
                 report.rates.append(measure(fake, label, sends, workers, env, cwd))
                 echo(f"broadcasts: {report.rates[-1]}")
     report.notes.append(
-        "Each worker paces itself at Telegram's 29/s (bot.telegram.sender); three workers"
-        " share no budget yet, so they would exceed a real 30/s limit together (the shared"
-        " send budget is another issue's)."
+        "Workers of one bot token draw on one send budget (TELEGRAM_SENDS_PER_SECOND, in the"
+        " database on PostgreSQL; docs/DELIVERY.md)."
     )
     return report
 

@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     # How long a claimed outbox row is hidden from other dispatchers: after a crash, its rows
     # are offered again once this has passed.
     outbox_lease_seconds: float = Field(default=300, ge=1, le=3600)
+    # An update kept but not handled within this long (its worker died) is taken over by
+    # another worker (core.deliveries).
+    inbound_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # One send budget per bot token, shared by every worker (bot.outbox.pacer): Telegram
+    # allows about 30 messages/s, more with paid broadcasts; Slack about 1/s per channel.
+    telegram_sends_per_second: float = Field(default=29.0, gt=0)
+    slack_sends_per_second: float = Field(default=20.0, gt=0)
     # GET /metrics on the HTTP server (Prometheus); with METRICS_TOKEN, only with that bearer.
     metrics_enabled: bool = True
     # Key of the hashes that remember forgotten chat identities (derived from the bot's

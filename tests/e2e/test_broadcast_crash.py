@@ -2,10 +2,11 @@
 every recipient gets it, none twice beyond the messages in flight at the kill, opted-out and
 blocked members get nothing, the holdout (10%) gets nothing, and the report adds up.
 
-The in-flight bound: the dispatcher sends one message at a time and records each as sent right
-after the platform accepts it, so at most one message per dispatcher was accepted but not yet
-recorded when the process died; that one goes again after the restart. Rows it had claimed but
-not sent wait for their lease (`OUTBOX_LEASE_SECONDS`, 2 s here) and are then sent once.
+The in-flight bound: the dispatcher has at most `IN_FLIGHT` messages under way at once and
+records each as sent right after the platform accepts it, so at most that many per dispatcher
+were accepted but not yet recorded when the process died; those go again after the restart.
+Rows it had claimed but not sent wait for their lease (`OUTBOX_LEASE_SECONDS`, 2 s here) and
+are then sent once.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import TypeVar
 from sqlalchemy import create_engine, text
 
 from bot.bootstrap import build
+from bot.outbox.dispatcher import IN_FLIGHT
 from bot.settings import Settings
 from core.model import Identity
 from tests.fakes.telegram_api import FakeTelegramApi
@@ -32,7 +34,7 @@ T = TypeVar("T")
 MEMBERS = 1000
 OPTED_OUT = 50
 BLOCKED = 30
-IN_FLIGHT_BOUND = 1  # dispatchers (one process, one dispatcher) x one send in flight each
+IN_FLIGHT_BOUND = 1 * IN_FLIGHT  # one process, one dispatcher, IN_FLIGHT sends under way
 CHAT_BASE = 500_000
 
 

@@ -2,7 +2,7 @@
 broadcasts with their state, and each broadcast's audience with its holdout.
 
 Revision ID: 0010
-Revises: 0011
+Revises: 0009
 Create Date: 2026-11-25 18:30:00.000000
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0011"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
