@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from core.lift import GroupSums
+
 
 @dataclass(frozen=True, kw_only=True)
 class Flow:
@@ -114,6 +116,20 @@ class Savings:
     redeemers: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class BroadcastCount:
+    """A broadcast started in the period, and its audience's and holdout's figures over the
+    days after it started (per group: members, sums and sums of squares; see core.lift)."""
+
+    broadcast_id: int
+    segment: str
+    started_at: datetime
+    audience: int
+    holdout: int
+    sent: GroupSums
+    held: GroupSums
+
+
 class ReportReader(Protocol):
     """The read-only, set-based aggregates a report is made of (`storage.repositories.reports`).
 
@@ -148,3 +164,7 @@ class ReportReader(Protocol):
     def outbox(self, start: datetime, end: datetime) -> list[OutboxCount]: ...
     def spending(self, start: datetime, end: datetime) -> Spending: ...
     def savings(self) -> Savings: ...
+
+    def broadcasts(self, start: datetime, end: datetime, days: int) -> list[BroadcastCount]:
+        """Broadcasts started in `[start, end)` with their groups' figures over `days`."""
+        ...

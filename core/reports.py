@@ -23,6 +23,7 @@ from typing import Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from core.categories import TRANSACTIONAL
+from core.lift import MIN_GROUP, lift_of
 from core.model import Purpose
 from core.ports import Clock
 from core.program import Program
@@ -31,6 +32,7 @@ from core.report_period import ReportPeriod, parse_period, period_of
 
 EXPIRY_HORIZONS = (30, 60, 90)
 TOP_REWARDS = 5
+LIFT_DAYS = 7  # a broadcast's lift in the report: the week after it started
 _MEMBER_POINTS = frozenset({Purpose.AVAILABLE.value, Purpose.PENDING.value})
 _RATE = Decimal("0.0001")
 T = TypeVar("T")
@@ -434,6 +436,42 @@ def messages(data: ReportInput) -> Section:
     )
 
 
+def broadcasts(data: ReportInput) -> Section:
+    """Broadcasts started in the period and their lift over the holdout, 7 days after each
+    start (so far, for a broadcast younger than that)."""
+    found = data.reader.broadcasts(data.period.start, data.period.end, LIFT_DAYS)
+    figures: list[Figure] = []
+    rows: list[dict[str, object]] = []
+    for b in found:
+        lift = lift_of(b.sent, b.held, LIFT_DAYS)
+        figures.append(Figure(key="report.broadcast", params={
+            "id": b.broadcast_id, "segment": b.segment, "audience": b.audience,
+            "holdout": b.holdout, "days": LIFT_DAYS}))  # fmt: skip
+        metrics: dict[str, object] = {}
+        for metric in lift.metrics:
+            # Spend is summed in minor units: shown in the program's currency.
+            scale = -_decimals(data) if metric.metric == "spend" else 0
+            values = (("difference", metric.difference), ("low", metric.low),
+                      ("high", metric.high))  # fmt: skip
+            shown: dict[str, object] = {
+                name: (Decimal(str(value)).scaleb(scale)).quantize(Decimal("0.01"))
+                for name, value in values
+            }
+            metrics[metric.metric] = {name: str(value) for name, value in shown.items()}
+            if lift.enough:  # signed, two places: "+10.00 (+9.10 to +10.90)"
+                signed: dict[str, object] = {n: f"{v:+}" for n, v in shown.items()}
+                figures.append(Figure(key=f"report.lift_{metric.metric}", params=signed))
+        if not lift.enough:
+            figures.append(Figure(key="report.lift_small", params={"members": MIN_GROUP}))
+        rows.append({"broadcast": b.broadcast_id, "segment": b.segment,
+                     "audience": b.audience, "holdout": b.holdout,
+                     "lift_days": LIFT_DAYS, "lift_enough": lift.enough,
+                     "lift": metrics})  # fmt: skip
+    if not figures:
+        figures.append(Figure(key="report.broadcasts_none"))
+    return Section(name="broadcasts", figures=tuple(figures), data={"broadcasts": rows})
+
+
 def reward_rate(data: ReportInput) -> Section:
     """Value returned per unit spent in the period, and what members saved since joining."""
     spending = data.reader.spending(data.period.start, data.period.end)
@@ -504,6 +542,7 @@ SECTIONS: tuple[tuple[str, Callable[[ReportInput], Section]], ...] = (
     ("challenges", challenges),
     ("recognition", recognition),
     ("messages", messages),
+    ("broadcasts", broadcasts),
     ("reward_rate", reward_rate),
     ("daily", daily),
 )

@@ -9,10 +9,12 @@ they lean on are named beside them (migration 0011 adds the two on journal and p
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from core.lift import GroupSums
 from core.report_figures import (
+    BroadcastCount,
     ChallengeCount,
     Flow,
     MemberCounts,
@@ -26,6 +28,7 @@ from core.report_figures import (
     ValueCount,
     Vouchers,
 )
+from storage.broadcast_store import _LIFT, _group
 from storage.predicates import AVAILABLE_OPEN
 from storage.sql import Query, Sql
 
@@ -124,6 +127,11 @@ _SPENDING = Query(
 _SAVINGS = Query(
     "SELECT COALESCE(SUM(points), 0), COUNT(DISTINCT member_id) FROM redemption"
     " WHERE returned_at IS NULL"
+)
+
+_BROADCASTS = Query(
+    "SELECT id, segment, started_at, audience, holdout FROM broadcast"
+    " WHERE started_at >= :start AND started_at < :end ORDER BY started_at, id"
 )
 
 
@@ -230,6 +238,35 @@ class SqlReportReader:
         """Points redeemed since the start, net of returned vouchers, and by how many members."""
         row = self._row(_SAVINGS, {})
         return Savings(redeemed_points=int(row[0]), redeemers=int(row[1]))
+
+    def broadcasts(self, start: datetime, end: datetime, days: int) -> list[BroadcastCount]:
+        """Broadcasts started in the period with the lift figures of their two groups (the
+        broadcasts' own lift query, `storage.broadcast_store`, one per broadcast)."""
+        flavor = self._sql.flavor
+        found = []
+        for row in self._sql.all(_BROADCASTS, self._range(start, end)):
+            started = flavor.read_time(row[2])
+            until = started + timedelta(days=days)
+            params = {
+                "id": int(row[0]),
+                "start": flavor.bind_time(started),
+                "end": flavor.bind_time(until),
+                "first": flavor.bind_day(started.date()),
+                "last": flavor.bind_day(until.date()),
+            }
+            groups = {bool(g[0]): _group(g) for g in self._sql.all(_LIFT, params)}
+            found.append(
+                BroadcastCount(
+                    broadcast_id=int(row[0]),
+                    segment=str(row[1]),
+                    started_at=started,
+                    audience=int(row[3] or 0),
+                    holdout=int(row[4] or 0),
+                    sent=groups.get(False, GroupSums()),
+                    held=groups.get(True, GroupSums()),
+                )
+            )
+        return found
 
     def _row(self, query: Query, params: dict[str, Any]) -> tuple[Any, ...]:
         row = self._sql.one(query, params)
