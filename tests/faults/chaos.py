@@ -23,6 +23,7 @@ from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.faults.cluster import Cluster, Worker
 
+RESTART_STAND_IN = "every connection terminated (restart stand-in)"
 # What the platforms do in each phase of the run, in turn.
 PHASES = [
     FaultPlan(),
@@ -126,7 +127,7 @@ class Chaos:
             if not everything_done and self.injected.counts["pg_terminate_backend"] >= 2:
                 everything_done = True
                 ended = await asyncio.to_thread(self._terminate, self._cluster.workers)
-                self.injected.counts["every connection terminated (restart stand-in)"] += 1
+                self.injected.counts[RESTART_STAND_IN] += 1
             else:
                 ended = await asyncio.to_thread(self._terminate, [self._random.choice(workers)])
                 self.injected.counts["pg_terminate_backend"] += 1

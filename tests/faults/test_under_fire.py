@@ -31,7 +31,7 @@ from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.faults import checks
 from tests.faults.balancer import Balancer, Delivery, Kind
-from tests.faults.chaos import Chaos
+from tests.faults.chaos import RESTART_STAND_IN, Chaos
 from tests.faults.cluster import Cluster, Platforms
 from tests.faults.workload import (
     COLLEAGUE_IDS,
@@ -49,7 +49,7 @@ LOAD_SECONDS = float(os.environ.get("LOYALTY_FAULTS_SECONDS", "75"))
 PER_SECOND = 12  # deliveries started per second during the load
 TELEGRAM_LIMIT = 30  # sends per second across the bot, as the fake enforces
 BROADCAST_EACH = 8  # outbox rows per member, queued at once mid-run
-SETTLE = 180.0  # seconds for the last deliveries to be handled after the faults stop
+SETTLE = float(os.environ.get("LOYALTY_FAULTS_SETTLE", "180"))  # seconds for the last deliveries to be handled
 BLOCKED = MEMBER_IDS[:2]
 
 
@@ -222,7 +222,8 @@ def _check(
     timeouts = sum(v for k, v in platform_faults.items() if k.endswith("timeout"))
     # A message a worker sent and died (or lost its connection) before recording, or whose
     # answer timed out, may go again: at most one per such fault.
-    in_flight = injected["SIGKILL"] + injected["connections terminated"] + timeouts
+    cut_off = injected["pg_terminate_backend"] + WORKERS * injected[RESTART_STAND_IN]
+    in_flight = injected["SIGKILL"] + cut_off + timeouts
     by_kind = Counter(str(d.kind) for d in run.deliveries if d.acked)
     print(
         "\nfault suite figures:"
