@@ -49,7 +49,8 @@ LOAD_SECONDS = float(os.environ.get("LOYALTY_FAULTS_SECONDS", "75"))
 PER_SECOND = 12  # deliveries started per second during the load
 TELEGRAM_LIMIT = 30  # sends per second across the bot, as the fake enforces
 BROADCAST_EACH = 8  # outbox rows per member, queued at once mid-run
-SETTLE = float(os.environ.get("LOYALTY_FAULTS_SETTLE", "180"))  # seconds for the last deliveries to be handled
+# Seconds for the last deliveries to be handled once the faults stop.
+SETTLE = float(os.environ.get("LOYALTY_FAULTS_SETTLE", "180"))
 BLOCKED = MEMBER_IDS[:2]
 
 
