@@ -72,6 +72,11 @@ class Worker:
         self.lives: list[Life] = []
 
     @property
+    def database_url(self) -> str:
+        """The database its processes use."""
+        return self._env["DATABASE_URL"]
+
+    @property
     def alive(self) -> bool:
         """Whether a process is running in this slot."""
         return self._process is not None and self._process.poll() is None
