@@ -27,6 +27,7 @@ import asyncio
 import json
 import os
 import platform
+import re
 import statistics
 import tempfile
 import time
@@ -66,6 +67,9 @@ COLLEAGUES = [f"US{n:03d}" for n in range(60)]
 BALANCE_ASKERS = MEMBER_IDS[20:]  # they get no notifications: their next message is the reply
 EARNERS = MEMBER_IDS[:20]
 BROADCAST_EACH = 3
+TOKEN = re.compile(r"\bT-\d+\b|\bgift\d+\b")  # what a reply names: a receipt, a gift
+# Slack posts at most one message a second in a channel: kudos go on in several.
+CHANNELS = 10
 MIX = {"balance": 30, "earn": 25, "purchase": 25, "gift": 20}
 
 
@@ -94,7 +98,7 @@ class Window:
     workers: int
     seconds: float
     handled: int
-    latencies_ms: list[float]
+    latencies_ms: dict[str, list[float]]  # by kind
     worker_cpu: float  # seconds, all workers
     postgres_cpu: float  # seconds, their backends
     own_cpu: float  # seconds, this process: fakes and load generator
@@ -113,8 +117,11 @@ class Window:
     def worst_growth(self) -> float:
         return max((end - start) / start for start, end in self.memory)
 
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies_ms)
+    def percentile(self, q: float, kind: str | None = None) -> float:
+        if kind is None:
+            ordered = sorted(ms for values in self.latencies_ms.values() for ms in values)
+        else:
+            ordered = sorted(self.latencies_ms.get(kind, []))
         return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else 0.0
 
 
@@ -242,6 +249,7 @@ class SoakLoad:
         self.sent_at: dict[str, float] = {}
         self.tokens: dict[str, str] = {}  # delivery key -> what its reply contains
         self.chats: dict[str, int] = {}  # delivery key -> the chat its reply goes to
+        self.kinds: dict[str, str] = {}  # delivery key -> its kind in MIX
 
     def next(self) -> Delivery:
         self._n += 1
@@ -264,7 +272,10 @@ class SoakLoad:
                 receiver = COLLEAGUES[(n + 1) % 60]
             token = f"gift{n}"
             event = slack_signing.message_event(
-                "CSOAK", giver, f"+1 <@{receiver}> thanks {token} #teamwork", team=self._team_id
+                f"CSOAK{n % CHANNELS}",
+                giver,
+                f"+1 <@{receiver}> thanks {token} #teamwork",
+                team=self._team_id,
             )
             body = slack_signing.event_body(event, f"EvS{n}", team_id=self._team_id)
             delivery = Delivery(kind=Kind.SLACK_EVENT, key=f"EvS{n}", body=body)
@@ -275,6 +286,7 @@ class SoakLoad:
             raw = json.dumps(purchase).encode()
             delivery = Delivery(kind=Kind.PURCHASE, key=f"P-{n}", body=raw)
         self.sent_at[delivery.key] = time.monotonic()
+        self.kinds[delivery.key] = kind
         return delivery
 
     def _telegram(self, user: int, text: str) -> Delivery:
@@ -299,7 +311,7 @@ def latencies(
     deliveries: list[Delivery],
     telegram: FakeTelegramApi,
     slack: FakeSlackApi,
-) -> list[float]:
+) -> dict[str, list[float]]:
     """Milliseconds from sending each delivery to its reply reaching the platform (the
     API's own answer for purchases)."""
     replies_by_chat: dict[int, list[float]] = {}
@@ -308,31 +320,26 @@ def latencies(
         if call.method.lower() == "sendmessage" and call.ok:
             chat = int(call.chat_id)
             replies_by_chat.setdefault(chat, []).append(call.at)
-            text = call.text or ""
-            for word in text.split():
-                if word.startswith("T-"):
-                    by_token.setdefault(word.rstrip(".,"), call.at)
+            for token in TOKEN.findall(call.text or ""):
+                by_token.setdefault(token, call.at)
     for post in slack.calls_to("chat.postMessage"):
-        text = str(post.params.get("text", ""))
-        for word in text.split():
-            if word.startswith("gift"):
-                by_token.setdefault(word.rstrip(".,"), post.at)
-    out = []
+        for token in TOKEN.findall(str(post.params.get("text", ""))):
+            by_token.setdefault(token, post.at)
+    out: dict[str, list[float]] = {}
     for delivery in deliveries:
         sent = load.sent_at.get(delivery.key)
         if sent is None or not delivery.acked:
             continue
+        at: float | None = None
         if delivery.kind is Kind.PURCHASE:
-            assert delivery.acked_at is not None
-            out.append(1000 * (delivery.acked_at - sent))
+            at = delivery.acked_at
         elif delivery.key in load.tokens:
             at = by_token.get(load.tokens[delivery.key])
-            if at is not None:
-                out.append(1000 * (at - sent))
         elif delivery.key in load.chats:
             after = [t for t in replies_by_chat.get(load.chats[delivery.key], []) if t >= sent]
-            if after:
-                out.append(1000 * (min(after) - sent))
+            at = min(after, default=None)
+        if at is not None:
+            out.setdefault(load.kinds[delivery.key], []).append(1000 * (at - sent))
     return out
 
 
@@ -403,7 +410,11 @@ def measure(workers: int, sizes: Sizes, echo: Callable[[str], None]) -> Window:
     echo(
         f"{workers} worker(s): {window.throughput:.1f}/s, p50 {window.percentile(0.5):.0f} ms,"
         f" p99 {window.percentile(0.99):.0f} ms, {window.cpu_per_delivery_ms:.1f} ms CPU"
-        f" per delivery, memory {100 * window.worst_growth:+.1f} %"
+        f" per delivery, memory {100 * window.worst_growth:+.1f} %; p50/p99 by kind: "
+        + ", ".join(
+            f"{kind} {window.percentile(0.5, kind):.0f}/{window.percentile(0.99, kind):.0f}"
+            for kind in MIX
+        )
     )
     return window
 

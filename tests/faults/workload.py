@@ -22,7 +22,7 @@ from tests.faults.balancer import Delivery, Kind
 from tests.faults.cluster import TELEGRAM_TOKEN
 
 MEMBERS = 40
-STAFF = 3
+STAFF = 10
 COLLEAGUES = 8
 OPENING_POINTS = 3000
 REWARD, REWARD_PRICE = "cookie", 150
