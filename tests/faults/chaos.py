@@ -113,8 +113,9 @@ class Chaos:
             if victim is leader:
                 self.injected.counts["SIGKILL of the scheduler leader"] += 1
             await asyncio.sleep(0.5 + self._random.random())
-            await asyncio.to_thread(victim.start)
+            starts = await asyncio.to_thread(victim.start)
             self.injected.counts["restart"] += 1
+            self.injected.counts["restart that had to be retried"] += starts > 1
 
     async def _terminations(self) -> None:
         """pg_terminate_backend on one worker's connections; once, on every worker's at once

@@ -49,8 +49,11 @@ class Handled:
     redelivered_once: int = 0  # re-delivered and handled exactly once
 
 
-def handled(deliveries: Iterable[Delivery], found: Counter[tuple[str, str]]) -> Handled:
-    """Each delivery's effect at most once; exactly once when a worker acknowledged it."""
+def handled(
+    deliveries: Iterable[Delivery], found: Counter[tuple[str, str]], claims: set[str]
+) -> Handled:
+    """Each delivery's effect at most once; exactly once when a worker acknowledged it.
+    (`claims`: the delivery keys the workers recorded, to tell how a lost one was lost.)"""
     result = Handled()
     for delivery in deliveries:
         result.acknowledged += delivery.acked
@@ -63,11 +66,18 @@ def handled(deliveries: Iterable[Delivery], found: Counter[tuple[str, str]]) -> 
         if count > 1:
             result.doubled.append(f"{delivery.kind} {delivery.key}: {count} times")
         elif count == 0 and delivery.acked:
-            result.lost.append(f"{delivery.kind} {delivery.key} ({delivery.statuses})")
+            claimed = "claimed" if delivery.key in claims else "never claimed"
+            result.lost.append(f"{delivery.kind} {delivery.key} {delivery.statuses} {claimed}")
         elif count == 1:
             result.effects_once += 1
             result.redelivered_once += delivery.redelivered
     return result
+
+
+def claimed(engine: Engine) -> set[str]:
+    """The inbound delivery keys the workers recorded."""
+    with engine.connect() as conn:
+        return {str(r[0]) for r in conn.exec_driver_sql("SELECT key FROM inbound_event").all()}
 
 
 def missing(deliveries: Iterable[Delivery], found: Counter[tuple[str, str]]) -> int:

@@ -46,6 +46,10 @@ def with_application_name(url: str, name: str) -> str:
     )
 
 
+class WorkerExited(AssertionError):
+    """A worker process ended while it was starting."""
+
+
 @dataclass(kw_only=True)
 class Life:
     """One run of a worker process: when it started, when it died and what it logged."""
@@ -86,8 +90,21 @@ class Worker:
         """The running process's id."""
         return self._process.pid if self.alive and self._process is not None else None
 
-    def start(self, timeout: float = 60.0) -> None:
-        """Start a process and wait until it answers /healthz."""
+    def start(self, timeout: float = 60.0, attempts: int = 3) -> int:
+        """Start a process and wait until it answers /healthz; a process that exits while
+        starting (its database connection was cut, say) is started again, as a supervisor
+        does. How many starts it took."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._start_once(timeout)
+            except WorkerExited:
+                if attempt == attempts:
+                    raise
+            else:
+                return attempt
+        raise AssertionError("unreachable")
+
+    def _start_once(self, timeout: float) -> None:
         process = subprocess.Popen(
             [str(LOYALTY), "run"], cwd=self._cwd, env=self._env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -106,7 +123,7 @@ class Worker:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 self._finish(process, life)
-                raise AssertionError(f"worker {self.index} exited at start:\n{self.log()}")
+                raise WorkerExited(f"worker {self.index} exited at start:\n{self.log()}")
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
                     return

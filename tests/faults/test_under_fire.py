@@ -212,7 +212,7 @@ def _check(
     slack: FakeSlackApi,
 ) -> None:
     found = checks.effects(engine)
-    handled = checks.handled(run.deliveries, found)
+    handled = checks.handled(run.deliveries, found, checks.claimed(engine))
     facts = LedgerChecker(engine).check()  # sums, lots against balances, nothing negative
     messages = checks.sent(telegram, slack)
     peak = checks.peak(telegram.send_attempt_times())
