@@ -127,6 +127,14 @@ def peak(times: list[float], window: float = 1.0) -> int:
     return best
 
 
+def slack_channel_peak(slack: FakeSlackApi) -> int:
+    """Most chat.postMessage attempts to one channel inside any second."""
+    by_channel: dict[str, list[float]] = {}
+    for post in slack.calls_to("chat.postMessage"):
+        by_channel.setdefault(str(post.params.get("channel")), []).append(post.at)
+    return max((peak(times) for times in by_channel.values()), default=0)
+
+
 def leadership(workers: list[Worker], terminated: list[tuple[float, str]]) -> list[str]:
     """Overlaps between the times processes believed they led the scheduler.
 

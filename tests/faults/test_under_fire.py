@@ -70,6 +70,7 @@ def test_nothing_lost_nothing_doubled_under_fire(tmp_path: Path) -> None:
             for user in COLLEAGUE_IDS:
                 slack.add_user(user, user.lower())
             telegram.enforce_rate(TELEGRAM_LIMIT, per_chat_per_sec=1)
+            slack.enforce_channel_rate(1)
             cluster = Cluster(
                 size=WORKERS, database_url=url, program=program,
                 platforms=Platforms(telegram_base_url=telegram.base_url,
@@ -216,6 +217,7 @@ def _check(
     facts = LedgerChecker(engine).check()  # sums, lots against balances, nothing negative
     messages = checks.sent(telegram, slack)
     peak = checks.peak(telegram.send_attempt_times())
+    channel_peak = checks.slack_channel_peak(slack)
     overlaps = checks.leadership(cluster.workers, run.chaos.injected.terminated)
     injected = run.chaos.injected.counts
     platform_faults = Counter({f"telegram {k}": v for k, v in telegram.faults.injected.items()})

@@ -31,7 +31,8 @@ MEMBER_IDS = [50_000 + n for n in range(MEMBERS)]
 STAFF_IDS = [90_000 + n for n in range(STAFF)]
 COLLEAGUE_IDS = [f"UF{n:02d}" for n in range(COLLEAGUES)]
 GIFTS_EACH = 40  # one point each: under the allowance of 50 and the cap of 25 per pair a day
-CHANNEL = "CFAULTS"
+# Slack posts one message a second in a channel: kudos are spread over several.
+CHANNELS = [f"CFAULTS{n}" for n in range(10)]
 
 # How often each kind of delivery is drawn.
 MIX = {
@@ -170,7 +171,10 @@ class Workload:
         receiver = self._random.choice([u for u in COLLEAGUE_IDS if u != giver])
         token = f"gift{self._n}"
         event = slack_signing.message_event(
-            CHANNEL, giver, f"+1 <@{receiver}> thanks {token} #teamwork", team=self.team_id
+            CHANNELS[self._n % len(CHANNELS)],
+            giver,
+            f"+1 <@{receiver}> thanks {token} #teamwork",
+            team=self.team_id,
         )
         event_id = f"EvF{self._n}"
         body = slack_signing.event_body(event, event_id, team_id=self.team_id)
