@@ -54,6 +54,7 @@ SETTLE = float(os.environ.get("LOYALTY_FAULTS_SETTLE", "180"))
 BLOCKED = MEMBER_IDS[:2]
 
 
+@pytest.mark.timeout(540)  # load, settling and checks: about 3 minutes when nothing is lost
 def test_nothing_lost_nothing_doubled_under_fire(tmp_path: Path) -> None:
     server = require_postgres()
     tag = f"faults{os.getpid()}"
