@@ -262,10 +262,10 @@ class SoakLoad:
         elif kind == "earn":
             receipt = f"T-{n}"
             member = self._workload.member_codes[EARNERS[n % len(EARNERS)]]
-            delivery = self._telegram(
-                STAFF_IDS[n % len(STAFF_IDS)], f"/earn {member} 7.50 {receipt}"
-            )
+            staff = STAFF_IDS[n % len(STAFF_IDS)]
+            delivery = self._telegram(staff, f"/earn {member} 7.50 {receipt}")
             self.tokens[delivery.key] = receipt
+            self.chats[delivery.key] = staff
         elif kind == "gift":
             giver, receiver = COLLEAGUES[n % 60], COLLEAGUES[(n * 7 + 1) % 60]
             if giver == receiver:
@@ -315,16 +315,16 @@ def latencies(
     """Milliseconds from sending each delivery to its reply reaching the platform (the
     API's own answer for purchases)."""
     replies_by_chat: dict[int, list[float]] = {}
-    by_token: dict[str, float] = {}
+    by_token: dict[tuple[str, str], float] = {}  # (chat, token) -> first message
     for call in telegram.calls:
         if call.method.lower() == "sendmessage" and call.ok:
             chat = int(call.chat_id)
             replies_by_chat.setdefault(chat, []).append(call.at)
             for token in TOKEN.findall(call.text or ""):
-                by_token.setdefault(token, call.at)
+                by_token.setdefault((str(chat), token), call.at)
     for post in slack.calls_to("chat.postMessage"):
         for token in TOKEN.findall(str(post.params.get("text", ""))):
-            by_token.setdefault(token, post.at)
+            by_token.setdefault(("slack", token), post.at)
     out: dict[str, list[float]] = {}
     for delivery in deliveries:
         sent = load.sent_at.get(delivery.key)
@@ -333,8 +333,9 @@ def latencies(
         at: float | None = None
         if delivery.kind is Kind.PURCHASE:
             at = delivery.acked_at
-        elif delivery.key in load.tokens:
-            at = by_token.get(load.tokens[delivery.key])
+        elif delivery.key in load.tokens:  # the staff's chat, or any Slack channel
+            where = str(load.wheres.get(delivery.key, "slack"))
+            at = by_token.get((where, load.tokens[delivery.key]))
         elif delivery.key in load.chats:
             after = [t for t in replies_by_chat.get(load.chats[delivery.key], []) if t >= sent]
             at = min(after, default=None)
