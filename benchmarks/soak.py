@@ -334,7 +334,7 @@ def latencies(
         if delivery.kind is Kind.PURCHASE:
             at = delivery.acked_at
         elif delivery.key in load.tokens:  # the staff's chat, or any Slack channel
-            where = str(load.wheres.get(delivery.key, "slack"))
+            where = str(load.chats.get(delivery.key, "slack"))
             at = by_token.get((where, load.tokens[delivery.key]))
         elif delivery.key in load.chats:
             after = [t for t in replies_by_chat.get(load.chats[delivery.key], []) if t >= sent]
