@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="telegram: run `loyalty run` under cProfile and phase timers, write them to DIR",
+        help="telegram, soak: run `loyalty run` (soak: one worker) under cProfile and phase"
+        " timers, write them to DIR",
     )
     parser.add_argument("--rows", type=int, help="import: purchases in the file (50,000)")
     parser.add_argument(
@@ -153,7 +154,7 @@ def _soak(args: argparse.Namespace) -> None:
     sizes = SoakSizes.quick() if args.quick else SoakSizes.full()
     chosen = {"seconds": args.seconds, "rounds": args.rounds, "rate": args.rate}
     sizes = replace(sizes, **{k: v for k, v in chosen.items() if v is not None})
-    run_and_report(sizes, quick=args.quick, save=not args.no_save, echo=print)
+    run_and_report(sizes, quick=args.quick, save=not args.no_save, echo=print, profile=args.profile)
 
 
 if __name__ == "__main__":

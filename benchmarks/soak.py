@@ -29,6 +29,7 @@ import os
 import platform
 import re
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -57,6 +58,7 @@ from tests.faults.balancer import Balancer, Delivery, Kind
 from tests.faults.cluster import Cluster, Platforms
 from tests.faults.workload import MEMBER_IDS, STAFF_IDS, Workload, admins, customers
 
+ROOT = Path(__file__).resolve().parents[1]
 START = "<!-- soak:start (written by python -m benchmarks soak) -->"
 END = "<!-- soak:end -->"
 CPU_GOAL = 1.2  # worker CPU per delivery, 3 workers against 1
@@ -371,7 +373,7 @@ def _broadcast(url: str) -> None:
 
 @contextmanager
 def _configuration(
-    workers: int, tmp: Path
+    workers: int, tmp: Path, profile: Path | None = None
 ) -> Iterator[tuple[Cluster, FakeTelegramApi, FakeSlackApi, str, str, Workload]]:
     with (
         fresh_target("postgresql", postgres_url()) as target,
@@ -393,6 +395,9 @@ def _configuration(
             platforms=Platforms(telegram_base_url=telegram.base_url, slack_api_url=slack.api_url),
             pos_secret=POS_SECRET, slack_token=SLACK_TOKEN, slack_secret=SLACK_SECRET,
             admins=admins(), cwd=tmp, tag=tag,
+            command=None if profile is None else [sys.executable, "-m", "benchmarks.profiled_run"],
+            extra_env=None if profile is None else {
+                "LOYALTY_BENCH_PROFILE": str(profile), "PYTHONPATH": str(ROOT)},
         )  # fmt: skip
         workload = Workload(
             slack_secret=SLACK_SECRET, slack_token=SLACK_TOKEN, team_id=slack.team_id,
@@ -402,9 +407,12 @@ def _configuration(
             yield cluster, telegram, slack, target.libpq or "", tag, workload
 
 
-def measure(workers: int, sizes: Sizes, echo: Callable[[str], None]) -> Window:
-    """One configuration: start it, warm it up, measure one window."""
-    with tempfile.TemporaryDirectory() as tmp_dir, _configuration(workers, Path(tmp_dir)) as (
+def measure(
+    workers: int, sizes: Sizes, echo: Callable[[str], None], profile: Path | None = None
+) -> Window:
+    """One configuration: start it, warm it up, measure one window (with `profile`, under
+    cProfile, written to that directory)."""
+    with tempfile.TemporaryDirectory() as tmp, _configuration(workers, Path(tmp), profile) as (
         cluster, telegram, slack, libpq, tag, workload,
     ):  # fmt: skip
         window = asyncio.run(_window(cluster, telegram, slack, libpq, tag, workload, sizes))
@@ -505,9 +513,20 @@ def run(sizes: Sizes, echo: Callable[[str], None] = print) -> Result:
 
 
 def run_and_report(
-    sizes: Sizes, quick: bool, save: bool, echo: Callable[[str], None] = print
-) -> Result:
-    """Run, print the table and (unless quick) put it in docs/BENCHMARKS.md."""
+    sizes: Sizes,
+    quick: bool,
+    save: bool,
+    echo: Callable[[str], None] = print,
+    profile: Path | None = None,
+) -> Result | None:
+    """Run, print the table and (unless quick) put it in docs/BENCHMARKS.md; with `profile`,
+    one worker under cProfile instead, and the heaviest functions printed (no table)."""
+    if profile is not None:
+        from benchmarks.telegram_suite import profile_summary
+
+        measure(1, sizes, echo, profile)
+        echo(profile_summary(profile))
+        return None
     result = run(sizes, echo)
     echo(result.markdown())
     if save and not quick:

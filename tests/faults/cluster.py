@@ -64,8 +64,16 @@ class Life:
 class Worker:
     """One `loyalty run` slot: a port and an application name that outlive its processes."""
 
-    def __init__(self, index: int, env: dict[str, str], cwd: Path, application_name: str) -> None:
+    def __init__(
+        self,
+        index: int,
+        env: dict[str, str],
+        cwd: Path,
+        application_name: str,
+        command: list[str] | None = None,
+    ) -> None:
         self.index = index
+        self._command = command or [str(LOYALTY), "run"]
         self.port = free_port()
         self.application_name = application_name
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -106,7 +114,7 @@ class Worker:
 
     def _start_once(self, timeout: float) -> None:
         process = subprocess.Popen(
-            [str(LOYALTY), "run"], cwd=self._cwd, env=self._env, stdin=subprocess.DEVNULL,
+            self._command, cwd=self._cwd, env=self._env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
         life = Life(pid=process.pid, started=time.monotonic())
@@ -195,7 +203,11 @@ class Cluster:
         admins: str,
         cwd: Path,
         tag: str,
+        command: list[str] | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
+        """`command` replaces `loyalty run` (a profiled run, say), `extra_env` adds to its
+        environment."""
         env = {
             **os.environ,
             "LOYALTY_PROGRAM": str(program),
@@ -210,13 +222,14 @@ class Cluster:
             "SLACK_API_URL": platforms.slack_api_url,
             "POS_WEBHOOK_SECRET": pos_secret,
             "HTTP_HOST": "127.0.0.1",
+            **(extra_env or {}),
         }
         env.pop("SLACK_APP_TOKEN", None)
         self.workers: list[Worker] = []
         for index in range(size):
             name = f"{tag}-w{index}"
             worker_env = {**env, "DATABASE_URL": with_application_name(database_url, name)}
-            self.workers.append(Worker(index, worker_env, cwd, name))
+            self.workers.append(Worker(index, worker_env, cwd, name, command))
 
     @contextlib.contextmanager
     def running(self) -> Iterator[Cluster]:
