@@ -59,7 +59,7 @@ class Chaos:
         server_dsn: str,
         blocked_chats: list[int],
         *,
-        kill_every: float = 7.0,
+        kill_every: float = 4.0,
         terminate_every: float = 9.0,
         phase_seconds: float = 12.0,
         seed: int = 7,

@@ -135,6 +135,11 @@ def slack_channel_peak(slack: FakeSlackApi) -> int:
     return max((peak(times) for times in by_channel.values()), default=0)
 
 
+def takeovers(workers: list[Worker]) -> int:
+    """How many times a process said it now leads."""
+    return sum(LEADS in text for w in workers for life in w.lives for _, text in life.lines)
+
+
 def leadership(workers: list[Worker], terminated: list[tuple[float, str]]) -> list[str]:
     """Overlaps between the times processes believed they led the scheduler.
 

@@ -242,7 +242,9 @@ def _check(
         f" peak slack posts to one channel in 1 s: {channel_peak} (limit 1)"
         f"\n  duplicates: {len(messages.duplicates)} (in-flight bound {in_flight}),"
         f" effects doubled: {len(handled.doubled)}, lost: {len(handled.lost)}"
-        f"\n  scheduler leadership overlaps: {len(overlaps)}; ledger invariants hold"
+        f"\n  duplicates: {messages.duplicates[:3]}"
+        f"\n  scheduler: {checks.takeovers(cluster.workers)} times a process began to lead,"
+        f" overlaps: {len(overlaps)}; ledger invariants hold"
         f" ({facts.outstanding} points outstanding)"
     )
     assert not handled.lost, handled.lost[:20]
