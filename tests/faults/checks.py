@@ -75,9 +75,14 @@ def handled(
 
 
 def claimed(engine: Engine) -> set[str]:
-    """The inbound delivery keys the workers recorded."""
+    """The inbound delivery keys the workers recorded (kept deliveries where they are kept,
+    else the claimed keys)."""
     with engine.connect() as conn:
-        return {str(r[0]) for r in conn.exec_driver_sql("SELECT key FROM inbound_event").all()}
+        tables = {str(r[0]) for r in conn.exec_driver_sql(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+        ).all()}  # fmt: skip
+        table = "inbound_delivery" if "inbound_delivery" in tables else "inbound_event"
+        return {str(r[0]) for r in conn.exec_driver_sql(f"SELECT key FROM {table}").all()}
 
 
 def missing(deliveries: Iterable[Delivery], found: Counter[tuple[str, str]]) -> int:
