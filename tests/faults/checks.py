@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.faults.balancer import Delivery
-from tests.faults.cluster import LEADS, NO_LONGER_LEADS, Worker
+from tests.faults.cluster import LEADS, LOCK_LOST, LOCK_RETAKEN, NO_LONGER_LEADS, Worker
 
 # Every message the suite can attribute to one delivery names its receipt, refund, gift or
 # broadcast row; a second copy of such a message to the same chat is a duplicate.
@@ -148,9 +148,10 @@ def takeovers(workers: list[Worker]) -> int:
 def leadership(workers: list[Worker], terminated: list[tuple[float, str]]) -> list[str]:
     """Overlaps between the times processes believed they led the scheduler.
 
-    A process leads from the line saying so until the line saying it stopped, its death, or
-    the termination of its connections (which ends its advisory lock; it notices at its next
-    election, and checks before each sweep)."""
+    A process leads from the line saying so (or that it took the lock again) until the line
+    saying it stopped (or lost the lock's connection), its death, or the termination of its
+    connections (which ends its advisory lock; it notices at its next election, and checks
+    before each sweep)."""
     spans: list[tuple[float, float, str]] = []
     for worker in workers:
         cuts = sorted(at for at, name in terminated if name == worker.application_name)
@@ -158,9 +159,9 @@ def leadership(workers: list[Worker], terminated: list[tuple[float, str]]) -> li
             start: float | None = None
             end_of_life = life.ended if life.ended is not None else float("inf")
             for at, text in [*list(life.lines), (end_of_life, NO_LONGER_LEADS)]:
-                if LEADS in text and start is None:
+                if (LEADS in text or LOCK_RETAKEN in text) and start is None:
                     start = at
-                elif NO_LONGER_LEADS in text and start is not None:
+                elif (NO_LONGER_LEADS in text or LOCK_LOST in text) and start is not None:
                     cut = min([c for c in cuts if c >= start] + [at])
                     spans.append((start, cut, f"worker {worker.index} life {n}"))
                     start = None

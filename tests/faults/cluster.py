@@ -28,6 +28,9 @@ TELEGRAM_TOKEN = "123456:FAULTS-test-token"
 WEBHOOK_SECRET = "faults-webhook-secret-0123456789"
 LEADS = "scheduler: this process leads"
 NO_LONGER_LEADS = "scheduler: this process no longer leads"
+# The leader lock's connection was cut (the lock went with it) and, later, taken again.
+LOCK_LOST = "lost the leader lock's connection"
+LOCK_RETAKEN = "took the leader lock again on a new connection"
 
 
 def free_port() -> int:
@@ -258,8 +261,8 @@ class Cluster:
 def _leading(life: Life) -> bool:
     state = False
     for _, text in list(life.lines):
-        if LEADS in text:
+        if LEADS in text or LOCK_RETAKEN in text:
             state = True
-        elif NO_LONGER_LEADS in text:
+        elif NO_LONGER_LEADS in text or LOCK_LOST in text:
             state = False
     return state
