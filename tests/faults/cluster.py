@@ -225,6 +225,9 @@ class Cluster:
             "SLACK_API_URL": platforms.slack_api_url,
             "POS_WEBHOOK_SECRET": pos_secret,
             "HTTP_HOST": "127.0.0.1",
+            # A kept update whose worker died is taken over after this lease: short, so the
+            # suite sees take-overs within its run (60 s by default).
+            "INBOUND_LEASE_SECONDS": "10",
             **(extra_env or {}),
         }
         env.pop("SLACK_APP_TOKEN", None)
