@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -50,7 +51,7 @@ class Handled:
 
 
 def handled(
-    deliveries: Iterable[Delivery], found: Counter[tuple[str, str]], claims: set[str]
+    deliveries: Iterable[Delivery], found: Counter[tuple[str, str]], claims: dict[str, str]
 ) -> Handled:
     """Each delivery's effect at most once; exactly once when a worker acknowledged it.
     (`claims`: the delivery keys the workers recorded, to tell how a lost one was lost.)"""
@@ -66,23 +67,36 @@ def handled(
         if count > 1:
             result.doubled.append(f"{delivery.kind} {delivery.key}: {count} times")
         elif count == 0 and delivery.acked:
-            claimed = "claimed" if delivery.key in claims else "never claimed"
-            result.lost.append(f"{delivery.kind} {delivery.key} {delivery.statuses} {claimed}")
+            state = claims.get(delivery.key, "never claimed")
+            result.lost.append(
+                f"{delivery.kind} {delivery.key} {delivery.statuses} {state}: {_what(delivery)}"
+            )
         elif count == 1:
             result.effects_once += 1
             result.redelivered_once += delivery.redelivered
     return result
 
 
-def claimed(engine: Engine) -> set[str]:
-    """The inbound delivery keys the workers recorded (kept deliveries where they are kept,
-    else the claimed keys)."""
+def _what(delivery: Delivery) -> str:
+    """The command text of a Telegram update, else the body's start."""
+    try:
+        return str(json.loads(delivery.body)["message"]["text"])
+    except (ValueError, KeyError, TypeError):
+        return delivery.body[:80].decode("utf-8", "replace")
+
+
+def claimed(engine: Engine) -> dict[str, str]:
+    """The inbound delivery keys the workers recorded, with their state where deliveries are
+    kept (`pending`, `done`), else "claimed"."""
     with engine.connect() as conn:
         tables = {str(r[0]) for r in conn.exec_driver_sql(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
         ).all()}  # fmt: skip
-        table = "inbound_delivery" if "inbound_delivery" in tables else "inbound_event"
-        return {str(r[0]) for r in conn.exec_driver_sql(f"SELECT key FROM {table}").all()}
+        if "inbound_delivery" in tables:
+            rows = conn.exec_driver_sql("SELECT key, state FROM inbound_delivery").all()
+            return {str(key): str(state) for key, state in rows}
+        rows = conn.exec_driver_sql("SELECT key FROM inbound_event").all()
+        return {str(key): "claimed" for (key,) in rows}
 
 
 def missing(deliveries: Iterable[Delivery], found: Counter[tuple[str, str]]) -> int:
