@@ -265,10 +265,16 @@ class FakeTelegramApi:
             and (chat_id is None or str(c.chat_id) == str(chat_id))
         ]
 
-    def send_attempt_times(self) -> list[float]:
-        """Arrival times of every send request, whatever the answer (a 429 or a 500 too):
-        what the platform's limit is about."""
-        return [c.at for c in self.calls if _is_send(c.method.lower())]
+    def send_attempt_times(self, injected: bool = True) -> list[float]:
+        """Arrival times of every send request, whatever the answer (a 429 for going over the
+        limit too): what the platform's limit is about. `injected=False` leaves out the calls
+        the fake failed on purpose (a 500 or a 429 of `faults`: an outage, not a send)."""
+        return [
+            c.at
+            for c in self.calls
+            if _is_send(c.method.lower())
+            and (injected or c.fault not in (Fault.ERROR, Fault.RATE_LIMITED))
+        ]
 
     def peak_sends(self, chat_id: int | str | None = None, window: float = 1.0) -> int:
         """Largest number of accepted sends inside any sliding window of ``window`` seconds."""

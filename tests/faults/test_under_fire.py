@@ -218,7 +218,8 @@ def _check(
     handled = checks.handled(run.deliveries, found, checks.claimed(engine))
     facts = LedgerChecker(engine).check()  # sums, lots against balances, nothing negative
     messages = checks.sent(telegram, slack)
-    peak = checks.peak(telegram.send_attempt_times())
+    peak = checks.peak(telegram.send_attempt_times(injected=False))
+    peak_all = checks.peak(telegram.send_attempt_times())
     channel_peak = checks.slack_channel_peak(slack)
     overlaps = checks.leadership(cluster.workers, run.chaos.injected.terminated)
     injected = run.chaos.injected.counts
