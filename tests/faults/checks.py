@@ -146,6 +146,24 @@ def peak(times: list[float], window: float = 1.0) -> int:
     return best
 
 
+def busiest_second(telegram: FakeTelegramApi) -> str:
+    """The sends inside the busiest second, summed up: to explain a peak over the limit."""
+    sends = sorted(
+        (c for c in telegram.calls if c.method.lower() in TELEGRAM_MESSAGES and c.fault is None),
+        key=lambda c: c.at,
+    )
+    best, lo, span = 0, 0, (0, 0)
+    for hi, call in enumerate(sends):
+        while sends[lo].at <= call.at - 1.0:
+            lo += 1
+        if hi - lo + 1 > best:
+            best, span = hi - lo + 1, (lo, hi + 1)
+    window = sends[span[0] : span[1]]
+    kinds = Counter((c.status, "broadcast" if "B-" in (c.text or "") else "other") for c in window)
+    gaps = [round(1000 * (b.at - a.at)) for a, b in zip(window, window[1:], strict=False)]
+    return f"{best} sends: {dict(kinds)}; gaps ms {gaps}"
+
+
 def slack_channel_peak(slack: FakeSlackApi) -> int:
     """Most chat.postMessage attempts to one channel inside any second."""
     by_channel: dict[str, list[float]] = {}

@@ -253,6 +253,6 @@ def _check(
     assert not handled.doubled, handled.doubled[:20]
     assert handled.redelivered_once > 0  # the re-delivery path was exercised
     assert len(messages.duplicates) <= in_flight, messages.duplicates[:20]
-    assert peak <= TELEGRAM_LIMIT
+    assert peak <= TELEGRAM_LIMIT, checks.busiest_second(telegram)
     assert not overlaps, overlaps
     assert injected["SIGKILL"] >= 3 and injected["connections terminated"] >= 1
