@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections import Counter
@@ -18,6 +19,7 @@ from tests.faults.cluster import LEADS, LOCK_LOST, LOCK_RETAKEN, NO_LONGER_LEADS
 # Every message the suite can attribute to one delivery names its receipt, refund, gift or
 # broadcast row; a second copy of such a message to the same chat is a duplicate.
 TOKEN = re.compile(r"\b(?:[PTF]-\d+|gift\d+|B-\d+)\b")
+_DELIVERY_ID = re.compile(r"(?:tg:)?(\d{5,}|EvF\d+|[PF]-\d+)")
 TELEGRAM_MESSAGES = frozenset({"sendmessage", "sendphoto"})
 
 
@@ -160,7 +162,7 @@ def busiest_second(telegram: FakeTelegramApi) -> str:
             best, span = hi - lo + 1, (lo, hi + 1)
     window = sends[span[0] : span[1]]
     kinds = Counter((c.status, "broadcast" if "B-" in (c.text or "") else "other") for c in window)
-    gaps = [round(1000 * (b.at - a.at)) for a, b in zip(window, window[1:], strict=False)]
+    gaps = [round(1000 * (b.at - a.at)) for a, b in itertools.pairwise(window)]
     return f"{best} sends: {dict(kinds)}; gaps ms {gaps}"
 
 
@@ -170,6 +172,20 @@ def slack_channel_peak(slack: FakeSlackApi) -> int:
     for post in slack.calls_to("chat.postMessage"):
         by_channel.setdefault(str(post.params.get("channel")), []).append(post.at)
     return max((peak(times) for times in by_channel.values()), default=0)
+
+
+def mentions(workers: list[Worker], lost: list[str]) -> list[str]:
+    """The workers' log lines naming a lost delivery's id, with the worker and the time."""
+    ids = {
+        word.removeprefix("tg:").removeprefix("slack:")
+        for line in lost
+        for word in line.split()[1:3]
+    }
+    return [
+        f"worker {w.index} at {at:.2f}: {text}"
+        for w in workers for life in w.lives for at, text in life.lines
+        if any(i in text for i in ids)
+    ]  # fmt: skip
 
 
 def takeovers(workers: list[Worker]) -> int:

@@ -249,7 +249,7 @@ def _check(
         f" overlaps: {len(overlaps)}; ledger invariants hold"
         f" ({facts.outstanding} points outstanding)"
     )
-    assert not handled.lost, handled.lost[:20]
+    assert not handled.lost, (handled.lost[:20], checks.mentions(cluster.workers, handled.lost))
     assert not handled.doubled, handled.doubled[:20]
     assert handled.redelivered_once > 0  # the re-delivery path was exercised
     assert len(messages.duplicates) <= in_flight, messages.duplicates[:20]
