@@ -97,13 +97,13 @@ class Chaos:
         return False
 
     async def _kills(self) -> None:
-        """SIGKILL a worker every few seconds (every third time the scheduler's leader), then
-        start it again after a moment, as a supervisor would."""
-        round_ = 0
+        """SIGKILL a worker every few seconds (every third time the scheduler's leader); a
+        supervisor starts it again a moment later, while the next kill may already come."""
+        round_, restarts = 0, []
         while await self._pause(self._kill_every * (0.6 + 0.8 * self._random.random())):
             alive = self._cluster.alive()
             if len(alive) < 2:
-                continue  # one worker keeps serving while another restarts
+                continue  # one worker keeps serving while the others restart
             round_ += 1
             leader = self._cluster.leader()
             victim = leader if round_ % 3 == 0 and leader is not None else None
@@ -112,10 +112,14 @@ class Chaos:
             self.injected.counts["SIGKILL"] += 1
             if victim is leader:
                 self.injected.counts["SIGKILL of the scheduler leader"] += 1
-            await asyncio.sleep(0.5 + self._random.random())
-            starts = await asyncio.to_thread(victim.start)
-            self.injected.counts["restart"] += 1
-            self.injected.counts["restart that had to be retried"] += starts > 1
+            restarts.append(asyncio.create_task(self._restart(victim)))
+        await asyncio.gather(*restarts)
+
+    async def _restart(self, worker: Worker) -> None:
+        await asyncio.sleep(0.5 + self._random.random())
+        starts = await asyncio.to_thread(worker.start)
+        self.injected.counts["restart"] += 1
+        self.injected.counts["restart that had to be retried"] += starts > 1
 
     async def _terminations(self) -> None:
         """pg_terminate_backend on one worker's connections; once, on every worker's at once
