@@ -74,6 +74,7 @@ class Chaos:
         self._phase_seconds = phase_seconds
         self._random = random.Random(seed)
         self._stop = asyncio.Event()
+        self._restarting: set[int] = set()  # workers being started again: not killed meanwhile
         self.injected = Injected()
 
     async def run(self) -> None:
@@ -101,13 +102,14 @@ class Chaos:
         supervisor starts it again a moment later, while the next kill may already come."""
         round_, restarts = 0, []
         while await self._pause(self._kill_every * (0.6 + 0.8 * self._random.random())):
-            alive = self._cluster.alive()
+            alive = [w for w in self._cluster.alive() if w.index not in self._restarting]
             if len(alive) < 2:
                 continue  # one worker keeps serving while the others restart
             round_ += 1
             leader = self._cluster.leader()
-            victim = leader if round_ % 3 == 0 and leader is not None else None
+            victim = leader if round_ % 3 == 0 and leader in alive else None
             victim = victim or self._random.choice(alive)
+            self._restarting.add(victim.index)
             await asyncio.to_thread(victim.kill)
             self.injected.counts["SIGKILL"] += 1
             if victim is leader:
@@ -117,7 +119,10 @@ class Chaos:
 
     async def _restart(self, worker: Worker) -> None:
         await asyncio.sleep(0.5 + self._random.random())
-        starts = await asyncio.to_thread(worker.start)
+        try:
+            starts = await asyncio.to_thread(worker.start)
+        finally:
+            self._restarting.discard(worker.index)
         self.injected.counts["restart"] += 1
         self.injected.counts["restart that had to be retried"] += starts > 1
 
