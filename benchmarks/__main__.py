@@ -8,6 +8,7 @@ pos:      the purchase API through `loyalty run` against a bare FastAPI endpoint
 import:   `[--rows N] [--engine sqlite|postgresql]` CSV import rows/s and peak memory
 soak:     `[--seconds S] [--rounds R] [--rate N]` 1, 2 and 3 workers on PostgreSQL at a steady
           mixed load: throughput, reply latency, worker CPU per delivery, memory
+reports:  `[--journals N] [--members N]` `loyalty report` over a big ledger (PostgreSQL)
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ def main(argv: list[str] | None = None) -> int:
             "import",
             "challenges",
             "soak",
+            "reports",
             "all",
         ],
         help="ledger (default), telegram (/balance and the outbox), slack (/kudos), boundaries"
         " (chat-line splitting and the Slack gate), pos (the purchase API), import (CSV"
         " imports), challenges (what 20 challenges cost an earn; progress table sizes), soak (1-3"
-        " workers at a steady mixed load), all",
+        " workers at a steady mixed load), reports (`loyalty report` over a big ledger), all",
     )
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke run")
     parser.add_argument(
@@ -67,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rounds", type=int, help="soak: rounds, order alternating (2)")
     parser.add_argument("--rate", type=float, help="soak: deliveries started per second (20)")
+    parser.add_argument("--journals", type=int, help="reports: journals (1,000,000)")
+    parser.add_argument("--members", type=int, help="reports: members (100,000)")
     args = parser.parse_args(argv)
     if args.suite in ("ledger", "all"):
         _ledger(args)
@@ -91,6 +95,15 @@ def main(argv: list[str] | None = None) -> int:
         _challenges(args)
     if args.suite in ("soak", "all"):
         _soak(args)
+    if args.suite in ("reports", "all"):
+        from benchmarks import reports
+
+        reports.run_and_report(
+            quick=args.quick,
+            save=not args.no_save,
+            journals=args.journals,
+            members=args.members,
+        )
     return 0
 
 

@@ -13,6 +13,7 @@ from bot.clock import SystemClock
 from bot.commands import all_commands
 from bot.i18n import shipped_catalogs
 from bot.invites import InviteLinks
+from bot.metrics import Metrics
 from bot.nonces import ConfirmNonces
 from bot.render import Renderer
 from bot.router import Router
@@ -24,11 +25,16 @@ from core.gamification import Gamification
 from core.loyalty import Loyalty
 from core.outbox import OutboxQueue
 from core.ports import Clock
+from core.privacy import Privacy
 from core.program import Program, load_program
+from core.reports import Reports
 from storage.database import SqlDatabase
 from storage.leader import SoleLeader, leader_for
 from storage.outbox_queue import SqlOutboxQueue
 from storage.readiness import DatabaseProblem, migrate_database, ready_database
+from storage.repositories.metrics import journal_counts, outbox_counts
+from storage.repositories.privacy import SqlPrivacyStore
+from storage.repositories.reports import SqlReports
 
 __all__ = ["DatabaseProblem", "Services", "build", "migrate"]
 
@@ -52,6 +58,11 @@ class Services:
     invites: InviteLinks
     # Decides which worker runs the scheduler's sweeps (bot.scheduler).
     leader: Leadership = field(default_factory=SoleLeader)
+    # The program report and members' data rights (set by `build`).
+    reports: Reports | None = None
+    privacy: Privacy | None = None
+    # Prometheus counters of this process (served at /metrics by bot.platforms).
+    metrics: Metrics = field(default_factory=Metrics)
 
     def close(self) -> None:
         """Release database connections (the leader's dedicated one too)."""
@@ -90,6 +101,13 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     )
     invites = InviteLinks()
     catalogs = shipped_catalogs()
+    reports = Reports(SqlReports(database.run_sql, database.engine.dialect.name), program, clock)
+    privacy_key = (
+        settings.privacy_key.encode()
+        if settings.privacy_key
+        else derive_secret(*material, purpose=b"loyalty-privacy-v1")
+    )
+    privacy = Privacy(SqlPrivacyStore(database.run_sql), clock, privacy_key)
     router = Router(
         loyalty,
         all_commands(),
@@ -98,7 +116,10 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         nonces,
         gamification=games,
         invites=invites,
+        reports=reports,
+        privacy=privacy,
     )
+    metrics = watched(database, router)
     renderer = Renderer(catalogs, program.zone)
     outbox = SqlOutboxQueue(database)
     leader = leader_for(database.engine)
@@ -114,7 +135,23 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         gamification=games,
         invites=invites,
         leader=leader,
+        reports=reports,
+        privacy=privacy,
+        metrics=metrics,
     )
+
+
+def watched(database: SqlDatabase, router: Router) -> Metrics:
+    """Metrics that count the router's commands and the database's retries, and read journals
+    and outbox rows from the database when scraped."""
+    metrics = Metrics(frozenset(router.commands))
+    router.observer = metrics.command
+    database.on_retry = metrics.retried
+    metrics.watch_database(
+        lambda: database.run_sql(journal_counts, write=False),
+        lambda: database.run_sql(outbox_counts, write=False),
+    )
+    return metrics
 
 
 def migrate(settings: Settings) -> None:

@@ -156,6 +156,66 @@ def _import(file: Path, kind: Callable[[Loyalty], Kind[Any]]) -> None:
               status=130)  # fmt: skip
 
 
+@app.command()
+def report(
+    since: Annotated[
+        str | None, typer.Option("--from", help="first day, YYYY-MM-DD (default: 30 days ago)")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--to", help="last day, YYYY-MM-DD (default: today)")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="text, csv or json")] = "text",
+    charts: Annotated[
+        Path | None, typer.Option("--charts", help="also write the charts as PNGs here")
+    ] = None,
+) -> None:
+    """The program report for whole days in the program's time zone: liability, expiry,
+    breakage, redemptions, members, challenges, recognition, messages, reward rate."""
+    from datetime import date
+
+    from core.report_period import PeriodUnreadable
+
+    if output not in ("text", "csv", "json"):
+        _fail(f"Unknown --format {output!r}: use text, csv or json.")
+    try:
+        first = date.fromisoformat(since) if since else None
+        last = date.fromisoformat(until) if until else None
+    except ValueError as error:
+        _fail(f"Cannot read the period: {error} (write days as YYYY-MM-DD).")
+    services = _services(_settings())
+    try:
+        assert services.reports is not None
+        try:
+            result = services.reports.for_days(first, last)
+        except PeriodUnreadable as error:
+            _fail(f"Cannot report on {error.params['text']}: the period must run forwards and"
+                  " span at most ten years.")  # fmt: skip
+        typer.echo(_report_output(services, result, output), nl=False)
+        if charts is not None:
+            _write_charts(services, result, charts)
+    finally:
+        services.close()
+
+
+def _report_output(services: Services, result: Any, output: str) -> str:
+    from bot.report_views import report_csv, report_json, report_text
+
+    if output == "json":
+        return report_json(result) + "\n"
+    if output == "csv":
+        return report_csv(result)
+    return report_text(result, services.renderer, "en") + "\n"
+
+
+def _write_charts(services: Services, result: Any, folder: Path) -> None:
+    from bot.report_charts import charts
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for chart in charts(result, services.renderer, "en"):
+        (folder / chart.filename).write_bytes(chart.png)
+        typer.echo(f"Chart: {folder / chart.filename}", err=True)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations up to the latest."""

@@ -11,6 +11,7 @@ import logging
 import re
 import secrets
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TextIO
 
 from bot.bootstrap import Services
@@ -25,6 +26,10 @@ DEFAULT_SPEAKER = "you"
 # Who `/as` may switch to: a short name, as it becomes the console identity's id.
 _NAME = re.compile(r"@?[\w.\-]{1,32}")
 _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+# Where the console saves the files a reply carries (report charts, a member's export).
+FILES = Path("loyalty-files")
 
 
 class Console:
@@ -98,6 +103,11 @@ class Console:
         for row in reply.buttons:
             labels = [f"[{renderer.line(b.label, language)} → {b.command}]" for b in row]
             self.out.write("  " + "  ".join(labels) + "\n")
+        for upload in reply.attachments:  # charts, exports: saved beside the database
+            FILES.mkdir(exist_ok=True)
+            path = FILES / Path(upload.filename).name
+            path.write_bytes(upload.data)
+            self.out.write(f"  📎 {path} ({len(upload.data):,} bytes)\n")
         self.out.flush()
 
     def _member_language(self) -> str | None:

@@ -4,6 +4,7 @@ dispatcher and the scheduler."""
 from __future__ import annotations
 
 from bot.bootstrap import Services
+from bot.metrics import MetricsComponent
 from bot.outbox.dispatcher import Dispatcher
 from bot.runner import Component
 from bot.scheduler import Scheduler, tier_jobs
@@ -21,6 +22,7 @@ def platform_components(services: Services) -> list[Component]:
         services.loyalty.clock,
         channel_language=services.program.program.locale,
     )
+    dispatcher.observer = services.metrics.outbox_settled
     if services.settings.telegram_bot_token:
         telegram = TelegramComponent(services)
         dispatcher.register(telegram.sender(), telegram.pacer)
@@ -39,5 +41,10 @@ def platform_components(services: Services) -> list[Component]:
     if dispatcher.platforms:  # with no chat platform, notifications wait for one
         components.append(dispatcher)
     jobs = tier_jobs(services.gamification)
-    components.append(Scheduler(services.loyalty, services.leader, jobs=jobs))
+    scheduler = Scheduler(services.loyalty, services.leader, jobs=jobs)
+    scheduler.observer = services.metrics.job
+    services.metrics.leader.set_function(lambda: 1.0 if scheduler.leading else 0.0)
+    components.append(scheduler)
+    if settings.metrics_enabled:
+        components.append(MetricsComponent(services.metrics, settings.metrics_token))
     return components

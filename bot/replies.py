@@ -28,12 +28,24 @@ class Button:
     url: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Attachment:
+    """A file sent after the reply's text: a `photo` (a PNG chart) or a `document` (an export)."""
+
+    filename: str
+    data: bytes
+    kind: str = "document"  # "photo" or "document"
+    caption: Line | None = None
+
+
 @dataclass(frozen=True)
 class Reply:
     lines: list[Line]
     buttons: list[list[Button]] = field(default_factory=list)
     image_png: bytes | None = None
     language: str | None = None
+    # Files that follow the text, in order (charts, a data export).
+    attachments: tuple[Attachment, ...] = ()
 
     @classmethod
     def say(cls, key: str, /, **params: object) -> Reply:

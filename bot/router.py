@@ -7,6 +7,7 @@ Handlers live in `bot.commands`; this module only dispatches and turns errors in
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,8 @@ from core.errors import DomainError, NotEnrolled
 from core.gamification import Gamification
 from core.loyalty import Loyalty
 from core.model import Member, Role
+from core.privacy import Privacy
+from core.reports import Reports
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +49,8 @@ class Context:
     nonces: ConfirmNonces | None = None
     gamification: Gamification | None = None
     invites: InviteLinks | None = None
+    reports: Reports | None = None
+    privacy: Privacy | None = None
 
     @property
     def args(self) -> tuple[str, ...]:
@@ -75,6 +80,20 @@ class Context:
 Handler = Callable[[Context], Reply]
 
 
+def outcome_of(reply: Reply) -> str:
+    """What became of a request, for metrics: ok, usage, denied, unknown, error (a domain
+    error's reply) or unexpected (the apology)."""
+    key = reply.lines[0].key if reply.lines else ""
+    prefix = key.partition(".")[0]
+    if key == "error.unexpected":
+        return "unexpected"
+    if key == "unknown_command":
+        return "unknown"
+    return {"usage": "usage", "denied": "denied", "error": "error", "line": "usage"}.get(
+        prefix, "ok"
+    )
+
+
 def guesser_of(platform: str, external_id: str, member: Member | None) -> str:
     """Whose guesses at codes count together: the member, else the chat identity."""
     return f"member:{member.id}" if member is not None else f"{platform}:{external_id}"
@@ -102,6 +121,8 @@ class Router:
         *,
         gamification: Gamification | None = None,
         invites: InviteLinks | None = None,
+        reports: Reports | None = None,
+        privacy: Privacy | None = None,
     ) -> None:
         self.loyalty = loyalty
         self.commands = {command.name: command for command in commands}
@@ -110,6 +131,10 @@ class Router:
         self.nonces = nonces
         self.gamification = gamification
         self.invites = invites
+        self.reports = reports
+        self.privacy = privacy
+        # Told (command, outcome, seconds) after every request, e.g. by bot.metrics.
+        self.observer: Callable[[str, str, float], None] | None = None
 
     def handle(self, request: ChatRequest) -> Reply:
         """Run one request; every outcome, even an unexpected error, is a Reply."""
@@ -123,6 +148,13 @@ class Router:
 
     def handle_as(self, request: ChatRequest, member: Member | None) -> Reply:
         """Run one request from a sender the adapter already identified."""
+        started = time.perf_counter()
+        reply = self._handle_as(request, member)
+        if self.observer is not None:
+            self.observer(request.command, outcome_of(reply), time.perf_counter() - started)
+        return reply
+
+    def _handle_as(self, request: ChatRequest, member: Member | None) -> Reply:
         if request.problem is not None:  # the line itself was refused (see bot.requests)
             return Reply.say(f"line.{request.problem}", limit=MAX_LINE)
         command = self.commands.get(request.command)
@@ -146,6 +178,8 @@ class Router:
                 gamification=self.gamification,
                 invites=self.invites,
                 nonces=self.nonces,
+                reports=self.reports,
+                privacy=self.privacy,
             )
             return command.handler(context)
         except UsageError as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -120,6 +121,8 @@ class Scheduler:
         self._leading = False
         self._scheduler: Any = None
         self._in_flight: set[asyncio.Future[Any]] = set()
+        # Told (job, outcome, seconds) after every run, e.g. by bot.metrics.
+        self.observer: Callable[[str, str, float], None] | None = None
 
     @property
     def leading(self) -> bool:
@@ -172,42 +175,56 @@ class Scheduler:
 
     async def release(self) -> None:
         """Release every pending lot whose return window has ended."""
-        await self._sweep("released", self._sweeps.release_due)
+        await self._sweep("released", self._sweeps.release_due, "release-due")
 
     async def expire(self) -> None:
         """Expire every lot that is due."""
-        await self._sweep("expired", self._sweeps.expire_due)
+        await self._sweep("expired", self._sweeps.expire_due, "expire-due")
 
     async def vouchers(self) -> None:
         """Give back the points of vouchers that expired unused (when the program says so)."""
-        await self._sweep("returned voucher points:", self._sweeps.return_expired_vouchers)
+        await self._sweep(
+            "returned voucher points:", self._sweeps.return_expired_vouchers, "return-vouchers"
+        )
 
     def _runner(self, job: Job) -> Callable[[], Any]:
         async def run() -> None:
-            done = await self._drain(job.verb, job.sweep)
+            done = await self._drain(job.verb, job.sweep, job.id)
             if done is not None and done.candidates:
                 log.info("%s: %d changed of %d due", job.verb, done.lots, done.candidates)
 
         return run
 
-    async def _sweep(self, verb: str, sweep: Callable[[int], SweepResult]) -> None:
-        moved = await self._drain(verb, sweep)
+    async def _sweep(self, verb: str, sweep: Callable[[int], SweepResult], job: str) -> None:
+        moved = await self._drain(verb, sweep, job)
         if moved is not None and moved.lots:
             log.info("%s %d points (%d lots)", verb, moved.points, moved.lots)
 
-    async def _drain(self, verb: str, sweep: Callable[[int], SweepResult]) -> SweepResult | None:
+    async def _drain(
+        self, verb: str, sweep: Callable[[int], SweepResult], job: str
+    ) -> SweepResult | None:
         if not self._leading:
+            self._observe(job, "skipped", 0.0)
             return None
         # A leader whose lock connection was cut (a restarted or failed-over server) has lost
         # the lock and another worker may hold it now: check before sweeping, not a minute on.
         await self.elect()
         if not self._leading:
+            self._observe(job, "skipped", 0.0)
             return None
+        started = time.perf_counter()
         try:
-            return await self._in_thread(drain, sweep, self._batch)
+            result = await self._in_thread(drain, sweep, self._batch)
         except Exception:
             log.exception("sweep failed (%s); the next run retries", verb)
+            self._observe(job, "failed", time.perf_counter() - started)
             return None
+        self._observe(job, "ok", time.perf_counter() - started)
+        return result
+
+    def _observe(self, job: str, outcome: str, seconds: float) -> None:
+        if self.observer is not None:
+            self.observer(job, outcome, seconds)
 
     async def _in_thread(self, func: Callable[..., T], *args: Any) -> T:
         future = asyncio.ensure_future(asyncio.to_thread(func, *args))

@@ -19,7 +19,13 @@ DEVELOPMENT = "development"
 
 # Secrets the operator makes up (or copies from Slack): refused when short or a known
 # placeholder, outside development.
-SECRETS = ("telegram_webhook_secret", "slack_signing_secret", "pos_webhook_secret", "metrics_token")
+SECRETS = (
+    "telegram_webhook_secret",
+    "slack_signing_secret",
+    "pos_webhook_secret",
+    "metrics_token",
+    "privacy_key",
+)
 SHORTEST_SECRET = 16
 # Tokens the platforms issue, by the shape they have.
 TOKEN_SHAPES = {
@@ -44,6 +50,7 @@ _OPTIONAL = (
     "slack_app_token",
     "pos_webhook_secret",
     "metrics_token",
+    "privacy_key",
 )
 
 
@@ -68,6 +75,11 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     pos_webhook_secret: str | None = None
     metrics_token: str | None = None
+    # GET /metrics on the HTTP server (Prometheus); with METRICS_TOKEN, only with that bearer.
+    metrics_enabled: bool = True
+    # Key of the hashes that remember forgotten chat identities (derived from the bot's
+    # secrets when unset; set it so a changed bot token does not forget the tombstones).
+    privacy_key: str | None = None
 
     @field_validator(*_OPTIONAL, mode="before")
     @classmethod

@@ -46,6 +46,8 @@ class SqlDatabase:
         # (1 ms, 2 ms, 5 ms, ... up to 100 ms); queueing this process's writers on a lock
         # instead hands the write lock over at once. Other processes still meet busy_timeout.
         self._writer = threading.Lock() if engine.dialect.name == "sqlite" else None
+        # Called before each retry of a transaction (metrics count them).
+        self.on_retry: Callable[[], None] | None = None
 
     @classmethod
     def from_url(cls, url: str, bus: MessageBus | None = None) -> SqlDatabase:
@@ -88,6 +90,8 @@ class SqlDatabase:
                 if attempt >= self._attempts or not is_transient(exc):
                     raise
                 log.info("retrying transaction (attempt %d): %s", attempt, exc)
+                if self.on_retry is not None:
+                    self.on_retry()
             delay = min(_BASE_DELAY * 2**attempt, _MAX_DELAY)
             time.sleep(delay * random.uniform(0.5, 1.5))
             attempt += 1

@@ -121,7 +121,10 @@ class JournalRow(SQLModel, table=True):
     """One business event; append-only."""
 
     __tablename__ = "journal"
-    __table_args__ = (UniqueConstraint("key", name="uq_journal_key"),)
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_journal_key"),
+        Index("ix_journal_effective_at", "effective_at"),  # reports: period scans
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(sa_type=Text)
@@ -142,6 +145,7 @@ class PostingRow(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("amount <> 0", name="ck_posting_amount_nonzero"),
         Index("ix_posting_account_id", "account_id", "id"),
+        Index("ix_posting_journal_id", "journal_id"),  # reports: a period's postings
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -191,7 +195,10 @@ class PurchaseRow(SQLModel, table=True):
     """A purchase that earned points, with what has been refunded so far."""
 
     __tablename__ = "purchase"
-    __table_args__ = (Index("ix_purchase_member_occurred", "member_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_purchase_member_occurred", "member_id", "occurred_at"),
+        Index("ix_purchase_occurred_at", "occurred_at"),  # reports' active members
+    )
 
     receipt: str = Field(sa_type=Text, primary_key=True)
     member_id: int = _ref("member.id")
@@ -608,6 +615,28 @@ class ActionAwardRow(SQLModel, table=True):
     action: str = Field(sa_type=Text, primary_key=True)
     period: str = Field(sa_type=Text, primary_key=True)
     journal_id: int = _ref("journal.id")
+
+
+class ForgottenIdentityRow(SQLModel, table=True):
+    """A chat identity whose member asked to be forgotten, by a keyed hash of the identity (the
+    id itself is erased): adapters do not enrol it again until it sends /start."""
+
+    __tablename__ = "forgotten_identity"
+
+    identity_hash: str = Field(sa_type=Text, primary_key=True)
+    forgotten_at: datetime = _when()
+
+
+class PrivacyAuditRow(SQLModel, table=True):
+    """Who exported or erased which member's data, and when (ids only)."""
+
+    __tablename__ = "privacy_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    action: str = Field(sa_type=Text)  # "export" or "forget"
+    member_id: int = Field(sa_type=Integer)
+    actor_id: int | None = Field(default=None, sa_type=Integer)
+    at: datetime = _when()
 
 
 metadata = SQLModel.metadata

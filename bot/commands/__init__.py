@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from bot.commands import admin, counter, gamification, member, staff, wallet
+from bot.commands import (
+    admin,
+    counter,
+    gamification,
+    member,
+    privacy,
+    reports,
+    staff,
+    wallet,
+)
 from bot.router import Command
 
 
@@ -13,6 +22,8 @@ def all_commands() -> list[Command]:
         *gamification.COMMANDS,
         *counter.COMMANDS,
         *wallet.COMMANDS,
+        *privacy.COMMANDS,
         *staff.COMMANDS,
+        *reports.COMMANDS,
         *admin.COMMANDS,
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from starlette.routing import BaseRoute
@@ -27,6 +28,7 @@ LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 # A broadcast shows one image to many members: keep the last few in memory.
 CACHED_IMAGES = 16
+NO_PLATFORM = "none"  # settled before a platform was chosen (opted out, no such member)
 
 
 class Dispatcher:
@@ -53,6 +55,12 @@ class Dispatcher:
         self._images: dict[str, OutboxImage | None] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Told (platform, category, status) of every message settled, e.g. by bot.metrics.
+        self.observer: Callable[[str, str, str], None] | None = None
+
+    def _count(self, platform: str, message: QueuedMessage, status: str) -> None:
+        if self.observer is not None:
+            self.observer(platform, message.category, status)
 
     def register(self, sender: OutboxSender, pacer: Pacer | None = None) -> None:
         """Send on `sender.platform` through `sender` (for members: first registered, first
@@ -113,15 +121,18 @@ class Dispatcher:
         audience = await asyncio.to_thread(self._audience, recipient.member_id)
         if audience is None:
             await asyncio.to_thread(self._queue.mark_failed, message.id, "no such member")
+            self._count(NO_PLATFORM, message, "failed")
             return
         zone = audience.zone(self._renderer.zone)
         decision = verdict(message.category, audience.preferences, zone, self._clock.now())
         if decision.skip is not None:
             await asyncio.to_thread(self._queue.mark_skipped, message.id, decision.skip)
+            self._count(NO_PLATFORM, message, "skipped")
         elif decision.defer_until is not None:
             await asyncio.to_thread(
                 self._queue.defer, message.id, decision.defer_until, "quiet_hours"
             )
+            self._count(NO_PLATFORM, message, "deferred")
         else:
             await self._to_member(message, audience)
 
@@ -139,14 +150,17 @@ class Dispatcher:
             return
         if blocked_on is not None:
             await asyncio.to_thread(self._queue.mark_blocked, message.id, blocked_on)
+            self._count(blocked_on, message, "blocked")
         else:
             await asyncio.to_thread(self._queue.mark_failed, message.id, "no reachable identity")
+            self._count(NO_PLATFORM, message, "failed")
 
     async def _to_channel(self, message: QueuedMessage, platform: str, channel: str) -> None:
         """A channel reads the program's language; opt-outs and quiet hours are members'."""
         if platform not in self._senders:
             error = f"no sender for {platform}"
             await asyncio.to_thread(self._queue.mark_failed, message.id, error)
+            self._count(platform, message, "failed")
             return
         destination = Destination(chat=channel, person=False)
         await self._send(message, platform, destination, self._channel_language)
@@ -168,9 +182,11 @@ class Dispatcher:
             pacer.pause(wait.seconds)
             later = self._clock.now() + timedelta(seconds=wait.seconds)
             await asyncio.to_thread(queue.requeue, message.id, later, str(wait), False)
+            self._count(platform, message, "rate_limited")
         except Unreachable:
             log.info("outbox %s: %s is unreachable on %s", message.id, destination.chat, platform)
             await asyncio.to_thread(queue.mark_blocked, message.id, platform)
+            self._count(platform, message, "blocked")
         except Exception as error:
             log.warning(
                 "outbox %s: sending failed (attempt %d)",
@@ -180,11 +196,13 @@ class Dispatcher:
             )
             if message.attempts >= MAX_ATTEMPTS:
                 await asyncio.to_thread(queue.mark_failed, message.id, repr(error))
+                self._count(platform, message, "failed")
             else:
                 later = self._clock.now() + timedelta(seconds=2**message.attempts)
                 await asyncio.to_thread(queue.requeue, message.id, later, repr(error)[:500])
         else:
             await asyncio.to_thread(queue.mark_sent, message.id, self._clock.now())
+            self._count(platform, message, "sent")
 
     async def _reply(self, message: QueuedMessage) -> Reply:
         """The message as a reply model: its line, its buttons, its image (looked up once)."""

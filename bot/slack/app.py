@@ -20,6 +20,7 @@ from bot.requests import ChatRequest, line_problem
 from bot.router import Router
 from bot.slack.blocks import ACTION_PREFIX, LINK_PREFIX
 from bot.slack.commands import KudosCommand, Respond, identity_of
+from bot.slack.files import SlackFiles
 from bot.slack.gate import SlackHosts
 from bot.slack.giving import Giving
 from bot.slack.home import Standing
@@ -130,13 +131,14 @@ class SlackListeners:
         people: SlackPeople,
         hosts: SlackHosts,
         games: Gamification | None = None,
+        files: SlackFiles | None = None,
     ) -> None:
         self.loyalty = loyalty
         self.router = router
         self.giving = giving
         self.people = people
         self.standing = Standing(giving, games)
-        self.kudos_command = KudosCommand(router, giving, self.standing)
+        self.kudos_command = KudosCommand(router, giving, self.standing, files)
         self.responses = ResponseUrls(hosts)
         # chat.postMessage allows about one message per second per channel.
         self.channels = Pacer(per_second=CHANNEL_POSTS_PER_SECOND, per_chat_interval=1.0)

@@ -10,6 +10,7 @@ from bot.replies import Line
 from bot.requests import MAX_LINE, ChatRequest, line_problem
 from bot.router import Router
 from bot.slack.blocks import blocks_for
+from bot.slack.files import SlackFiles
 from bot.slack.giving import Giving
 from bot.slack.home import Standing
 from bot.slack.parse import MENTION, kudos_command
@@ -35,10 +36,13 @@ def identity_of(person: Person) -> Identity:
 class KudosCommand:
     """Parses `/kudos` text and runs the matching use case."""
 
-    def __init__(self, router: Router, giving: Giving, standing: Standing) -> None:
+    def __init__(
+        self, router: Router, giving: Giving, standing: Standing, files: SlackFiles | None = None
+    ) -> None:
         self.router = router
         self.giving = giving
         self.standing = standing
+        self.files = files  # uploads images and attachments (none in tests without a client)
 
     async def handle(
         self, command: dict[str, Any], respond: Respond, key: str, member: Member | None
@@ -124,3 +128,5 @@ class KudosCommand:
             language = self.giving.language_of(person, member)
         text = self.giving.text(language, *reply.lines)
         await respond(text, blocks=blocks_for(self.giving.renderer, reply, language))
+        if self.files is not None:  # the /card QR code, report charts, a data export
+            await self.files.send(person.user_id, reply, language)

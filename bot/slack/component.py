@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.bootstrap import Services
 from bot.slack.app import SlackListeners, build_app
+from bot.slack.files import SlackFiles
 from bot.slack.gate import SlackGate, SlackHosts
 from bot.slack.giving import Giving
 from bot.slack.people import SlackPeople
@@ -44,12 +45,13 @@ class SlackComponent:
         self.client = self.app.client
         self._renderer = services.renderer
         kudos = Kudos(services.database, services.program, services.loyalty.clock)
-        people = SlackPeople(self.client, services.loyalty, None)
+        people = SlackPeople(self.client, services.loyalty, None, services.privacy)
         language = services.renderer.catalogs.language_for(services.program.program.locale)
         giving = Giving(kudos, people, services.renderer, language)
         hosts = SlackHosts(settings.slack_api_url)
+        files = SlackFiles(self.client, services.renderer)
         self.listeners = SlackListeners(
-            services.loyalty, services.router, giving, people, hosts, services.gamification
+            services.loyalty, services.router, giving, people, hosts, services.gamification, files
         )
         self.listeners.register(self.app)
         self.gate = SlackGate(settings.slack_signing_secret or "", hosts)

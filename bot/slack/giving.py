@@ -15,6 +15,7 @@ from bot.slack.people import Person, SlackPeople
 from core.errors import BotGift, DomainError
 from core.kudos import Kudos
 from core.model import Gift, Member
+from core.privacy import LeftProgram
 from core.recognition import GiftResult, GiveKudos
 
 
@@ -78,7 +79,8 @@ class Giving:
             return
         giver_id, receiver_id = outcome.giver.member_id, receiver.member_id
         if giver_id is None or receiver_id is None:  # bots and apps are not members
-            outcome.refusals.append(self.refusal(BotGift(), receiver.name, outcome.language))
+            refused = BotGift() if receiver.is_bot else LeftProgram()  # or asked to be forgotten
+            outcome.refusals.append(self.refusal(refused, receiver.name, outcome.language))
             return
         command = GiveKudos(
             key=key,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from core.errors import MemberNotFound
 from core.loyalty import Loyalty
 from core.model import Identity, Member
+from core.privacy import Privacy
 
 PLATFORM = "slack"
 
@@ -41,10 +42,18 @@ MAX_CACHED_PEOPLE = 10_000
 class SlackPeople:
     """Looks people up once per process; colleagues join the program the first time they appear."""
 
-    def __init__(self, client: AsyncWebClient, loyalty: Loyalty, bot_user_id: str | None) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        loyalty: Loyalty,
+        bot_user_id: str | None,
+        privacy: Privacy | None = None,
+    ) -> None:
         self._client = client
         self._loyalty = loyalty
         self.bot_user_id = bot_user_id
+        # Who asked to be forgotten is not enrolled on sight again (only by /loyalty start).
+        self._privacy = privacy
         self._cache: dict[str, tuple[float, Person]] = {}
 
     async def person(self, user_id: str) -> Person:
@@ -52,13 +61,26 @@ class SlackPeople:
         now = time.monotonic()
         cached = self._cache.get(user_id)
         if cached is not None and now - cached[0] < PERSON_TTL_SECONDS:
-            return cached[1]
+            return await self._current(cached[1])
         person = await self._look_up(user_id)
         if len(self._cache) >= MAX_CACHED_PEOPLE:  # dicts keep insertion order: drop the oldest
             del self._cache[next(iter(self._cache))]
         self._cache.pop(user_id, None)
         self._cache[user_id] = (now, person)
         return person
+
+    async def _current(self, person: Person) -> Person:
+        """A cached person with their membership as it is now: the profile may be an hour old,
+        but a membership erased by /forget (perhaps in another worker) must not be used."""
+        if person.is_bot or self._privacy is None:
+            return person
+        member = await asyncio.to_thread(self._loyalty.identify, PLATFORM, person.user_id)
+        if member is None:
+            identity = Identity(platform=PLATFORM, external_id=person.user_id,
+                                display_name=person.name, language=person.locale,
+                                time_zone=person.time_zone)  # fmt: skip
+            member = await asyncio.to_thread(self._enrolled, identity)
+        return replace(person, member=member)
 
     async def _look_up(self, user_id: str) -> Person:
         try:
@@ -83,5 +105,12 @@ class SlackPeople:
             language=locale,
             time_zone=zone,
         )
-        result = await asyncio.to_thread(self._loyalty.enroll, identity)
-        return Person(user_id, name or user_id, zone, False, result.member, locale)
+        member = await asyncio.to_thread(self._enrolled, identity)
+        return Person(user_id, name or user_id, zone, False, member, locale)
+
+    def _enrolled(self, identity: Identity) -> Member | None:
+        """The person's membership, enrolling them unless they asked to be forgotten (then
+        None until they send /loyalty start themselves)."""
+        if self._privacy is not None and self._privacy.forgotten(PLATFORM, identity.external_id):
+            return self._loyalty.identify(PLATFORM, identity.external_id)
+        return self._loyalty.enroll(identity).member

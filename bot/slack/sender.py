@@ -32,8 +32,8 @@ SERVER_TROUBLE_WAIT = 30.0
 class SlackSender:
     """Sends outbox messages; 429 becomes RetryLater, a gone user or channel Unreachable.
 
-    Images are not sent on Slack (Block Kit shows only images at public URLs); the text and
-    buttons are.
+    Block Kit shows only images at public URLs, so a message's image follows its text as an
+    uploaded file (files_upload_v2).
     """
 
     platform = PLATFORM
@@ -56,6 +56,10 @@ class SlackSender:
                 opened = await self._client.conversations_open(users=destination.chat)
                 channel = str((opened.get("channel") or {}).get("id", ""))
             await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+            if reply.image_png is not None:  # Block Kit cannot show it: it follows as a file
+                await self._client.files_upload_v2(
+                    channel=channel, file=reply.image_png, filename="image.png", title=text[:80]
+                )
         except SlackApiError as error:
             response = error.response
             if response.status_code == 429:

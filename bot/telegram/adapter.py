@@ -6,14 +6,14 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardMarkup, Update, User
+from telegram import InlineKeyboardMarkup, InputFile, Update, User
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.bootstrap import Services
 from bot.outbox.pacer import Pacer
-from bot.replies import Reply
+from bot.replies import Attachment, Reply
 from bot.requests import ChatRequest, addressee
 from bot.telegram.app import TelegramApp
 from bot.telegram.menus import Menus
@@ -32,6 +32,8 @@ class Rendered:
     text: str
     markup: InlineKeyboardMarkup | None
     image_png: bytes | None
+    # Files after the message (charts as photos, an export as a document) with HTML captions.
+    files: tuple[tuple[Attachment, str], ...] = ()
 
 
 # Commands after which the sender's membership or language may differ.
@@ -168,7 +170,13 @@ class TelegramAdapter:
         renderer = self.services.renderer
         limit = TEXT_LIMIT if reply.image_png is None else CAPTION_LIMIT
         text = html_text(renderer, reply, language, limit)
-        return Rendered(text, keyboard(renderer, reply, language), reply.image_png)
+        files = tuple((upload, self._caption(upload, language)) for upload in reply.attachments)
+        return Rendered(text, keyboard(renderer, reply, language), reply.image_png, files)
+
+    def _caption(self, upload: Attachment, language: str) -> str:
+        if upload.caption is None:
+            return ""
+        return html_text(self.services.renderer, Reply([upload.caption]), language, CAPTION_LIMIT)
 
     async def _send(self, chat_id: int, reply: Reply, language: str) -> None:
         await self._deliver(chat_id, self._render(reply, language))
@@ -189,3 +197,13 @@ class TelegramAdapter:
             await bot.send_message(
                 chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup
             )
+        for upload, caption in rendered.files:
+            if self.pacer is not None:
+                self.pacer.spend()
+            if upload.kind == "photo":
+                await bot.send_photo(chat_id, upload.data, caption=caption or None,
+                                     parse_mode=ParseMode.HTML)  # fmt: skip
+            else:
+                document = InputFile(upload.data, filename=upload.filename)
+                await bot.send_document(chat_id, document, caption=caption or None,
+                                        parse_mode=ParseMode.HTML)  # fmt: skip

@@ -34,8 +34,10 @@ _GET = Query(
     " lot_id, given_at, revoked FROM gift WHERE key = :key"
 )
 _REVOKE = Query("UPDATE gift SET revoked = :yes WHERE key = :key AND revoked = :no")
+# Members who opted out of leaderboards (`/settings leaderboard off`) are left out here too.
 _TOP = Query(
     "SELECT receiver_id, SUM(points) FROM gift WHERE given_at >= :since AND revoked = :no"
+    " AND NOT EXISTS (SELECT 1 FROM leaderboard_opt_out o WHERE o.member_id = gift.receiver_id)"
     " GROUP BY receiver_id ORDER BY SUM(points) DESC, receiver_id LIMIT :limit"
 )
 

@@ -218,3 +218,22 @@ async def test_slack_posts_to_a_channel_with_buttons(post: Post) -> None:
     assert (button["text"]["text"], button["value"]) == ("My balance", "/balance")
     assert not post.slack.calls_to("conversations.open")  # a channel, not a direct message
     assert post.rows()["wall:1"][0] == "sent"
+
+
+async def test_slack_gets_the_image_as_an_uploaded_file_after_the_text(post: Post) -> None:
+    png = qr_png("LC.K7Q-4MX2.1.test")
+    post.queue(
+        OutboxMessage(
+            recipient=Recipient.in_channel("slack", "C0GENERAL"),
+            key="kudos.given",
+            params={"receiver": "<@UBEA>", "points": 5, "giver": "Ali", "reason": "the demo"},
+            dedupe_key="wall:image",
+            image=OutboxImage(content_type="image/png", data=png),
+        )
+    )
+    await post.drain()
+    (message,) = post.slack.posted_messages("C0GENERAL")
+    (shared,) = post.slack.files
+    assert (shared.channel, shared.data) == ("C0GENERAL", png)
+    assert shared.title == message["text"][:80]
+    assert post.rows()["wall:image"][0] == "sent"

@@ -99,6 +99,18 @@ class FakeUser:
     real_name: str | None = None
 
 
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file shared through files_upload_v2 (all three steps done)."""
+
+    id: str
+    filename: str
+    title: str
+    channel: str | None
+    initial_comment: str | None
+    data: bytes
+
+
 class FakeSlackApi:
     """Local aiohttp server imitating the Slack Web API and recording every call."""
 
@@ -132,6 +144,11 @@ class FakeSlackApi:
         self.too_many_requests = 0
         self.socket_acks: list[JsonDict] = []
         self.socket_connections = 0  # WebSocket clients that ever connected
+        # files_upload_v2: upload URLs handed out, the bytes posted to them, completed files.
+        self.pending_uploads: dict[str, JsonDict] = {}
+        self.uploaded: dict[str, bytes] = {}
+        self.files: list[UploadedFile] = []
+        self._file_counter = itertools.count(1)
 
         self._sockets: list[web.WebSocketResponse] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -163,6 +180,7 @@ class FakeSlackApi:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/response_url/{id}", self._handle_response_url)
         app.router.add_get("/socket-mode/{id}", self._handle_socket)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, self.host, 0)
@@ -530,6 +548,20 @@ class FakeSlackApi:
             )
         return web.json_response(response, status=status, headers=headers)
 
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        """Step 2 of files_upload_v2: the file's bytes, posted to the URL step 1 gave."""
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        with self._lock:
+            expected = self.pending_uploads.get(file_id)
+            if expected is None:
+                return web.Response(text="unknown upload", status=404)
+            if int(expected.get("length", -1)) != len(data):
+                return web.Response(text="length mismatch", status=400)
+            self.uploaded[file_id] = data
+            self._notify()
+        return web.Response(text=f"OK - {len(data)}", content_type="text/plain")
+
     async def _handle_response_url(self, request: web.Request) -> web.Response:
         raw = await request.read()
         try:
@@ -586,7 +618,44 @@ class FakeSlackApi:
             "users.info": self._users_info,
             "conversations.open": self._conversations_open,
             "reactions.add": self._reactions_add,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
         }
+
+    def _files_get_upload_url(self, params: JsonDict) -> JsonDict:
+        """Step 1 of files_upload_v2: an upload URL on this fake for a file of `length`."""
+        if not params.get("filename") or not str(params.get("length", "")).isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._file_counter):05d}"
+        self.pending_uploads[file_id] = {"filename": params["filename"], "length": params["length"]}
+        return {"ok": True, "file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
+
+    def _files_complete_upload(self, params: JsonDict) -> JsonDict:
+        """Step 3: the uploaded files are shared in `channel_id` (with an initial comment)."""
+        entries = params.get("files")
+        if isinstance(entries, str):
+            entries = json.loads(entries)
+        if not isinstance(entries, list) or not entries:
+            return {"ok": False, "error": "invalid_arguments"}
+        shared = []
+        for entry in entries:
+            file_id = str(entry.get("id"))
+            if file_id not in self.uploaded:
+                return {"ok": False, "error": "file_not_found"}
+            upload = self.pending_uploads[file_id]
+            channel = params.get("channel_id")
+            self.files.append(
+                UploadedFile(
+                    id=file_id,
+                    filename=str(upload["filename"]),
+                    title=str(entry.get("title") or upload["filename"]),
+                    channel=str(channel) if channel else None,
+                    initial_comment=params.get("initial_comment"),
+                    data=self.uploaded[file_id],
+                )
+            )
+            shared.append({"id": file_id, "name": upload["filename"], "title": entry.get("title")})
+        return {"ok": True, "files": shared}
 
     def _next_ts(self) -> str:
         micros = 1_700_000_000_000_000 + next(self._ts_counter) * 100

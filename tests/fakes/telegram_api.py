@@ -572,6 +572,20 @@ class FakeTelegramApi:
         extra = {"caption": params["caption"]} if "caption" in params else {}
         return self._new_message(params, photo=sizes, **extra)
 
+    def _m_senddocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        document = params.get("document")
+        uploaded = document if isinstance(document, UploadedFile) else None
+        n = len(self._calls) + 1
+        file = {
+            "file_id": f"doc{n}",
+            "file_unique_id": f"d{n}",
+            "file_name": uploaded.filename if uploaded else None,
+            "mime_type": uploaded.content_type if uploaded else None,
+            "file_size": uploaded.size if uploaded else 0,
+        }
+        extra = {"caption": params["caption"]} if "caption" in params else {}
+        return self._new_message(params, document=file, **extra)
+
     def _m_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any] | bool:
         return self._edit(params, text=params.get("text", ""))
 
