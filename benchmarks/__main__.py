@@ -8,6 +8,7 @@ pos:      the purchase API through `loyalty run` against a bare FastAPI endpoint
 import:   `[--rows N] [--engine sqlite|postgresql]` CSV import rows/s and peak memory
 soak:     `[--seconds S] [--rounds R] [--rate N]` 1, 2 and 3 workers on PostgreSQL at a steady
           mixed load: throughput, reply latency, worker CPU per delivery, memory
+outbox:   1, 2, 3 workers on PostgreSQL draining one token's outbox (30/s and 1,000/s fakes)
 reports:  `[--journals N] [--members N]` `loyalty report` over a big ledger (PostgreSQL)
 """
 
@@ -36,13 +37,15 @@ def main(argv: list[str] | None = None) -> int:
             "import",
             "challenges",
             "soak",
+            "outbox",
             "reports",
             "all",
         ],
         help="ledger (default), telegram (/balance and the outbox), slack (/kudos), boundaries"
         " (chat-line splitting and the Slack gate), pos (the purchase API), import (CSV"
         " imports), challenges (what 20 challenges cost an earn; progress table sizes), soak (1-3"
-        " workers at a steady mixed load), reports (`loyalty report` over a big ledger), all",
+        " workers at a steady mixed load), reports (`loyalty report` over a big ledger), outbox"
+        " (1-3 workers on PostgreSQL draining one token's outbox), all",
     )
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke run")
     parser.add_argument(
@@ -95,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         _challenges(args)
     if args.suite in ("soak", "all"):
         _soak(args)
+    if args.suite in ("outbox", "all"):
+        from benchmarks.outbox_drain import run_and_report as drain_report
+
+        drain_report(quick=args.quick, save=not args.no_save, echo=print)
     if args.suite in ("reports", "all"):
         from benchmarks import reports
 

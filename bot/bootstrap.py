@@ -5,8 +5,10 @@ Only this module imports `storage`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from bot.cards import CardTokens, derive_secret
 from bot.clock import SystemClock
@@ -15,13 +17,17 @@ from bot.i18n import shipped_catalogs
 from bot.invites import InviteLinks
 from bot.metrics import Metrics
 from bot.nonces import ConfirmNonces
+from bot.outbox.dispatcher import Dispatcher
+from bot.outbox.pacer import LocalBudget, Pacer, SendBudget
 from bot.render import Renderer
 from bot.router import Router
 from bot.scheduler import Leadership
 from bot.settings import Settings
 from core import gamification, notifications
 from core.bus import MessageBus
+from core.deliveries import Inbound
 from core.gamification import Gamification
+from core.kudos import Kudos
 from core.loyalty import Loyalty
 from core.outbox import OutboxQueue
 from core.ports import Clock
@@ -35,6 +41,7 @@ from storage.readiness import DatabaseProblem, migrate_database, ready_database
 from storage.repositories.metrics import journal_counts, outbox_counts
 from storage.repositories.privacy import SqlPrivacyStore
 from storage.repositories.reports import SqlReports
+from storage.send_budget import SqlSendBudget
 
 __all__ = ["DatabaseProblem", "Services", "build", "migrate"]
 
@@ -56,6 +63,13 @@ class Services:
     gamification: Gamification
     # The bot's own links (the Telegram deep link once its username is known).
     invites: InviteLinks
+    # Recognition (Slack): gifts, allowances, their leaderboard.
+    kudos: Kudos
+    # Inbound deliveries kept until handled (core.deliveries).
+    inbound: Inbound
+    # One send budget per platform's bot token, shared by every worker (bot.outbox.pacer):
+    # replies, channel posts and the outbox draw on the same one.
+    pacers: dict[str, Pacer]
     # Decides which worker runs the scheduler's sweeps (bot.scheduler).
     leader: Leadership = field(default_factory=SoleLeader)
     # The program report and members' data rights (set by `build`).
@@ -123,6 +137,8 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     renderer = Renderer(catalogs, program.zone)
     outbox = SqlOutboxQueue(database)
     leader = leader_for(database.engine)
+    inbound = Inbound(database, clock, timedelta(seconds=settings.inbound_lease_seconds))
+    pacers = send_pacers(settings, database)
     return Services(
         settings=settings,
         program=program,
@@ -134,11 +150,49 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         cards=cards,
         gamification=games,
         invites=invites,
+        kudos=Kudos(database, program, clock),
+        inbound=inbound,
+        pacers=pacers,
         leader=leader,
         reports=reports,
         privacy=privacy,
         metrics=metrics,
     )
+
+
+def dispatcher(services: Services) -> Dispatcher:
+    """The outbox dispatcher; each platform component registers its sender with the token's
+    pacer (`Services.pacers`)."""
+    return Dispatcher(
+        services.outbox,
+        services.database,
+        services.renderer,
+        services.loyalty.clock,
+        channel_language=services.program.program.locale,
+    )
+
+
+def send_pacers(settings: Settings, database: SqlDatabase) -> dict[str, Pacer]:
+    """A pacer per platform on the token's budget row in PostgreSQL, so the sum over the
+    workers of one token stays under the platform's limit (see docs/DELIVERY.md). On SQLite
+    one process serves a shop (as `storage.leader` has it): its budget stays in memory."""
+    shared = database.engine.dialect.name == "postgresql"
+
+    def budget(platform: str, token: str | None) -> SendBudget:
+        if not shared:
+            return LocalBudget()
+        # Named by a digest: the token itself stays out of the database.
+        digest = hashlib.sha256((token or "").encode()).hexdigest()[:16]
+        return SqlSendBudget(database, f"{platform}:{digest}")
+
+    telegram = budget("telegram", settings.telegram_bot_token)
+    slack = budget("slack", settings.slack_bot_token)
+    rate = settings.telegram_sends_per_second
+    return {
+        "telegram": Pacer(rate, 1.0, telegram, offload=shared),
+        # Slack: about one message a second per channel (each person's DM is one).
+        "slack": Pacer(settings.slack_sends_per_second, 1.0, slack, offload=shared),
+    }
 
 
 def watched(database: SqlDatabase, router: Router) -> Metrics:

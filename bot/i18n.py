@@ -73,6 +73,18 @@ class Catalogs:
                 return base
         return DEFAULT_LANGUAGE
 
+    def reader_language(self, *wanted: str | None, fallback: str | None = None) -> str:
+        """The one rule for which language a reader reads: the first of `wanted` (most
+        specific first: what the reply itself chose, the member's setting, their chat
+        client's language) that is shipped; else the best for `fallback` (a workspace's or
+        the program's language); else English."""
+        for choice in wanted:
+            if choice:
+                shipped = self.language_for(choice)
+                if choice.replace("_", "-").split("-")[0].lower() == shipped:
+                    return shipped
+        return self.language_for(fallback)
+
     def template(self, key: str, language: str, params: Mapping[str, object] | None = None) -> str:
         """The message text for `key` in `language`; a plural message in the form its count
         parameter (in `params`) takes."""

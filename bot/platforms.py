@@ -3,9 +3,9 @@ dispatcher and the scheduler."""
 
 from __future__ import annotations
 
+from bot import bootstrap
 from bot.bootstrap import Services
 from bot.metrics import MetricsComponent
-from bot.outbox.dispatcher import Dispatcher
 from bot.runner import Component
 from bot.scheduler import Scheduler, tier_jobs
 
@@ -15,24 +15,18 @@ def platform_components(services: Services) -> list[Component]:
     from bot.telegram.component import TelegramComponent  # PTB only when Telegram is used
 
     components: list[Component] = []
-    dispatcher = Dispatcher(
-        services.outbox,
-        services.database,
-        services.renderer,
-        services.loyalty.clock,
-        channel_language=services.program.program.locale,
-    )
+    dispatcher = bootstrap.dispatcher(services)
     dispatcher.observer = services.metrics.outbox_settled
     if services.settings.telegram_bot_token:
         telegram = TelegramComponent(services)
-        dispatcher.register(telegram.sender(), telegram.pacer)
+        dispatcher.register(telegram.sender(), services.pacers["telegram"])
         components.append(telegram)
     settings = services.settings
     if settings.slack_bot_token and (settings.slack_signing_secret or settings.slack_app_token):
         from bot.slack.component import SlackComponent  # bolt only when Slack is used
 
         slack = SlackComponent(services)
-        dispatcher.register(slack.sender())
+        dispatcher.register(slack.sender(), services.pacers["slack"])
         components.append(slack)
     if settings.pos_webhook_secret:
         from bot.api.component import PurchaseApiComponent  # FastAPI only when the API is on

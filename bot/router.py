@@ -18,6 +18,7 @@ from bot.nonces import ConfirmNonces
 from bot.replies import Money, Reply, Timestamp
 from bot.requests import MAX_LINE, ChatRequest
 from core.attempts import CARD_TOKENS
+from core.deliveries import DeliveryTaken
 from core.errors import DomainError, NotEnrolled
 from core.gamification import Gamification
 from core.loyalty import Loyalty
@@ -186,6 +187,8 @@ class Router:
             return Reply.say(f"usage.{error.command}")
         except DomainError as error:
             return Reply.say(f"error.{error.code}", **self._shown(error.params))
+        except DeliveryTaken:  # another worker handled this delivery: no answer from here
+            raise
         except Exception:
             log.exception("command /%s failed (delivery %s)", request.command, request.key)
             return Reply.say("error.unexpected")

@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     pos_webhook_secret: str | None = None
     metrics_token: str | None = None
+    # An update kept but not handled within this long (its worker died) is taken over by
+    # another worker (core.deliveries).
+    inbound_lease_seconds: float = Field(default=60.0, gt=0, le=3600)
+    # One send budget per bot token, shared by every worker (bot.outbox.pacer): Telegram
+    # allows about 30 messages/s, more with paid broadcasts; Slack about 1/s per channel.
+    telegram_sends_per_second: float = Field(default=29.0, gt=0)
+    slack_sends_per_second: float = Field(default=20.0, gt=0)
     # GET /metrics on the HTTP server (Prometheus); with METRICS_TOKEN, only with that bearer.
     metrics_enabled: bool = True
     # Key of the hashes that remember forgotten chat identities (derived from the bot's

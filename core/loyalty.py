@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
+from datetime import timedelta
 from typing import TypeVar
 
 from core import (
     attempts,
     bulk_purchases,
     customers,
+    deliveries,
     enrollment,
     errors,
     member_settings,
@@ -30,6 +32,7 @@ from core.attempts import LINK_CODES, MEMBER_CODES, VOUCHER_CODES, AttemptLimit
 from core.codes import looks_like_member_code
 from core.commands import AwardPoints, Enroll, RecordPurchase, RedeemReward, RefundPurchase
 from core.customers import CustomerResult, ImportedCustomer
+from core.deliveries import LEASE, Delivery
 from core.earning import award_points, record_purchase
 from core.member_settings import MemberSettings
 from core.model import Identity, Member, Role
@@ -104,11 +107,15 @@ class Loyalty:
     def guarded(
         self, limit: AttemptLimit, subject: str, guess: Callable[[UnitOfWork], T | None]
     ) -> T | None:
-        """`guess` at a code by `subject`, counted against `limit` (its own transaction)."""
+        """`guess` at a code by `subject`, counted against `limit` (its own transaction).
+
+        A preparatory write: it does not settle the delivery being handled (core.deliveries),
+        the command's own transaction does; handled again after a crash, it counts again."""
         now = self.clock.now()
-        return self.db.run(
-            lambda uow: attempts.guarded(uow, limit, subject, now, lambda: guess(uow))
-        )
+        with deliveries.aside():
+            return self.db.run(
+                lambda uow: attempts.guarded(uow, limit, subject, now, lambda: guess(uow))
+            )
 
     def record_purchase(self, command: RecordPurchase) -> EarnResult:
         """Earn points for a purchase receipt (once per receipt)."""
@@ -218,18 +225,22 @@ class Loyalty:
 
         return self.db.run(work)
 
-    def claim_event(self, key: str) -> bool:
-        """Record an inbound update/event id; False when it was processed before."""
+    def admit(
+        self, delivery: Delivery, platform: str, external_id: str, lease: timedelta = LEASE
+    ) -> tuple[bool, Member | None]:
+        """Hold a delivery for this handling (`core.deliveries`) and identify its sender in one
+        transaction (the hot path); False when it was handled, or another handling holds it."""
+        if delivery.fresh:  # kept here a moment ago: held already, a read will do
+            return True, self.identify(platform, external_id)
         now = self.clock.now()
-        return self.db.run(lambda uow: uow.events.claim(key, now))
-
-    def admit(self, key: str, platform: str, external_id: str) -> tuple[bool, Member | None]:
-        """Claim a delivery and identify its sender in one transaction (the hot path)."""
-        now = self.clock.now()
-        claimed, member = self.db.run(
-            lambda uow: (uow.events.claim(key, now), uow.members.by_identity(platform, external_id))
+        key, holder = delivery.key, delivery.holder
+        held, member = self.db.run(
+            lambda uow: (
+                uow.deliveries.acquire(key, holder, now, now + lease),
+                uow.members.by_identity(platform, external_id),
+            )
         )
-        return claimed, self._with_bootstrap_role(member, platform, external_id)
+        return held, self._with_bootstrap_role(member, platform, external_id)
 
     def release_due(self, limit: int = 500) -> SweepResult:
         """Release pending points whose return window has ended (a transaction per member)."""

@@ -289,9 +289,31 @@ class PreferenceRepository(Protocol):
         ...
 
 
-class InboundEventRepository(Protocol):
-    def claim(self, key: str, now: datetime) -> bool:
-        """Record an inbound update or event id; False if it was seen before."""
+class DeliveryRepository(Protocol):
+    """Inbound deliveries (Telegram updates, Slack events), kept until handled: see
+    core.deliveries for the lease a handling holds and how it settles."""
+
+    def store(self, key: str, payload: str, holder: str, now: datetime, until: datetime) -> bool:
+        """Keep a delivery for handling, held by `holder` until `until`; False when it was
+        stored (or handled) before."""
+        ...
+
+    def acquire(self, key: str, holder: str, now: datetime, until: datetime) -> bool:
+        """Hold the delivery for one handling until `until`: a new one, one `holder` holds
+        already, or a pending one whose lease ran out; False when it was handled, or another
+        handling holds it."""
+        ...
+
+    def settle(self, key: str, holder: str) -> bool:
+        """Mark the delivery handled, in the transaction of its effect; False when another
+        handling took it over (this one must then have no effect)."""
+        ...
+
+    def take_over(
+        self, prefix: str, holder: str, now: datetime, until: datetime, limit: int
+    ) -> list[tuple[str, str, str]]:
+        """Stored pending deliveries (keys starting with `prefix`) whose lease ran out, now
+        held until `until`, each by its own holder made from `holder`: (key, payload, holder)."""
         ...
 
 
@@ -429,7 +451,7 @@ class AttemptRepository(Protocol):
 
 class UnitOfWork(Protocol):
     attempts: AttemptRepository
-    events: InboundEventRepository
+    deliveries: DeliveryRepository
     members: MemberRepository
     ledger: LedgerRepository
     purchases: PurchaseRepository

@@ -12,7 +12,9 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
+from core import deliveries
 from core.bus import MessageBus
+from core.deliveries import DeliveryTaken
 from core.errors import DomainError
 from core.model import Purpose
 from core.ports import RecognitionUnitOfWork
@@ -62,18 +64,28 @@ class SqlDatabase:
         """Run `work` in one transaction: commit on return, roll back on any exception.
 
         The domain events `work` records go to the bus's handlers before the commit, in the
-        same transaction. SQLITE_BUSY, deadlocks, serialization failures, lost connections and
+        same transaction; a write transaction inside `core.deliveries.handling` settles that
+        delivery in the same commit (DeliveryTaken when another worker holds it now).
+        SQLITE_BUSY, deadlocks, serialization failures, lost connections and
         a lost race on a unique business key are retried with jittered backoff (a new unit of
         work: no events, handlers run again); domain errors are not.
         """
+
+        delivery = deliveries.current() if write else None
 
         def attempt(sql: Sql) -> tuple[T, SqlUnitOfWork]:
             uow = SqlUnitOfWork(sql, self._system_ids)
             result = work(uow)
             self.bus.dispatch(uow)
+            # The delivery this command handles is marked handled in the same commit as its
+            # effect; when another worker took it over meanwhile, this effect rolls back.
+            if delivery is not None and not uow.deliveries.settle(delivery.key, delivery.holder):
+                raise DeliveryTaken(delivery.key)
             return result, uow
 
         result, uow = self.run_sql(attempt, write=write)
+        if delivery is not None:
+            delivery.settled = True
         # Only now, after the commit, may ids of system accounts it created be shared.
         self._system_ids.update(uow.created_system_ids)
         return result
@@ -84,7 +96,7 @@ class SqlDatabase:
         while True:
             try:
                 return self._attempt(work, write)
-            except DomainError:
+            except (DomainError, DeliveryTaken):
                 raise
             except Exception as exc:
                 if attempt >= self._attempts or not is_transient(exc):

@@ -15,6 +15,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -282,13 +283,31 @@ class LinkCodeRow(SQLModel, table=True):
     expires_at: datetime = _when()
 
 
-class InboundEventRow(SQLModel, table=True):
-    """An inbound update or event id, recorded so a redelivery is ignored."""
+class InboundDeliveryRow(SQLModel, table=True):
+    """An inbound update or event: kept (with its payload) until the command that handles it
+    commits, then `done`, so a redelivery is ignored and a lost handling is taken over."""
 
-    __tablename__ = "inbound_event"
+    __tablename__ = "inbound_delivery"
+    __table_args__ = (_partial("ix_inbound_delivery_pending", "state = 'pending'", "lease_until"),)
 
     key: str = Field(sa_type=Text, primary_key=True)
     received_at: datetime = _when()
+    state: str = Field(
+        default="pending", sa_column=Column(Text, nullable=False, server_default="done")
+    )
+    holder: str | None = Field(default=None, sa_type=Text)
+    lease_until: datetime | None = _when(nullable=True)
+    payload: str | None = Field(default=None, sa_type=Text)
+
+
+class SendBudgetRow(SQLModel, table=True):
+    """The next free send slot of one bot token (seconds since the epoch), shared by every
+    worker: see storage.send_budget."""
+
+    __tablename__ = "send_budget"
+
+    name: str = Field(sa_type=Text, primary_key=True)
+    next_at: float = Field(sa_type=Float)
 
 
 class AttemptRow(SQLModel, table=True):

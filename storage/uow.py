@@ -9,8 +9,8 @@ from core.ports import (
     BulkPurchaseRepository,
     ChallengeRepository,
     CheckinRepository,
+    DeliveryRepository,
     GuardrailRepository,
-    InboundEventRepository,
     LeaderboardRepository,
     LedgerRepository,
     LinkRepository,
@@ -28,7 +28,7 @@ from storage.repositories.attempts import SqlAttemptRepository
 from storage.repositories.bulk import SqlBulkPurchaseRepository
 from storage.repositories.challenges import SqlChallengeRepository
 from storage.repositories.checkins import SqlCheckinRepository
-from storage.repositories.events import SqlInboundEventRepository
+from storage.repositories.deliveries import SqlDeliveryRepository
 from storage.repositories.guardrails import SqlGuardrailRepository
 from storage.repositories.leaderboard import SqlLeaderboardRepository
 from storage.repositories.ledger import SqlLedgerRepository
@@ -54,8 +54,8 @@ class SqlUnitOfWork:
         "bulk",
         "challenges",
         "checkins",
+        "deliveries",
         "domain_events",
-        "events",
         "guardrails",
         "leaderboard",
         "ledger",
@@ -75,7 +75,7 @@ class SqlUnitOfWork:
         # Typed as the ports, so mypy checks that each repository implements its Protocol.
         self._ledger = SqlLedgerRepository(sql, system_ids)
         self.attempts: AttemptRepository = SqlAttemptRepository(sql)
-        self.events: InboundEventRepository = SqlInboundEventRepository(sql)
+        self.deliveries: DeliveryRepository = SqlDeliveryRepository(sql)
         self.members: MemberRepository = SqlMemberRepository(sql)
         self.ledger: LedgerRepository = self._ledger
         self.purchases: PurchaseRepository = SqlPurchaseRepository(sql)

@@ -26,6 +26,8 @@ BATCH = 100
 # Long enough for a batch to go out at 30/s; after a crash the rows are offered again then.
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
+# Messages of a batch being read, rendered and sent at once by one worker.
+IN_FLIGHT = 8
 # A broadcast shows one image to many members: keep the last few in memory.
 CACHED_IMAGES = 16
 NO_PLATFORM = "none"  # settled before a platform was chosen (opted out, no such member)
@@ -54,6 +56,8 @@ class Dispatcher:
         self._pacers: dict[str, Pacer] = {}
         self._images: dict[str, OutboxImage | None] = {}
         self._wake = asyncio.Event()
+        # Messages of this batch still to send: the pacer books that many slots at once.
+        self._upcoming = 1
         self._task: asyncio.Task[None] | None = None
         # Told (platform, category, status) of every message settled, e.g. by bot.metrics.
         self.observer: Callable[[str, str, str], None] | None = None
@@ -67,6 +71,10 @@ class Dispatcher:
         tried). `pacer` shares one send budget with the adapter's own replies, when it has one."""
         self._senders[sender.platform] = sender
         self._pacers[sender.platform] = pacer or Pacer(sender.per_second, sender.per_chat_interval)
+
+    def pacer_for(self, platform: str) -> Pacer:
+        """The send budget messages to `platform` draw on."""
+        return self._pacers[platform]
 
     @property
     def platforms(self) -> list[str]:
@@ -97,8 +105,22 @@ class Dispatcher:
         """Claim one batch and settle every message in it; how many were claimed."""
         now = self._clock.now()
         batch = await asyncio.to_thread(self._queue.claim, now, now + LEASE, BATCH)
-        for message in batch:
-            await self._deliver(message)
+        self._upcoming = len(batch)
+        # A few messages in flight at once: while one waits for the database or the platform,
+        # the next is read and rendered. The pacer still hands out the slots one by one.
+        gate = asyncio.Semaphore(IN_FLIGHT)
+
+        async def deliver(message: QueuedMessage) -> None:
+            async with gate:
+                try:
+                    await self._deliver(message)
+                finally:
+                    self._upcoming -= 1
+
+        outcomes = await asyncio.gather(*(deliver(m) for m in batch), return_exceptions=True)
+        for message, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Exception):  # the row stays claimed: offered again later
+                log.error("outbox %s could not be settled", message.id, exc_info=outcome)
         return len(batch)
 
     async def _loop(self) -> None:
@@ -143,8 +165,9 @@ class Dispatcher:
             if identity.platform in audience.unreachable:
                 blocked_on = blocked_on or identity.platform
                 continue
-            wanted = audience.member.language or identity.language
-            language = self._renderer.catalogs.language_for(wanted)
+            language = self._renderer.catalogs.reader_language(
+                audience.member.language, identity.language
+            )
             destination = Destination(chat=identity.external_id, person=True)
             await self._send(message, identity.platform, destination, language)
             return
@@ -175,11 +198,13 @@ class Dispatcher:
             await asyncio.to_thread(queue.requeue, message.id, later, "paced", False)
             return
         reply = await self._reply(message)
-        await pacer.wait(destination.chat)
+        await pacer.wait(destination.chat, self._upcoming)
         try:
             await sender.send(destination, reply, language)
         except RetryLater as wait:
-            pacer.pause(wait.seconds)
+            # The chat's limit or the token's: neither this chat nor any worker sends for now.
+            pacer.pause_chat(destination.chat, wait.seconds)
+            await pacer.pause(wait.seconds)
             later = self._clock.now() + timedelta(seconds=wait.seconds)
             await asyncio.to_thread(queue.requeue, message.id, later, str(wait), False)
             self._count(platform, message, "rate_limited")

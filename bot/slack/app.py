@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_bolt.async_app import (
+    AsyncAck,
+    AsyncApp,
+    AsyncBoltContext,
+    AsyncBoltRequest,
+    AsyncRespond,
+)
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -28,6 +35,8 @@ from bot.slack.parse import GiftRequest, plus_message
 from bot.slack.people import PLATFORM, SlackPeople
 from bot.slack.retry import LenientRateLimitRetryHandler
 from bot.slack.workspace import WorkspaceGuard
+from core import deliveries
+from core.deliveries import Delivery, DeliveryTaken, Inbound, new_handling
 from core.gamification import Gamification
 from core.loyalty import Loyalty
 from core.model import Member
@@ -35,6 +44,8 @@ from core.model import Member
 log = logging.getLogger(__name__)
 # Across channels: a generous workspace-wide pace; per channel the 1/s gap is what counts.
 CHANNEL_POSTS_PER_SECOND = 20.0
+
+Listener = Callable[..., Awaitable[None]]
 
 # Messages people type; edits (message_changed), deletions and bot posts never give points.
 _GIVING_SUBTYPES = frozenset({None, "thread_broadcast"})
@@ -58,6 +69,10 @@ def delivery_key(body: dict[str, Any]) -> str | None:
     None when it has neither (such a delivery is refused: it cannot be kept to once)."""
     key = body.get("event_id") or body.get("trigger_id")
     return f"slack:{key}" if key else None
+
+
+# Which handling holds a kept delivery: set by the component on the request it hands to bolt.
+HOLDER_HEADER = "x-loyalty-delivery-holder"
 
 
 def admitted(context: AsyncBoltContext) -> tuple[str, Member | None]:
@@ -132,32 +147,58 @@ class SlackListeners:
         hosts: SlackHosts,
         games: Gamification | None = None,
         files: SlackFiles | None = None,
+        *,
+        inbound: Inbound,
+        channels: Pacer | None = None,
     ) -> None:
         self.loyalty = loyalty
+        self.inbound = inbound
         self.router = router
         self.giving = giving
         self.people = people
         self.standing = Standing(giving, games)
         self.kudos_command = KudosCommand(router, giving, self.standing, files)
         self.responses = ResponseUrls(hosts)
-        # chat.postMessage allows about one message per second per channel.
-        self.channels = Pacer(per_second=CHANNEL_POSTS_PER_SECOND, per_chat_interval=1.0)
+        # chat.postMessage allows about one message per second per channel; announcements
+        # share the token's budget with the outbox's direct messages.
+        self.channels = channels or Pacer(CHANNEL_POSTS_PER_SECOND, per_chat_interval=1.0)
 
     def register(self, app: AsyncApp) -> None:
         """Attach middleware and listeners to `app`."""
         app.use(self.admit)
         app.error(self.on_error)
-        app.command("/kudos")(self.on_kudos)
-        app.command("/loyalty")(self.on_loyalty)
-        app.event("message")(self.on_message)
-        app.event("reaction_added")(self.on_reaction_added)
-        app.event("reaction_removed")(self.on_reaction_removed)
-        app.event("app_home_opened")(self.on_home_opened)
-        app.action(re.compile("^" + re.escape(ACTION_PREFIX)))(self.on_button)
-        app.action(re.compile("^" + re.escape(LINK_PREFIX)))(self.on_link)
+        done = self._finishing
+        app.command("/kudos")(done(self.on_kudos))
+        app.command("/loyalty")(done(self.on_loyalty))
+        app.event("message")(done(self.on_message))
+        app.event("reaction_added")(done(self.on_reaction_added))
+        app.event("reaction_removed")(done(self.on_reaction_removed))
+        app.event("app_home_opened")(done(self.on_home_opened))
+        app.action(re.compile("^" + re.escape(ACTION_PREFIX)))(done(self.on_button))
+        app.action(re.compile("^" + re.escape(LINK_PREFIX)))(done(self.on_link))
+
+    def _finishing(self, listener: Listener) -> Listener:
+        """`listener`, then its delivery marked done if no write transaction settled it (a
+        balance, a Home tab): else it would be taken over again when its lease runs out.
+        Bolt reads the listener's parameters through `functools.wraps`."""
+
+        @functools.wraps(listener)
+        async def finishing(*args: Any, **kwargs: Any) -> None:
+            try:
+                await listener(*args, **kwargs)
+            finally:
+                delivery = deliveries.current()  # set by `admit`, inherited by this task
+                if delivery is not None and not delivery.settled:
+                    await asyncio.to_thread(self.inbound.finish, delivery)
+
+        return finishing
 
     async def admit(
-        self, body: dict[str, Any], context: AsyncBoltContext, next: Callable[[], Awaitable[None]]
+        self,
+        body: dict[str, Any],
+        request: AsyncBoltRequest,
+        context: AsyncBoltContext,
+        next: Callable[[], Awaitable[None]],
     ) -> BoltResponse | None:
         """Claim the delivery and identify its sender in one transaction; answer a delivery
         seen before with 200 and do nothing (Slack retries, bolt does not de-duplicate).
@@ -174,24 +215,37 @@ class SlackListeners:
             )
             await self._apologise(body, self.giving.language)
             return BoltResponse(status=200, body="")
+        holder = request.headers.get(HOLDER_HEADER)
+        # The component kept it (or took it over) under this holder a moment ago.
+        delivery = Delivery(key=key, holder=holder[0], fresh=True) if holder else new_handling(key)
         user_id = context.user_id
         member: Member | None = None
         if user_id:
-            claimed, member = await asyncio.to_thread(self.loyalty.admit, key, PLATFORM, user_id)
+            lease = self.inbound.lease
+            held, member = await asyncio.to_thread(
+                self.loyalty.admit, delivery, PLATFORM, user_id, lease
+            )
         else:
-            claimed = await asyncio.to_thread(self.loyalty.claim_event, key)
-        if not claimed:
-            log.info("dropping %s: seen before", key)
+            held = await asyncio.to_thread(self.inbound.hold, delivery)
+        if not held:
+            log.info("dropping %s: handled before, or being handled", key)
             return BoltResponse(status=200, body="")
         context["delivery_key"] = key
         context["member"] = member
+        # Bolt runs the listener after the middleware, in a task that inherits this: its write
+        # transactions settle the delivery (each request is dispatched in a task of its own).
+        deliveries.enter(delivery)
         await next()
         return None
 
     async def on_error(
         self, error: Exception, body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
-        """Log an unexpected failure with its delivery id; a person who asked gets an apology."""
+        """Log an unexpected failure with its delivery id; a person who asked gets an apology.
+        A delivery another worker took over is theirs to answer."""
+        if isinstance(error, DeliveryTaken):
+            log.info("%s was taken over by another worker", delivery_key(body))
+            return
         log.error("slack delivery %s failed", delivery_key(body), exc_info=error)
         member = context.get("member")
         language = self.giving.language_of(None, member if isinstance(member, Member) else None)

@@ -3,7 +3,10 @@ Socket Mode (a WebSocket Slack opens for us) when an app-level token is configur
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 from collections.abc import Sequence
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -14,13 +17,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.bootstrap import Services
-from bot.slack.app import SlackListeners, build_app
+from bot.slack.app import HOLDER_HEADER, SlackListeners, build_app, delivery_key
 from bot.slack.files import SlackFiles
 from bot.slack.gate import SlackGate, SlackHosts
 from bot.slack.giving import Giving
 from bot.slack.people import SlackPeople
 from bot.slack.sender import SlackSender
-from core.kudos import Kudos
+
+log = logging.getLogger(__name__)
 
 
 class SlackComponent:
@@ -44,19 +48,29 @@ class SlackComponent:
         )
         self.client = self.app.client
         self._renderer = services.renderer
-        kudos = Kudos(services.database, services.program, services.loyalty.clock)
+        kudos = services.kudos
         people = SlackPeople(self.client, services.loyalty, None, services.privacy)
         language = services.renderer.catalogs.language_for(services.program.program.locale)
         giving = Giving(kudos, people, services.renderer, language)
         hosts = SlackHosts(settings.slack_api_url)
         files = SlackFiles(self.client, services.renderer)
         self.listeners = SlackListeners(
-            services.loyalty, services.router, giving, people, hosts, services.gamification, files
+            services.loyalty,
+            services.router,
+            giving,
+            people,
+            hosts,
+            services.gamification,
+            files,
+            inbound=services.inbound,
+            channels=services.pacers["slack"],
         )
         self.listeners.register(self.app)
         self.gate = SlackGate(settings.slack_signing_secret or "", hosts)
         self._app_token = settings.slack_app_token
         self.socket_mode: AsyncSocketModeHandler | None = None
+        self._inbound = services.inbound
+        self._taking_over: asyncio.Task[None] | None = None
 
     def routes(self) -> list[BaseRoute]:
         """Slack's Events API, slash commands and interactivity all post here (HTTP mode)."""
@@ -65,17 +79,58 @@ class SlackComponent:
         return [Route("/slack/events", self._events, methods=["POST"])]
 
     async def _events(self, request: Request) -> Response:
+        """Keep the delivery in the database, then hand it to bolt, whose `ack()` answers
+        Slack: so an acknowledged delivery is never lost (a worker that dies leaves it to
+        another, `_take_over_loop`) and one Slack sends again is acknowledged, nothing more."""
         admitted = await self.gate.admit(request)
         if isinstance(admitted, Response):
             return admitted
         headers: dict[str, str | Sequence[str]] = {**request.headers}
         headers["content-type"] = "application/json"
-        bolt_request = AsyncBoltRequest(body=json.dumps(admitted), headers=headers)
+        body = json.dumps(admitted)
+        key = delivery_key(admitted)
+        if key is not None:  # none: a URL check, or a delivery bolt's middleware refuses
+            try:
+                delivery = await asyncio.to_thread(self._inbound.keep, key, body)
+            except Exception:
+                log.warning("could not keep %s; Slack will send it again", key, exc_info=True)
+                return Response("the delivery could not be stored", status_code=503)
+            if delivery is None:
+                return Response(status_code=200)
+            headers[HOLDER_HEADER] = delivery.holder
+        bolt_request = AsyncBoltRequest(body=body, headers=headers)
         return to_starlette_response(await self.app.async_dispatch(bolt_request))
 
+    async def _take_over_loop(self) -> None:
+        """Handle kept deliveries whose handling's lease ran out (its worker died)."""
+        pause = min(5.0, max(0.2, self._inbound.lease.total_seconds() / 4))
+        while True:
+            try:
+                await self.take_over()
+            except Exception:
+                log.warning("taking over kept Slack deliveries failed", exc_info=True)
+            await asyncio.sleep(pause)
+
+    async def take_over(self) -> int:
+        """Run the kept deliveries left behind by another handling through bolt; how many.
+        Their `ack()` reaches nobody: Slack had its answer when they were kept."""
+        taken = await asyncio.to_thread(self._inbound.take_over, "slack:")
+        for delivery, payload in taken:
+            log.warning("taking over %s: its handling's lease ran out", delivery.key)
+            headers: dict[str, str | Sequence[str]] = {
+                "content-type": "application/json",
+                HOLDER_HEADER: delivery.holder,
+            }
+            request = AsyncBoltRequest(body=payload, headers=headers)
+            # A task of its own, as an HTTP request has: the delivery it handles stays in it.
+            await asyncio.create_task(self.app.async_dispatch(request))
+        return len(taken)
+
     async def start(self) -> None:
-        """Socket Mode: open the WebSocket (apps.connections.open, then connect); HTTP: nothing,
-        bolt runs inside the HTTP server's requests."""
+        """Socket Mode: open the WebSocket (apps.connections.open, then connect); HTTP: bolt
+        runs inside the HTTP server's requests, and kept deliveries are taken over."""
+        if not self._app_token:
+            self._taking_over = asyncio.create_task(self._take_over_loop(), name="slack-take-over")
         if self._app_token:
             # Built here, inside the running event loop its aiohttp session belongs to.
             self.socket_mode = AsyncSocketModeHandler(self.app, self._app_token)
@@ -83,6 +138,11 @@ class SlackComponent:
 
     async def stop(self) -> None:
         """Socket Mode: close the WebSocket; close the session answers go out on."""
+        if self._taking_over is not None:
+            self._taking_over.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._taking_over
+            self._taking_over = None
         if self.socket_mode is not None:
             await self.socket_mode.close_async()  # type: ignore[no-untyped-call]
         await self.listeners.responses.close()

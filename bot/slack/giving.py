@@ -49,12 +49,11 @@ class Giving:
         """The language a person reads: their setting, else their Slack client's, else the
         workspace's. `member` is a fresh read of their membership when the caller has one."""
         member = member or (person.member if person else None)
-        for wanted in (member.language if member else None, person.locale if person else None):
-            if wanted:
-                shipped = self.renderer.catalogs.language_for(wanted)
-                if wanted.replace("_", "-").split("-")[0].lower() == shipped:
-                    return shipped
-        return self.language
+        return self.renderer.catalogs.reader_language(
+            member.language if member else None,
+            person.locale if person else None,
+            fallback=self.language,
+        )
 
     async def give(
         self, giver_id: str, request: GiftRequest, key_prefix: str, member: Member | None = None

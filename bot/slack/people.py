@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from core import deliveries
 from core.errors import MemberNotFound
 from core.loyalty import Loyalty
 from core.model import Identity, Member
@@ -105,7 +106,10 @@ class SlackPeople:
             language=locale,
             time_zone=zone,
         )
-        member = await asyncio.to_thread(self._enrolled, identity)
+        # Enrolled on sight, aside from the delivery being handled: the command's own effect
+        # (a gift) settles it, and enrolling again after a crash changes nothing.
+        with deliveries.aside():
+            member = await asyncio.to_thread(self._enrolled, identity)
         return Person(user_id, name or user_id, zone, False, member, locale)
 
     def _enrolled(self, identity: Identity) -> Member | None:

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup, InputFile, Update, User
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.error import BadRequest, RetryAfter
+from telegram.ext import (
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
 from bot.bootstrap import Services
 from bot.outbox.pacer import Pacer
@@ -18,7 +26,8 @@ from bot.requests import ChatRequest, addressee
 from bot.telegram.app import TelegramApp
 from bot.telegram.menus import Menus
 from bot.telegram.render import CAPTION_LIMIT, TEXT_LIMIT, html_text, keyboard
-from bot.telegram.sender import PLATFORM
+from bot.telegram.sender import PLATFORM, retry_seconds
+from core.deliveries import Delivery, DeliveryTaken, handling, new_handling
 from core.model import Identity, Member, Role
 from core.text import is_readable
 
@@ -35,6 +44,9 @@ class Rendered:
     # Files after the message (charts as photos, an export as a document) with HTML captions.
     files: tuple[tuple[Attachment, str], ...] = ()
 
+
+# A reply meets at most this many 429s (each waited out) before it is given up.
+REPLY_ATTEMPTS = 8
 
 # Commands after which the sender's membership or language may differ.
 MEMBERSHIP_COMMANDS = frozenset({"start", "settings"})
@@ -57,12 +69,32 @@ class TelegramAdapter:
     def __init__(self, services: Services, app: TelegramApp, pacer: Pacer | None = None) -> None:
         self.services = services
         self.app = app
-        self.pacer = pacer
+        # The token's budget, shared with the outbox and every other worker.
+        self.pacer = pacer or services.pacers[PLATFORM]
         self.menus = Menus(app.bot, services.router, services.renderer)
+        # Updates kept in the database (webhook, taken over) and the handling that holds each.
+        self._kept: dict[int, Delivery] = {}
         app.add_handler(MessageHandler(filters.COMMAND, self.on_command))
         app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self.on_text))
         app.add_handler(CallbackQueryHandler(self.on_callback))
+        # After the handler above (or none) is done with an update: mark a kept one done.
+        app.add_handler(TypeHandler(Update, self.on_handled), group=1)
         app.add_error_handler(self.on_error)
+
+    def expect(self, update_id: int, delivery: Delivery) -> None:
+        """`delivery` holds the kept update `update_id`, about to be handled here."""
+        self._kept[update_id] = delivery
+
+    def _delivery(self, update_id: int) -> Delivery:
+        """The handling of this update: the kept one's, or a new one (long polling)."""
+        return self._kept.get(update_id) or new_handling(f"tg:{update_id}")
+
+    async def on_handled(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A kept update whose command wrote nothing (or no command at all) is done now; one
+        whose command wrote was settled in that command's transaction."""
+        delivery = self._kept.pop(update.update_id, None)
+        if delivery is not None and not delivery.settled:
+            await asyncio.to_thread(self.services.inbound.finish, delivery)
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A /command typed in a chat."""
@@ -108,45 +140,71 @@ class TelegramAdapter:
             return ""
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log with the update id and apologise once."""
+        """Log with the update id and apologise once, in the reader's language; never into a
+        chat that is flood-limited (the apology would only meet the same 429)."""
         update_id = update.update_id if isinstance(update, Update) else None
-        log.error("telegram update %s failed", update_id, exc_info=context.error)
         chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is not None:
-            try:
-                await self._send(chat.id, Reply.say("error.unexpected"), "en")
-            except Exception:
-                log.warning("could not apologise in chat %s", chat.id, exc_info=True)
+        if isinstance(context.error, RetryAfter):  # a reply that kept meeting 429s
+            log.warning("telegram update %s: chat %s stayed flood-limited; reply dropped",
+                        update_id, chat.id if chat else None)  # fmt: skip
+            return
+        log.error("telegram update %s failed", update_id, exc_info=context.error)
+        if chat is None:
+            return
+        if self.pacer.paused_for(str(chat.id)) > 0:
+            log.info("not apologising in chat %s: it is flood-limited", chat.id)
+            return
+        user = update.effective_user if isinstance(update, Update) else None
+        try:
+            language = "en"
+            if user is not None:
+                language = await asyncio.to_thread(self._language, identity_of(user), None)
+            await self._send(chat.id, Reply.say("error.unexpected"), language)
+        except Exception:
+            log.warning("could not apologise in chat %s", chat.id, exc_info=True)
 
     async def _serve(self, update: Update, user: User, chat_id: int, text: str) -> None:
         # One hop to a worker thread per update: the core is synchronous.
-        handled = await asyncio.to_thread(self._handle, update.update_id, user, text)
+        delivery = self._delivery(update.update_id)
+        try:
+            handled = await asyncio.to_thread(self._handle, delivery, user, text)
+        except DeliveryTaken:
+            log.info(
+                "update %s was taken over by another worker; its answer is theirs", update.update_id
+            )
+            return
         if handled is None:
-            log.info("update %s was delivered again; skipped", update.update_id)
+            log.info("update %s was handled before, or is being handled; skipped", update.update_id)
             return
         rendered, language, role = handled
         await self._deliver(chat_id, rendered)
         await self.menus.refresh(chat_id, role, language)
 
-    def _handle(self, update_id: int, user: User, text: str) -> tuple[Rendered, str, Role] | None:
-        """Record the delivery, run the command and render the reply (all off the event loop);
-        None when the update was seen before."""
-        handled = self._answer(update_id, user, text)
+    def _handle(
+        self, delivery: Delivery, user: User, text: str
+    ) -> tuple[Rendered, str, Role] | None:
+        """Hold the delivery, run the command and render the reply (all off the event loop);
+        None when the update was handled before or another handling holds it."""
+        handled = self._answer(delivery, user, text)
         if handled is None:
             return None
         reply, language, role = handled
         return self._render(reply, language), language, role
 
-    def _answer(self, update_id: int, user: User, text: str) -> tuple[Reply, str, Role] | None:
+    def _answer(self, delivery: Delivery, user: User, text: str) -> tuple[Reply, str, Role] | None:
         identity = identity_of(user)
-        key = f"tg:{update_id}"
-        claimed, member = self.services.loyalty.admit(key, PLATFORM, identity.external_id)
-        if not claimed:
+        services = self.services
+        held, member = services.loyalty.admit(
+            delivery, PLATFORM, identity.external_id, services.inbound.lease
+        )
+        if not held:
             return None
-        request = ChatRequest.parse(identity, text, key)
+        request = ChatRequest.parse(identity, text, delivery.key)
         if request is None:
             return Reply.say("free_text"), self._language(identity, None), Role.MEMBER
-        return self._run(request, member)
+        # The command's write transaction marks the update handled, in the same commit.
+        with handling(delivery):
+            return self._run(request, member)
 
     def _run(self, request: ChatRequest, member: Member | None) -> tuple[Reply, str, Role]:
         reply = self.services.router.handle_as(request, member)
@@ -156,15 +214,16 @@ class TelegramAdapter:
         if member is not None and request.command == "start":
             # A member who blocked the bot and comes back may be written to again.
             self.services.outbox.clear_unreachable(member.id, PLATFORM)
-        language = self.services.renderer.catalogs.language_for(
-            reply.language or (member.language if member else None) or identity.language
+        language = self.services.renderer.catalogs.reader_language(
+            reply.language, member.language if member else None, identity.language
         )
         return reply, language, member.role if member else Role.MEMBER
 
     def _language(self, identity: Identity, member_language: str | None) -> str:
         member = self.services.loyalty.identify(identity.platform, identity.external_id)
-        wanted = member_language or (member.language if member else None) or identity.language
-        return self.services.renderer.catalogs.language_for(wanted)
+        return self.services.renderer.catalogs.reader_language(
+            member_language, member.language if member else None, identity.language
+        )
 
     def _render(self, reply: Reply, language: str) -> Rendered:
         renderer = self.services.renderer
@@ -182,28 +241,43 @@ class TelegramAdapter:
         await self._deliver(chat_id, self._render(reply, language))
 
     async def _deliver(self, chat_id: int, rendered: Rendered) -> None:
-        if self.pacer is not None:
-            self.pacer.spend()
+        """The reply, then each attached file, each within the token's budget and each sent
+        again after a 429 (so a file's 429 never repeats the message before it)."""
         bot = self.app.bot
         if rendered.image_png is not None:
-            await bot.send_photo(
-                chat_id,
-                rendered.image_png,
-                caption=rendered.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=rendered.markup,
-            )
+            photo = rendered.image_png
+            await self._paced(chat_id, lambda: bot.send_photo(
+                chat_id, photo, caption=rendered.text, parse_mode=ParseMode.HTML,
+                reply_markup=rendered.markup))  # fmt: skip
         else:
-            await bot.send_message(
-                chat_id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=rendered.markup
-            )
+            await self._paced(chat_id, lambda: bot.send_message(
+                chat_id, rendered.text, parse_mode=ParseMode.HTML,
+                reply_markup=rendered.markup))  # fmt: skip
         for upload, caption in rendered.files:
-            if self.pacer is not None:
-                self.pacer.spend()
-            if upload.kind == "photo":
-                await bot.send_photo(chat_id, upload.data, caption=caption or None,
-                                     parse_mode=ParseMode.HTML)  # fmt: skip
-            else:
-                document = InputFile(upload.data, filename=upload.filename)
-                await bot.send_document(chat_id, document, caption=caption or None,
-                                        parse_mode=ParseMode.HTML)  # fmt: skip
+            await self._paced(chat_id, functools.partial(self._post_file, chat_id, upload, caption))
+
+    async def _post_file(self, chat_id: int, upload: Attachment, caption: str) -> None:
+        bot = self.app.bot
+        if upload.kind == "photo":
+            await bot.send_photo(chat_id, upload.data, caption=caption or None,
+                                 parse_mode=ParseMode.HTML)  # fmt: skip
+        else:
+            document = InputFile(upload.data, filename=upload.filename)
+            await bot.send_document(chat_id, document, caption=caption or None,
+                                    parse_mode=ParseMode.HTML)  # fmt: skip
+
+    async def _paced(self, chat_id: int, send: Callable[[], Awaitable[object]]) -> None:
+        """`send` within the token's budget; a 429 pauses the chat and it goes again after
+        `retry_after` (RetryAfter only after REPLY_ATTEMPTS of them)."""
+        chat = str(chat_id)
+        for attempt in range(1, REPLY_ATTEMPTS + 1):
+            await self.pacer.wait_reply(chat)
+            try:
+                await send()
+                return
+            except RetryAfter as error:
+                seconds = retry_seconds(error)
+                self.pacer.pause_chat(chat, seconds)
+                if attempt == REPLY_ATTEMPTS:
+                    raise
+                log.info("reply to chat %s met a 429: again in %.0f s", chat, seconds)

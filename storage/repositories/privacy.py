@@ -127,7 +127,8 @@ _KEY_COLUMNS = (
     ("journal", "key"),
     ("journal", "meta"),
     ("gift", "key"),
-    ("inbound_event", "key"),
+    ("inbound_delivery", "key"),
+    ("inbound_delivery", "payload"),  # an update not handled yet holds the whole message
     ("attempt", "subject"),
     ("outbox", "dedupe_key"),
     ("outbox", "params"),

@@ -52,6 +52,7 @@ class SlackHarness:
     services: Services
     http: httpx.AsyncClient
     clock: MovableClock
+    component: SlackComponent
 
     async def post(self, body: bytes, **header_options: Any) -> httpx.Response:
         """POST a signed body to /slack/events, exactly as Slack sends it."""
@@ -141,7 +142,7 @@ async def running_slack(
     transport = httpx.ASGITransport(app=http_app([component]))
     async with httpx.AsyncClient(transport=transport, base_url="http://slack.test") as http:
         try:
-            yield SlackHarness(fake, services, http, clock)
+            yield SlackHarness(fake, services, http, clock, component)
         finally:
             await component.stop()
             services.close()

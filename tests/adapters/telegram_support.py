@@ -128,7 +128,7 @@ async def running_bot(fake: FakeTelegramApi, tmp: Path, **extra: Any) -> AsyncIt
         services.loyalty.clock,
         idle_seconds=0.05,
     )
-    dispatcher.register(component.sender())
+    dispatcher.register(component.sender(), component.pacer)
     await component.start()
     await dispatcher.start()
     try:

@@ -41,7 +41,7 @@ _CLEAN_ORDER = (
     "lot",
     "journal",
     "identity",
-    "inbound_event",
+    "inbound_delivery",
     "reward_stock",
 )
 _SNAPSHOT_SQL = {

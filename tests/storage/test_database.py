@@ -19,7 +19,7 @@ from storage.sql import Query, Sql
 from storage.tables import metadata
 from tests.storage.helpers import T0, add_member, lot, message, new_journal
 
-TABLES = ["journal", "posting", "lot", "lot_movement", "outbox", "inbound_event", "reward_stock"]
+TABLES = ["journal", "posting", "lot", "lot_movement", "outbox", "inbound_delivery", "reward_stock"]
 
 
 def _counts(db: SqlDatabase) -> dict[str, int]:
@@ -46,7 +46,7 @@ def test_work_that_raises_leaves_nothing_behind(db: SqlDatabase) -> None:
             journal_id, [Posting(accounts.available, -40, after), Posting(redeemed, 40)]
         )
         uow.ledger.add_lot(lot(member.id, journal_id, 5, 30, LotState.PENDING))
-        uow.events.claim("tg:1", T0)
+        uow.deliveries.acquire("tg:1", "h", T0, T0)
         uow.rewards.take_stock("mug", 3)
         uow.outbox.add(message(member.id, "hello", "hello:1"), T0)
         raise InsufficientPoints(needed=1, available=0, short=1)
@@ -144,17 +144,17 @@ def test_timestamps_come_back_aware_utc(db: SqlDatabase) -> None:
 
 def test_naive_datetimes_are_refused(db: SqlDatabase) -> None:
     with pytest.raises(ValueError, match="naive"):
-        db.run(lambda uow: uow.events.claim("k", T0.replace(tzinfo=None)))
+        db.run(lambda uow: uow.deliveries.acquire("k", "h", T0.replace(tzinfo=None), T0))
 
 
 def test_sqlalchemy_and_the_repositories_agree_on_timestamps(db: SqlDatabase) -> None:
     """Tools that use the SQLModel tables read and write the same UTC values."""
     member, _ = add_member(db, "ann")
-    table = metadata.tables["inbound_event"]
+    table = metadata.tables["inbound_delivery"]
     tokyo = (T0 + timedelta(minutes=1)).astimezone(ZoneInfo("Asia/Tokyo"))
     with db.engine.begin() as conn:
         conn.execute(insert(table).values(key="sa", received_at=tokyo))
-    db.run(lambda uow: uow.events.claim("repo", T0))
+    db.run(lambda uow: uow.deliveries.acquire("repo", "h", T0, T0))
     with db.engine.connect() as conn:
         rows = {key: at for key, at in conn.execute(select(table.c.key, table.c.received_at))}
         created = conn.execute(select(metadata.tables["member"].c.created_at)).scalar_one()

@@ -1,5 +1,5 @@
-"""Inbound event ids are claimed once; outbox messages are deduplicated by key and keep their
-buttons, image (stored once) and recipient."""
+"""Outbox messages are deduplicated by key and keep their buttons, image (stored once) and
+recipient (inbound deliveries: tests/storage/test_deliveries.py)."""
 
 from __future__ import annotations
 
@@ -10,23 +10,6 @@ from core.ports import UnitOfWork
 from storage.database import SqlDatabase
 from storage.outbox_queue import SqlOutboxQueue
 from tests.storage.helpers import T0, add_member, message
-
-
-def test_claim_is_true_once_then_false(db: SqlDatabase) -> None:
-    assert db.run(lambda uow: uow.events.claim("tg:1", T0)) is True
-    assert db.run(lambda uow: uow.events.claim("tg:1", T0)) is False
-    assert db.run(lambda uow: uow.events.claim("slack:1", T0)) is True
-
-
-def test_a_duplicate_claim_leaves_the_transaction_usable(db: SqlDatabase) -> None:
-    def work(uow: UnitOfWork) -> tuple[bool, bool, bool]:
-        return (
-            uow.events.claim("tg:2", T0),
-            uow.events.claim("tg:2", T0),
-            uow.events.claim("tg:3", T0),
-        )
-
-    assert db.run(work) == (True, False, True)
 
 
 def test_outbox_ignores_a_duplicate_dedupe_key(db: SqlDatabase) -> None:

@@ -220,7 +220,7 @@ class FakeUnitOfWork:
         self.ledger: Any = FakeLedger(state)
         self.outbox: Any = FakeOutbox(state)
         self.recognition: Any = FakeRecognition(state)
-        self.events: Any = None
+        self.deliveries: Any = None
         self.purchases: Any = None
         self.rewards: Any = None
         self.preferences: Any = None

@@ -1,8 +1,13 @@
-"""The outbox pacer keeps the overall rate and the per-chat gap, and honours pauses."""
+"""The pacer: blocks of the shared budget's slots, a gap per chat, pauses after a 429."""
 
 from __future__ import annotations
 
-from bot.outbox.pacer import Pacer
+import asyncio
+
+import pytest
+
+from bot.outbox import pacer as pacer_module
+from bot.outbox.pacer import BLOCK, LocalBudget, Pacer
 
 
 class FakeTime:
@@ -13,37 +18,84 @@ class FakeTime:
         return self.now
 
 
-def test_overall_rate_spaces_slots_across_chats() -> None:
-    clock = FakeTime()
-    pacer = Pacer(per_second=30, per_chat_interval=1.0, clock=clock)
-    waits = [pacer.reserve(f"chat-{n}") for n in range(60)]
-    assert waits[0] == 0
-    assert abs(waits[30] - 1.0) < 1e-9  # 60 distinct chats take two seconds at 30/s
-    assert abs(waits[59] - 59 / 30) < 1e-9
+class CountingBudget(LocalBudget):
+    """The in-memory budget, counting how many slots each booking asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bookings: list[int] = []
+
+    def reserve(self, count: int, gap: float, now: float) -> float:
+        self.bookings.append(count)
+        return super().reserve(count, gap, now)
 
 
-def test_one_chat_gets_at_most_one_message_per_interval() -> None:
+def test_the_local_budget_books_consecutive_slots_and_honours_pauses() -> None:
+    budget = LocalBudget()
+    assert budget.reserve(5, 0.1, 100.0) == 100.0
+    assert abs(budget.reserve(1, 0.1, 100.0) - 100.5) < 1e-9
+    budget.pause(120.0)
+    assert budget.reserve(1, 0.1, 101.0) == 120.0
+
+
+def test_each_chat_keeps_its_gap_and_a_429_pauses_only_that_chat() -> None:
     clock = FakeTime()
     pacer = Pacer(per_second=30, per_chat_interval=1.0, clock=clock)
-    assert pacer.reserve("ann") == 0
+    assert pacer.reserve_chat("ann") == 0
     assert pacer.chat_ready_in("ann") == 1.0
     assert pacer.chat_ready_in("bob") == 0
-    assert pacer.reserve("bob") < 0.1
-    assert pacer.reserve("ann") == 1.0
+    assert pacer.reserve_chat("ann") == 1.0
+    pacer.pause_chat("bob", 5)
+    assert pacer.chat_ready_in("bob") == 5
+    assert pacer.reserve_chat("cid") == 0
 
 
-def test_pause_holds_every_chat() -> None:
+def test_slots_are_booked_in_blocks_for_waiting_messages_and_passed_ones_dropped() -> None:
     clock = FakeTime()
-    pacer = Pacer(per_second=30, per_chat_interval=1.0, clock=clock)
-    pacer.pause(5)
-    assert pacer.reserve("ann") == 5
-    clock.now += 10
-    assert pacer.reserve("bob") == 0
+    budget = CountingBudget()
+    pacer = Pacer(per_second=1000, per_chat_interval=0, budget=budget, clock=clock)
+
+    async def scenario() -> None:
+        await pacer.wait_overall(upcoming=3)  # books 3, uses the first
+        await pacer.wait_overall()
+        await pacer.wait_overall()
+        await pacer.wait_overall(upcoming=50)  # at most a block at once
+        clock.now += 10  # the rest of that block has passed unused: dropped, not sent late
+        await pacer.wait_overall()
+
+    asyncio.run(scenario())
+    assert budget.bookings == [3, BLOCK, 1]
 
 
-def test_replies_spend_the_budget_and_notifications_make_room() -> None:
+def test_a_pause_reaches_the_shared_budget() -> None:
     clock = FakeTime()
-    pacer = Pacer(per_second=10, per_chat_interval=1.0, clock=clock)
-    for _ in range(5):  # five replies go out at once, without waiting
-        pacer.spend()
-    assert abs(pacer.reserve("ann") - 0.5) < 1e-9  # the next notification waits for them
+    budget = CountingBudget()
+    pacer = Pacer(per_second=10, per_chat_interval=1.0, budget=budget, clock=clock)
+    asyncio.run(pacer.pause(5))
+    assert budget.reserve(1, 0.1, clock.now) == 105.0
+
+
+def test_replies_wait_only_while_their_chat_is_paused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A person's own commands set their pace: replies do not queue behind the chat's gap
+    (which the outbox keeps after them); after a 429 they wait it out, one gap apart."""
+    clock = FakeTime()
+    pacer = Pacer(per_second=1000, per_chat_interval=1.0, clock=clock)
+    sleeps: list[float] = []
+
+    async def recorded(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    monkeypatch.setattr(pacer_module.asyncio, "sleep", recorded)
+
+    async def replies(count: int) -> None:
+        for _ in range(count):
+            await pacer.wait_reply("ann")
+
+    asyncio.run(replies(3))
+    assert all(s < 0.01 for s in sleeps)
+    assert pacer.chat_ready_in("ann") == 1.0  # the outbox waits a gap after them
+    sleeps.clear()
+    pacer.pause_chat("ann", 5)
+    assert pacer.paused_for("ann") == 5
+    asyncio.run(replies(2))
+    assert [round(s, 3) for s in sleeps if s >= 0.01] == [5.0, 6.0]
