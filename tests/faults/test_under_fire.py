@@ -20,6 +20,7 @@ import pytest
 from sqlalchemy import Engine
 
 from bot.clock import SystemClock
+from bot.outbox.dispatcher import IN_FLIGHT
 from core.loyalty import Loyalty
 from core.program import load_program
 from storage.database import SqlDatabase
@@ -227,9 +228,10 @@ def _check(
     platform_faults.update({f"slack {k}": v for k, v in slack.faults.injected.items()})
     timeouts = sum(v for k, v in platform_faults.items() if k.endswith("timeout"))
     # A message a worker sent and died (or lost its connection) before recording, or whose
-    # answer timed out, may go again: at most one per such fault.
+    # answer timed out, may go again: at most the dispatcher's messages in flight per worker
+    # and crash or cut, and one per timeout.
     cut_off = injected["pg_terminate_backend"] + WORKERS * injected[RESTART_STAND_IN]
-    in_flight = injected["SIGKILL"] + cut_off + timeouts
+    in_flight = IN_FLIGHT * (injected["SIGKILL"] + cut_off) + timeouts
     by_kind = Counter(str(d.kind) for d in run.deliveries if d.acked)
     print(
         "\nfault suite figures:"
