@@ -93,7 +93,7 @@ class TelegramAdapter:
         """A kept update whose command wrote nothing (or no command at all) is done now; one
         whose command wrote was settled in that command's transaction."""
         delivery = self._kept.pop(update.update_id, None)
-        if delivery is not None and not delivery.settled:
+        if delivery is not None and not delivery.settled and not delivery.failed:
             await asyncio.to_thread(self.services.inbound.finish, delivery)
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
