@@ -65,7 +65,7 @@ _SEED = [
     " SELECT CASE WHEN g % 20 < 14 THEN 'earn' WHEN g % 20 < 17 THEN 'award'"
     " WHEN g % 20 < 19 THEN 'redeem' ELSE 'expire' END, 'bench:' || g, '',"
     " now() - make_interval(secs => ({journals} - g)::bigint * {days} * 86400 / {journals}"
-    " + (g * 7919) % 600),"
+    " + (g::bigint * 7919) % 600),"
     " now(), 1 + (g * 7) % {members}, '{{}}'"
     " FROM generate_series(1, {journals}) g",
     # Two postings per journal: the member's available account and the system side.
@@ -152,7 +152,7 @@ class ReportsResult:
     sizes: Sizes
     seed_seconds: float
     periods: list[PeriodResult]
-    indexes: dict[str, list[str]]
+    indexes: dict[str, dict[str, list[str]]]  # period label -> statement -> index names
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def markdown(self) -> str:
@@ -174,9 +174,11 @@ class ReportsResult:
                 f" {_spread(p.cli_mb, ' MB', 0)} | {_spread(p.in_process, 's')} |"
                 f" {_spread(p.bare, 's')} | < {GOAL_SECONDS:.0f} s, < {GOAL_MB:.0f} MB |"
             )
-        lines += ["", "Indexes in the plans (EXPLAIN, whole history):", ""]
-        for name, used in self.indexes.items():
-            lines.append(f"- `{name}`: {', '.join(f'`{i}`' for i in used) or 'sequential scans'}")
+        for label, plans in self.indexes.items():
+            lines += ["", f"Indexes in the plans (EXPLAIN), {label}:", ""]
+            for name, used in plans.items():
+                shown = ", ".join(f"`{i}`" for i in used) or "sequential scans"
+                lines.append(f"- `{name}`: {shown}")
         return "\n".join(lines) + "\n"
 
 
@@ -315,7 +317,7 @@ def run(sizes: Sizes, echo: Callable[[str], None] = print) -> ReportsResult:
                     f" {_spread(result.in_process, 's')}; bare {_spread(result.bare, 's')}"
                 )
                 results.append(result)
-            indexes = indexes_used(target, periods[1][1], now)
+            indexes = {label: indexes_used(target, p, now) for label, p in periods}
         finally:
             database.dispose()
     return ReportsResult(sizes, seeded, results, indexes)

@@ -17,5 +17,5 @@ def test_quick_reports_benchmark_measures_three_sides(monkeypatch: pytest.Monkey
     for period in result.periods:
         assert len(period.cli) == len(period.in_process) == len(period.bare) == 2
         assert all(mb > 0 for mb in period.cli_mb)
-    assert "ix_lot_expiry_due" in result.indexes["expiring"]
+    assert "ix_lot_expiry_due" in result.indexes["whole history"]["expiring"]
     assert "| whole history | 5,000 |" in result.markdown()
