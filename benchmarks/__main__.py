@@ -8,6 +8,8 @@ pos:      the purchase API through `loyalty run` against a bare FastAPI endpoint
 import:   `[--rows N] [--engine sqlite|postgresql]` CSV import rows/s and peak memory
 soak:     `[--seconds S] [--rounds R] [--rate N]` 1, 2 and 3 workers on PostgreSQL at a steady
           mixed load: throughput, reply latency, worker CPU per delivery, memory
+nudges:   `[--members N]` nudge planning on PostgreSQL beside the bare SQL (1,000,000)
+broadcasts: `[--members N]` queueing a broadcast, then delivery against the fake Bot API (100,000)
 outbox:   1, 2, 3 workers on PostgreSQL draining one token's outbox (30/s and 1,000/s fakes)
 reports:  `[--journals N] [--members N]` `loyalty report` over a big ledger (PostgreSQL)
 """
@@ -37,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
             "import",
             "challenges",
             "soak",
+            "nudges",
+            "broadcasts",
             "outbox",
             "reports",
             "all",
@@ -44,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         help="ledger (default), telegram (/balance and the outbox), slack (/kudos), boundaries"
         " (chat-line splitting and the Slack gate), pos (the purchase API), import (CSV"
         " imports), challenges (what 20 challenges cost an earn; progress table sizes), soak (1-3"
-        " workers at a steady mixed load), reports (`loyalty report` over a big ledger), outbox"
-        " (1-3 workers on PostgreSQL draining one token's outbox), all",
+        " workers at a steady mixed load), nudges, broadcasts, reports (`loyalty report` over a"
+        " big ledger), outbox (1-3 workers on PostgreSQL draining one token's outbox), all",
     )
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke run")
     parser.add_argument(
@@ -73,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, help="soak: rounds, order alternating (2)")
     parser.add_argument("--rate", type=float, help="soak: deliveries started per second (20)")
     parser.add_argument("--journals", type=int, help="reports: journals (1,000,000)")
-    parser.add_argument("--members", type=int, help="reports: members (100,000)")
+    parser.add_argument(
+        "--members",
+        type=int,
+        help="reports (100,000), nudges (1,000,000) and broadcasts (100,000): members",
+    )
     args = parser.parse_args(argv)
     if args.suite in ("ledger", "all"):
         _ledger(args)
@@ -98,6 +106,18 @@ def main(argv: list[str] | None = None) -> int:
         _challenges(args)
     if args.suite in ("soak", "all"):
         _soak(args)
+    if args.suite in ("nudges", "all"):
+        from benchmarks import nudges
+
+        nudges.run_and_report(
+            quick=args.quick, members=args.members, save=not args.no_save, echo=print
+        )
+    if args.suite in ("broadcasts", "all"):
+        from benchmarks import broadcasts
+
+        broadcasts.run_and_report(
+            quick=args.quick, members=args.members, save=not args.no_save, echo=print
+        )
     if args.suite in ("outbox", "all"):
         from benchmarks.outbox_drain import run_and_report as drain_report
 

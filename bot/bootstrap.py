@@ -13,6 +13,7 @@ from datetime import timedelta
 from bot.cards import CardTokens, derive_secret
 from bot.clock import SystemClock
 from bot.commands import all_commands
+from bot.commands.broadcast import commands as broadcast_commands
 from bot.i18n import shipped_catalogs
 from bot.invites import InviteLinks
 from bot.metrics import Metrics
@@ -24,18 +25,22 @@ from bot.router import Router
 from bot.scheduler import Leadership
 from bot.settings import Settings
 from core import gamification, notifications
+from core.broadcasts import Broadcasts
 from core.bus import MessageBus
 from core.deliveries import Inbound
 from core.gamification import Gamification
 from core.kudos import Kudos
 from core.loyalty import Loyalty
+from core.nudges import NudgePlanner
 from core.outbox import OutboxQueue
 from core.ports import Clock
 from core.privacy import Privacy
 from core.program import Program, load_program
 from core.reports import Reports
+from storage.broadcast_store import SqlBroadcastStore
 from storage.database import SqlDatabase
 from storage.leader import SoleLeader, leader_for
+from storage.nudge_store import SqlNudgeStore
 from storage.outbox_queue import SqlOutboxQueue
 from storage.readiness import DatabaseProblem, migrate_database, ready_database
 from storage.repositories.metrics import journal_counts, outbox_counts
@@ -63,6 +68,8 @@ class Services:
     gamification: Gamification
     # The bot's own links (the Telegram deep link once its username is known).
     invites: InviteLinks
+    nudges: NudgePlanner
+    broadcasts: Broadcasts
     # Recognition (Slack): gifts, allowances, their leaderboard.
     kudos: Kudos
     # Inbound deliveries kept until handled (core.deliveries).
@@ -115,6 +122,8 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     )
     invites = InviteLinks()
     catalogs = shipped_catalogs()
+    nudges = NudgePlanner(SqlNudgeStore(database), database, program)
+    broadcasts = Broadcasts(SqlBroadcastStore(database), database, program)
     reports = Reports(SqlReports(database.run_sql, database.engine.dialect.name), program, clock)
     privacy_key = (
         settings.privacy_key.encode()
@@ -124,7 +133,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     privacy = Privacy(SqlPrivacyStore(database.run_sql), clock, privacy_key)
     router = Router(
         loyalty,
-        all_commands(),
+        [*all_commands(), *broadcast_commands(broadcasts)],
         cards,
         tuple(catalogs.languages),
         nonces,
@@ -150,6 +159,8 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         cards=cards,
         gamification=games,
         invites=invites,
+        nudges=nudges,
+        broadcasts=broadcasts,
         kudos=Kudos(database, program, clock),
         inbound=inbound,
         pacers=pacers,
@@ -169,6 +180,7 @@ def dispatcher(services: Services) -> Dispatcher:
         services.renderer,
         services.loyalty.clock,
         channel_language=services.program.program.locale,
+        lease=timedelta(seconds=services.settings.outbox_lease_seconds),
     )
 
 

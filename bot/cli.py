@@ -11,6 +11,8 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
     from bot.bootstrap import Services
     from bot.importer import Kind
     from core.loyalty import Loyalty
+    from core.model import Member
+    from core.ports import UnitOfWork
 
 # The rest of the bot is imported where it is used: a mistake in the settings is reported
 # before the database, chat and HTTP libraries are even loaded.
@@ -35,6 +39,12 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+nudges_app = typer.Typer(
+    help="Nudges: the reminders the bot sends on its own.", no_args_is_help=True
+)
+app.add_typer(nudges_app, name="nudges")
+broadcast_app = typer.Typer(help="Broadcasts to a segment of members.", no_args_is_help=True)
+app.add_typer(broadcast_app, name="broadcast")
 
 
 def _fail(message: str, status: int = 2) -> NoReturn:
@@ -227,6 +237,134 @@ def db_upgrade() -> None:
     except DatabaseProblem as error:
         _fail(f"Database error: {error}")
     typer.echo("Database is up to date.")
+
+
+def _moment(text: str | None, services: Services) -> datetime:
+    """`--at` in ISO 8601 (the program's zone when it names none), or now."""
+    if text is None:
+        return services.loyalty.clock.now()
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        _fail(f"--at: {text!r} is not a date and time like 2026-12-01T10:30")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=services.program.zone)
+    return moment.astimezone(UTC)
+
+
+def _member(uow: UnitOfWork, *, member_id: int) -> Member | None:
+    return uow.members.by_id(member_id)
+
+
+@nudges_app.command("preview")
+def nudges_preview(
+    at: Annotated[str | None, typer.Option(help="plan as of this moment (ISO 8601)")] = None,
+) -> None:
+    """Print the nudges that would go now (or --at), to whom and why, without sending any."""
+    services = _services(_settings())
+    try:
+        now = _moment(at, services)
+        plan = services.nudges.plan(now, dry_run=True)
+        for item in plan.planned:
+            member = services.database.run(partial(_member, member_id=item.member_id), write=False)
+            who = f"{member.code} {member.display_name}" if member else f"#{item.member_id}"
+            typer.echo(f"{item.kind:<17} {who:<28} {item.why}")
+        due = ", ".join(f"{kind} {count:,}" for kind, count in plan.due.items()) or "none"
+        typer.echo(
+            f"{len(plan.planned):,} nudges would go at {now.isoformat(timespec='minutes')}"
+            f" (selected: {due}; not yet their hour or in quiet hours: {plan.waiting:,};"
+            f" over the frequency cap: {plan.capped:,})."
+        )
+    finally:
+        services.close()
+
+
+@broadcast_app.command("send")
+def broadcast_send(
+    segment: Annotated[str, typer.Argument(help="all, a tier, inactive:<days>, ... joined with +")],
+    text: Annotated[str, typer.Argument(help="the message")],
+    holdout: Annotated[int, typer.Option(help="percent held back as a control group")] = 10,
+    at: Annotated[str | None, typer.Option(help="start then (ISO 8601) instead of now")] = None,
+    preview: Annotated[bool, typer.Option(help="only say who would get it")] = False,
+) -> None:
+    """Send (or schedule, or only preview) a broadcast from the shell; `loyalty run` delivers it."""
+    from core.errors import DomainError
+
+    services = _services(_settings())
+    try:
+        now = services.loyalty.clock.now()
+        broadcasts = services.broadcasts
+        try:
+            draft = broadcasts.compose(
+                author_id=None, segment_text=segment, body=text, now=now, holdout_percent=holdout
+            )
+            info = draft.broadcast
+            typer.echo(
+                f"Broadcast #{info.id} to {info.segment}: {draft.audience:,} members,"
+                f" {draft.holdout:,} ({info.holdout_percent}%) held back."
+            )
+            if preview:
+                broadcasts.cancel(info.id, now)
+                return
+            if at is not None:
+                scheduled = broadcasts.schedule(info.id, _moment(at, services), now)
+                when = scheduled.scheduled_at
+                typer.echo(f"Scheduled for {when.isoformat() if when else at}.")
+            else:
+                audience, held = broadcasts.send_now(info.id, now)
+                typer.echo(f"Queued for {audience - held:,} members ({held:,} held back).")
+        except DomainError as error:
+            _fail(f"Broadcast refused: {error.code} {error.params}")
+    finally:
+        services.close()
+
+
+@broadcast_app.command("cancel")
+def broadcast_cancel(broadcast_id: int) -> None:
+    """Cancel a broadcast: members still waiting get nothing."""
+    from core.errors import DomainError
+
+    services = _services(_settings())
+    try:
+        services.broadcasts.cancel(broadcast_id, services.loyalty.clock.now())
+        typer.echo(f"Broadcast #{broadcast_id} is cancelled.")
+    except DomainError as error:
+        _fail(f"Broadcast refused: {error.code} {error.params}")
+    finally:
+        services.close()
+
+
+@broadcast_app.command("report")
+def broadcast_report(broadcast_id: int) -> None:
+    """Where every member of a broadcast's audience stands, and its lift so far."""
+    from core.errors import DomainError
+    from core.lift import broadcast_lift
+
+    services = _services(_settings())
+    try:
+        report = services.broadcasts.report(broadcast_id)
+        typer.echo(
+            f"Broadcast #{broadcast_id}: audience {report.audience:,}; sent {report.sent:,},"
+            f" skipped {report.skipped:,}, blocked {report.blocked:,}, failed {report.failed:,},"
+            f" waiting {report.waiting:,}, held back {report.holdout:,}."
+        )
+        for days in (7, 30):
+            lift = broadcast_lift(services.broadcasts.store, broadcast_id, days)
+            if lift is None:
+                continue
+            typer.echo(f"Lift over {days} days ({lift.audience:,} vs {lift.holdout:,} held back):")
+            for metric in lift.metrics:
+                typer.echo(
+                    f"  {metric.metric:<12} {metric.audience:.2f} vs {metric.holdout:.2f}"
+                    f" ({metric.difference:+.2f}, 95% interval {metric.low:+.2f} to"
+                    f" {metric.high:+.2f})"
+                )
+            if not lift.enough:
+                typer.echo("  Not enough members to tell (at least 30 in each group).")
+    except DomainError as error:
+        _fail(f"Broadcast refused: {error.code} {error.params}")
+    finally:
+        services.close()
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from bot import bootstrap
 from bot.bootstrap import Services
 from bot.metrics import MetricsComponent
 from bot.runner import Component
-from bot.scheduler import Scheduler, tier_jobs
+from bot.scheduler import Scheduler, broadcast_jobs, nudge_jobs, tier_jobs
 
 
 def platform_components(services: Services) -> list[Component]:
@@ -34,8 +34,14 @@ def platform_components(services: Services) -> list[Component]:
         components.append(PurchaseApiComponent(services))
     if dispatcher.platforms:  # with no chat platform, notifications wait for one
         components.append(dispatcher)
-    jobs = tier_jobs(services.gamification)
-    scheduler = Scheduler(services.loyalty, services.leader, jobs=jobs)
+    clock = services.loyalty.clock
+    jobs = [
+        *tier_jobs(services.gamification),
+        *nudge_jobs(services.nudges, clock),
+        *broadcast_jobs(services.broadcasts, clock),
+    ]
+    elect = settings.scheduler_elect_seconds
+    scheduler = Scheduler(services.loyalty, services.leader, jobs=jobs, elect_every=elect)
     scheduler.observer = services.metrics.job
     services.metrics.leader.set_function(lambda: 1.0 if scheduler.leading else 0.0)
     components.append(scheduler)

@@ -23,6 +23,7 @@ from bot.replies import (
     Timestamp,
     Weekday,
 )
+from core.broadcasts import Body
 from core.text import MAX_REASON, shown
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ class Renderer:
                 return ", ".join(self.value(item, language) for item in value)
             case None:
                 return ""
+            case Body():  # staff's broadcast text: checked against the platform's limit
+                return str(value)
             case str():
                 return shown(value, LONGEST_TEXT)
             case _:

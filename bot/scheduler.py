@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from starlette.routing import BaseRoute
 
+from core.ports import Clock
 from core.results import SweepResult
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,11 @@ MAX_BATCHES = 200
 TIER_REVIEW_EVERY = 3600.0
 # How soon another worker takes over from a leader that died: one cheap query per worker.
 ELECT_EVERY = 10.0
+# Nudges go from a local hour (`send_from`): planning every 15 minutes reaches each zone soon
+# after its hour comes.
+NUDGE_EVERY = 900.0
+BROADCAST_EVERY = 15.0  # a scheduled broadcast starts within this of its time
+LIFT_EVERY = 3600.0
 
 
 class Sweeps(Protocol):
@@ -55,6 +61,49 @@ class Job:
     every: float
     first_after: float = 0.0
     verb: str = "handled"  # how the log says what a run did ("reviewed 3 ...")
+    # A set-based job does all its work in one call: run it once, not batch after batch.
+    once: bool = False
+
+
+class NudgePlanning(Protocol):
+    """The nudge planner (`core.nudges.NudgePlanner`), given the moment to plan for."""
+
+    def plan(self, now: datetime, *, dry_run: bool = ...) -> Any: ...
+
+
+class BroadcastRuns(Protocol):
+    """Broadcasts' time-driven steps (`core.broadcasts.Broadcasts`), each given `now`."""
+
+    def start_due(self, now: datetime) -> int: ...
+    def finish_done(self, now: datetime) -> int: ...
+    def report_lift(self, now: datetime) -> int: ...
+
+
+def nudge_jobs(planner: NudgePlanning, clock: Clock, every: float = NUDGE_EVERY) -> list[Job]:
+    """Plan the nudges due now (each member's own hour comes round within `every`)."""
+
+    def plan(_: int) -> SweepResult:
+        return SweepResult(lots=planner.plan(clock.now()).count)
+
+    return [Job(id="plan-nudges", sweep=plan, every=every, verb="nudges planned", once=True)]
+
+
+def broadcast_jobs(runs: BroadcastRuns, clock: Clock, every: float = BROADCAST_EVERY) -> list[Job]:
+    """Start scheduled broadcasts, report finished ones to their authors, then their lift."""
+
+    def step(method: Callable[[datetime], int]) -> Callable[[int], SweepResult]:
+        return lambda _: SweepResult(lots=method(clock.now()))
+
+    def broadcasts(_: int) -> SweepResult:
+        now = clock.now()
+        return SweepResult(lots=runs.start_due(now) + runs.finish_done(now))
+
+    return [
+        Job(id="broadcasts", sweep=broadcasts, every=every, verb="broadcasts started or reported",
+            once=True),
+        Job(id="broadcast-lift", sweep=step(runs.report_lift), every=LIFT_EVERY,
+            verb="lift reports", once=True),
+    ]  # fmt: skip
 
 
 def tier_jobs(tiers: TierReview, every: float = TIER_REVIEW_EVERY) -> list[Job]:
@@ -92,7 +141,7 @@ def catch_up(sweeps: Sweeps, jobs: Sequence[Job] = ()) -> None:
     drain(sweeps.expire_due)
     drain(sweeps.return_expired_vouchers)
     for job in jobs:
-        drain(job.sweep)
+        job.sweep(BATCH) if job.once else drain(job.sweep)
 
 
 class Scheduler:
@@ -189,7 +238,7 @@ class Scheduler:
 
     def _runner(self, job: Job) -> Callable[[], Any]:
         async def run() -> None:
-            done = await self._drain(job.verb, job.sweep, job.id)
+            done = await self._drain(job.verb, job.sweep, job.id, job.once)
             if done is not None and done.candidates:
                 log.info("%s: %d changed of %d due", job.verb, done.lots, done.candidates)
 
@@ -201,7 +250,7 @@ class Scheduler:
             log.info("%s %d points (%d lots)", verb, moved.points, moved.lots)
 
     async def _drain(
-        self, verb: str, sweep: Callable[[int], SweepResult], job: str
+        self, verb: str, sweep: Callable[[int], SweepResult], job: str, once: bool = False
     ) -> SweepResult | None:
         if not self._leading:
             self._observe(job, "skipped", 0.0)
@@ -214,7 +263,10 @@ class Scheduler:
             return None
         started = time.perf_counter()
         try:
-            result = await self._in_thread(drain, sweep, self._batch)
+            if once:
+                result = await self._in_thread(sweep, self._batch)
+            else:
+                result = await self._in_thread(drain, sweep, self._batch)
         except Exception:
             log.exception("sweep failed (%s); the next run retries", verb)
             self._observe(job, "failed", time.perf_counter() - started)

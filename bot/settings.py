@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)
     pos_webhook_secret: str | None = None
     metrics_token: str | None = None
+    # How often a worker that does not lead tries to take over the scheduler (and how soon
+    # after a leader dies another one runs the jobs).
+    scheduler_elect_seconds: float = Field(default=60, gt=0, le=3600)
+    # How long a claimed outbox row is hidden from other dispatchers: after a crash, its rows
+    # are offered again once this has passed.
+    outbox_lease_seconds: float = Field(default=300, ge=1, le=3600)
     # An update kept but not handled within this long (its worker died) is taken over by
     # another worker (core.deliveries).
     inbound_lease_seconds: float = Field(default=60.0, gt=0, le=3600)

@@ -9,11 +9,11 @@ first, then other lots, and what was already spent becomes a debt or is written 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from core.clawback import apply_claw_back, plan_claw_back
 from core.events import BonusTakenBack, PointsAwarded
-from core.ledger import issue_points, locked_balances, replayed, request_hash
+from core.ledger import issue_points, locked_balances, release_at, replayed, request_hash
 from core.model import JournalKind, NewJournal, Purpose
 from core.ports import UnitOfWork
 from core.program import Program
@@ -71,7 +71,7 @@ def give_bonus(
             debt_paid=debt_paid,
         )
     )
-    pending_until = now + timedelta(days=hold_days) if hold_days and lot_id else None
+    pending_until = release_at(program, now, hold_days) if hold_days and lot_id else None
     return Bonus(journal_id=journal_id, lot_id=lot_id, points=points, pending_until=pending_until)
 
 

@@ -23,7 +23,7 @@ from core.commands import RecordPurchase
 from core.earning import check_amount
 from core.earning_rules import EarnedPoints, purchase_points
 from core.events import PurchaseRecorded
-from core.ledger import expiry_for, request_hash
+from core.ledger import expiry_for, release_at, request_hash
 from core.model import (
     Balances,
     JournalKind,
@@ -249,7 +249,7 @@ def _lot(program: Program, plan: _Planned, journal_id: int) -> NewLot:
         amount=plan.rest,
         state=LotState.PENDING if plan.hold else LotState.AVAILABLE,
         earned_at=plan.at,
-        available_at=plan.at + timedelta(days=plan.hold),
+        available_at=release_at(program, plan.at, plan.hold),
         expires_at=expiry_for(program, plan.at),
     )
 

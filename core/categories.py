@@ -10,8 +10,27 @@ from __future__ import annotations
 
 TRANSACTIONAL = "transactional"
 BROADCAST = "broadcast"  # promotions staff send to a segment
+# Nudges (core.nudges): one category per kind, so a member can keep some and drop others.
+NEAR_REWARD = "near_reward"
+POINTS_EXPIRING = "points_expiring"
+VOUCHER_EXPIRING = "voucher_expiring"
+STREAK = "streak"
+CHALLENGE_ENDING = "challenge_ending"
+WINBACK = "winback"
+TIER_KEEP = "tier_keep"
+BIRTHDAY = "birthday_wishes"  # not "birthday": `/settings birthday` sets the day
+NUDGES: tuple[str, ...] = (
+    NEAR_REWARD,
+    POINTS_EXPIRING,
+    VOUCHER_EXPIRING,
+    STREAK,
+    CHALLENGE_ENDING,
+    WINBACK,
+    TIER_KEEP,
+    BIRTHDAY,
+)
 
-MARKETING: tuple[str, ...] = (BROADCAST,)
+MARKETING: tuple[str, ...] = (BROADCAST, *NUDGES)
 
 
 def is_marketing(category: str) -> bool:

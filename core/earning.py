@@ -10,7 +10,7 @@ from core import errors
 from core.commands import AwardPoints, RecordPurchase
 from core.earning_rules import purchase_points
 from core.events import PointsAwarded, PurchaseRecorded
-from core.ledger import expiry_for, issue_points, replayed, request_hash
+from core.ledger import expiry_for, issue_points, release_at, replayed, request_hash
 from core.members import get_member
 from core.model import JournalKind, Member, NewJournal, Purchase, Purpose
 from core.ports import UnitOfWork
@@ -107,7 +107,7 @@ def record_purchase(
             channel=command.channel,
         )
     )
-    pending_until = at + timedelta(days=hold) if hold and lot_id else None
+    pending_until = release_at(program, at, hold) if hold and lot_id else None
     uow.domain_events.record(
         PurchaseRecorded(
             occurred_at=now,
@@ -214,7 +214,7 @@ def _replay(
     if purchase is None:  # the journal exists, so the purchase row does too
         raise errors.ReceiptNotFound(receipt=receipt)
     hold = program.returns.hold_days if purchase.lot_id is not None else 0
-    pending_until = purchase.occurred_at + timedelta(days=hold) if hold else None
+    pending_until = release_at(program, purchase.occurred_at, hold) if hold else None
     if (
         "hold" in meta and purchase.lot_id is not None
     ):  # recorded since purchases may be late: the hold they actually got

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from core.errors import IdempotencyConflict
 from core.model import (
@@ -87,10 +87,16 @@ def issue_points(
         amount=rest,
         state=LotState.PENDING if pending else LotState.AVAILABLE,
         earned_at=now,
-        available_at=now + timedelta(days=hold_days),
+        available_at=release_at(program, now, hold_days),
         expires_at=expiry_for(program, now),
     )
     return debt_paid, uow.ledger.add_lot(lot)
+
+
+def release_at(program: Program, earned_at: datetime, hold_days: int) -> datetime:
+    """When points held for a return window of `hold_days` become available: at the end of
+    the window's last day in the program's time zone (immediately without a hold)."""
+    return program.end_of_day(earned_at, hold_days) if hold_days > 0 else earned_at
 
 
 def expiry_for(program: Program, earned_at: datetime) -> datetime:

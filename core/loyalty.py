@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TypeVar
 
 from core import (
@@ -208,6 +208,10 @@ class Loyalty:
             member_id,
             lambda uow: member_settings.subscribe(uow, member_id, categories, receive, now),
         )
+
+    def set_birthday(self, member_id: int, birthday: date | None) -> MemberSettings:
+        """The member's birthday (a day and month) for the birthday nudge; None forgets it."""
+        return self._change(member_id, lambda uow: uow.members.set_birthday(member_id, birthday))
 
     def set_leaderboard(self, member_id: int, shown: bool) -> MemberSettings:
         """Appear on leaderboards to others, or not."""

@@ -22,6 +22,7 @@ from core.errors import ProgramError
 from core.guardrail_rules import Guardrails
 from core.leaderboard_rules import LeaderboardRules
 from core.link_rules import Linking
+from core.nudge_rules import Nudges
 from core.referral_rules import Referrals
 from core.stores import Store, check_stores
 from core.voucher_rules import Vouchers
@@ -171,6 +172,7 @@ class Program(_Section):
     referrals: Referrals | None = None
     leaderboard: LeaderboardRules | None = None
     guardrails: Guardrails = Guardrails()
+    nudges: Nudges | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -188,6 +190,8 @@ class Program(_Section):
         ids = [reward.id for reward in self.rewards]
         if len(ids) != len(set(ids)):
             raise ValueError("rewards: reward ids must be unique")
+        if self.nudges is not None and self.nudges.near_reward is not None and not self.rewards:
+            raise ValueError("nudges.near_reward needs at least one reward")
         lifetime = self.expiry.lot_lifetime_days
         if lifetime is not None and lifetime <= self.returns.hold_days:
             raise ValueError("expiry.lot_lifetime_days must be longer than returns.hold_days")

@@ -7,7 +7,7 @@ fingerprint it always had.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from core.commands import RecordPurchase
 from core.earning_rules import EarnedPoints
@@ -31,7 +31,7 @@ def details_of(command: RecordPurchase) -> dict[str, object]:
 def hold_days_at(program: Program, at: datetime, now: datetime) -> int:
     """The return hold a purchase made at `at` still gets: none once its window has passed."""
     hold = program.returns.hold_days
-    return hold if at + timedelta(days=hold) > now else 0
+    return hold if hold and program.end_of_day(at, hold) > now else 0
 
 
 def rule_meta(

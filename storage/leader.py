@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any, cast
 
@@ -16,6 +17,11 @@ LEADER_KEY = int.from_bytes(b"LOYL", "big")
 LOST = "lost the leader lock's connection"
 RETAKEN = "took the leader lock again on a new connection"
 _TRY_LOCK = "SELECT pg_try_advisory_lock(%s::int4, hashtext(current_schema()))"
+
+
+def leader_name(pid: int | None = None) -> str:
+    """The application name of a process's leader connection (its own id by default)."""
+    return f"loyalty-leader:{os.getpid() if pid is None else pid}"
 
 
 class SoleLeader:
@@ -79,6 +85,8 @@ class AdvisoryLockLeader:
         connection = cast(Any, raw.driver_connection)
         raw.detach()
         connection.autocommit = True  # no transaction left idle for the life of the process
+        # Who leads shows in pg_stat_activity (and the lock in pg_locks), by process id.
+        connection.execute("SELECT set_config('application_name', %s, false)", (leader_name(),))
         return connection
 
     def _still_connected(self) -> bool:

@@ -10,9 +10,11 @@ import json
 from datetime import datetime
 from typing import Any
 
+from core.broadcasts import Body
 from core.outbox import MessageButton
 
 _DATETIME = "$datetime"
+_BODY = "$body"
 
 
 def dump_params(params: dict[str, object]) -> str:
@@ -73,4 +75,6 @@ def _encode(value: object) -> object:
 def _decode(item: dict[str, Any]) -> object:
     if len(item) == 1 and _DATETIME in item:
         return datetime.fromisoformat(item[_DATETIME])
+    if len(item) == 1 and _BODY in item:  # a broadcast's text, shown whole
+        return Body(item[_BODY])
     return item

@@ -636,6 +636,62 @@ class ActionAwardRow(SQLModel, table=True):
     journal_id: int = _ref("journal.id")
 
 
+class NudgeRow(SQLModel, table=True):
+    """A nudge planned for a member, once per dedupe key (a lot, a voucher, a period); the
+    rows of the last week are what the frequency cap counts."""
+
+    __tablename__ = "nudge"
+    # The cap reads the last week's rows by time, each with its member (index only).
+    __table_args__ = (Index("ix_nudge_planned", "planned_at", "member_id"),)
+
+    dedupe_key: str = Field(sa_type=Text, primary_key=True)
+    member_id: int = _ref("member.id")
+    kind: str = Field(sa_type=Text)
+    planned_at: datetime = _when()
+
+
+class BroadcastRow(SQLModel, table=True):
+    """A message staff send to a segment: draft, scheduled, sending, done or cancelled."""
+
+    __tablename__ = "broadcast"
+    __table_args__ = (Index("ix_broadcast_status", "status", "scheduled_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    author_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("member.id", name="fk_broadcast_author"), nullable=True
+        ),
+    )
+    segment: str = Field(sa_type=Text)
+    body: str = Field(sa_type=Text)
+    holdout_percent: int = Field(sa_type=Integer)
+    status: str = Field(sa_type=Text)
+    audience: int | None = Field(default=None, sa_type=Integer)
+    holdout: int | None = Field(default=None, sa_type=Integer)
+    created_at: datetime = _when()
+    scheduled_at: datetime | None = _when(nullable=True)
+    started_at: datetime | None = _when(nullable=True)
+    finished_at: datetime | None = _when(nullable=True)
+    lift_7_at: datetime | None = _when(nullable=True)
+    lift_30_at: datetime | None = _when(nullable=True)
+    report: str | None = Field(default=None, sa_type=Text)  # the delivery counts, as JSON
+
+
+class BroadcastMemberRow(SQLModel, table=True):
+    """A member of a broadcast's audience as drawn when it started; `holdout` got nothing."""
+
+    __tablename__ = "broadcast_member"
+
+    broadcast_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("broadcast.id"), primary_key=True, nullable=False)
+    )
+    member_id: int = _member_key()
+    holdout: bool = Field(
+        default=False, sa_type=Boolean, sa_column_kwargs={"server_default": false()}
+    )
+
+
 class ForgottenIdentityRow(SQLModel, table=True):
     """A chat identity whose member asked to be forgotten, by a keyed hash of the identity (the
     id itself is erased): adapters do not enrol it again until it sends /start."""

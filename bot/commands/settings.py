@@ -8,8 +8,9 @@ from __future__ import annotations
 from bot.replies import Button, LanguageName, Line, LocalTime, Reply
 from bot.router import Context, UsageError
 from core import categories
+from core.birthdays import parse_birthday
 from core.member_settings import MemberSettings
-from core.preferences import DEFAULT_QUIET_HOURS, QuietHours
+from core.preferences import DEFAULT_QUIET_HOURS, OFF_WORDS, QuietHours
 
 ZONE_WORDS = frozenset({"zone", "timezone", "tz"})
 QUIET_WORDS = frozenset({"quiet", "quiet_hours", "quiethours"})
@@ -38,6 +39,8 @@ def _change(ctx: Context, member_id: int) -> MemberSettings:
         return loyalty.set_time_zone(member_id, None if reset else value)
     if name in QUIET_WORDS:
         return loyalty.set_quiet_hours(member_id, None if reset else value)
+    if name == "birthday":
+        return _birthday(ctx, member_id, value)
     receive = SWITCH.get(value.lower())
     if receive is not None and name == "notifications":  # the former single switch: all of them
         return loyalty.subscribe(member_id, categories.MARKETING, receive)
@@ -46,6 +49,16 @@ def _change(ctx: Context, member_id: int) -> MemberSettings:
     if receive is not None and name == "leaderboard" and loyalty.program.leaderboard is not None:
         return loyalty.set_leaderboard(member_id, receive)
     raise UsageError("settings")
+
+
+def _birthday(ctx: Context, member_id: int, value: str) -> MemberSettings:
+    """`/settings birthday 14 Mar` (or `off`): the day of the birthday nudge."""
+    if value.lower() in OFF_WORDS | DEFAULT_WORDS:
+        return ctx.loyalty.set_birthday(member_id, None)
+    birthday = parse_birthday(value)
+    if birthday is None:
+        raise UsageError("nudges_birthday")
+    return ctx.loyalty.set_birthday(member_id, birthday)
 
 
 def settings_reply(ctx: Context, state: MemberSettings, saved: bool = False) -> Reply:

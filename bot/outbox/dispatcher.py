@@ -44,12 +44,14 @@ class Dispatcher:
         clock: Clock,
         idle_seconds: float = 1.0,
         channel_language: str | None = None,
+        lease: timedelta = LEASE,
     ) -> None:
         self._queue = queue
         self._database = database
         self._renderer = renderer
         self._clock = clock
         self._idle = idle_seconds
+        self._lease = lease
         # Channels read the program's language (its `locale`), as its announcements do.
         self._channel_language = renderer.catalogs.language_for(channel_language)
         self._senders: dict[str, OutboxSender] = {}
@@ -104,7 +106,7 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Claim one batch and settle every message in it; how many were claimed."""
         now = self._clock.now()
-        batch = await asyncio.to_thread(self._queue.claim, now, now + LEASE, BATCH)
+        batch = await asyncio.to_thread(self._queue.claim, now, now + self._lease, BATCH)
         self._upcoming = len(batch)
         # A few messages in flight at once: while one waits for the database or the platform,
         # the next is read and rendered. The pacer still hands out the slots one by one.

@@ -4,7 +4,7 @@ inside the transaction, a failing one rolls everything back, a retry runs them a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, TypeVar
 
 import pytest
@@ -204,7 +204,13 @@ def test_every_service_records_its_events_once_and_replays_record_none(
         recorded = by_type[PurchaseRecorded]
         assert isinstance(recorded, PurchaseRecorded)
         assert (recorded.receipt, recorded.amount_minor, recorded.points) == ("R-1", 100_00, 100)
-        assert recorded.pending_until == recorded.occurred_at + timedelta(days=14)
+        # The return window ends with the 14th day after the purchase, in the program's zone.
+        last_day = (recorded.occurred_at + timedelta(days=14)).astimezone(PROGRAM.zone).date()
+        assert recorded.pending_until is not None
+        assert recorded.pending_until.astimezone(PROGRAM.zone).date() == last_day
+        assert recorded.pending_until + timedelta(microseconds=1) == datetime.combine(
+            last_day + timedelta(days=1), time(0), tzinfo=PROGRAM.zone
+        )
         refunded = by_type[PurchaseRefunded]
         assert isinstance(refunded, PurchaseRefunded)
         assert (refunded.refund_id, refunded.amount_minor, refunded.points) == ("F-1", 40_00, 40)

@@ -137,8 +137,10 @@ class Model:
         if not rest:
             return debt_paid, None
         pending = hold > timedelta(0)
+        # Held points become available at the end of the return window's last local day.
+        release = end_of_day(now, hold.days) if pending else now
         lot = MLot(len(self.lots), member.id, rest, rest, "pending" if pending else "available",
-                   now, now + hold, end_of_day(now, LIFETIME_DAYS))  # fmt: skip
+                   now, release, end_of_day(now, LIFETIME_DAYS))  # fmt: skip
         self.lots.append(lot)
         if pending:
             member.pending += rest
@@ -655,7 +657,7 @@ class LedgerMachine(RuleBasedStateMachine):
         member_id = self.member(i)
         self.earn(i, amount)
         receipt = f"R-{self.receipts}"
-        self.advance(int(self.m.hold.total_seconds() // 3600) + 1)
+        self.advance(int(self.m.hold.total_seconds() // 3600) + 25)  # past that day's end
         self.release_due()
         self._redeem_until_refused(member_id, "coffee")
         self._refund(receipt, how, part)
@@ -671,7 +673,7 @@ class LedgerMachine(RuleBasedStateMachine):
         """A refund after the purchase's points expired takes nothing the member lost already."""
         self.earn(i, amount)
         receipt = f"R-{self.receipts}"
-        self.advance(int(self.m.hold.total_seconds() // 3600) + 1)
+        self.advance(int(self.m.hold.total_seconds() // 3600) + 25)  # past that day's end
         self.release_due()
         self.redeem(i, "coffee", spend)
         self.advance(24 * (LIFETIME_DAYS + 1))

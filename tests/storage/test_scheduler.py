@@ -29,8 +29,8 @@ def shop_with_due_lots(db: SqlDatabase) -> tuple[Loyalty, int]:
     clock.advance(timedelta(days=9))
     app.record_purchase(
         RecordPurchase(member_id=ann, receipt="R-1", amount_minor=20_00)
-    )  # pending until day 12
-    clock.at = T0 + timedelta(days=12, hours=1)
+    )  # pending until the end of day 12 in the program's zone
+    clock.at = T0 + timedelta(days=13, hours=1)
     return app, ann
 
 

@@ -63,7 +63,7 @@ class Shop:
         return self.checker.check().system.get(purpose, 0)
 
     def after_hold(self) -> None:
-        self.clock.advance(timedelta(days=3, hours=1))
+        self.clock.advance(timedelta(days=4))  # the hold ends with its third local day
         self.app.release_due()
 
 
@@ -124,7 +124,7 @@ def test_pending_points_cannot_be_redeemed(db: SqlDatabase) -> None:
     with pytest.raises(errors.InsufficientPoints):
         s.app.redeem(RedeemReward(member_id=ann, reward_id="coffee", nonce="n1"))
     assert snapshot(db.engine) == before
-    s.clock.advance(timedelta(days=3))  # the hold is over: redeeming releases first
+    s.clock.advance(timedelta(days=4))  # the hold is over: redeeming releases first
     assert (
         s.app.redeem(RedeemReward(member_id=ann, reward_id="coffee", nonce="n1")).balance_after
         == 70

@@ -1,0 +1,125 @@
+"""/broadcast: staff compose a message for a segment, see who gets it and how it looks, then
+send it now, schedule it in their own time zone, or cancel it.
+
+    /broadcast <segment> [holdout:<percent>] <text>
+    /broadcast send <id> | schedule <id> <when> | cancel <id> | status <id>
+"""
+
+from __future__ import annotations
+
+from bot.replies import Button, Line, LocalTime, Reply
+from bot.router import Command, Context, UsageError
+from core.broadcasts import DEFAULT_HOLDOUT, Body, Broadcasts, Draft, parse_when
+from core.model import Role
+from core.zones import zone_of
+
+ACTIONS = frozenset({"send", "schedule", "cancel", "status"})
+HOLDOUT_PREFIX = "holdout:"
+
+
+def commands(broadcasts: Broadcasts) -> list[Command]:
+    """The /broadcast command, bound to the broadcast service."""
+
+    def handle(ctx: Context) -> Reply:
+        args = ctx.args
+        if not args:
+            raise UsageError("broadcast")
+        action = args[0].lower()
+        if action in ACTIONS:
+            return _act(ctx, broadcasts, action, args[1:])
+        return _compose(ctx, broadcasts, args)
+
+    return [Command("broadcast", handle, role=Role.STAFF)]
+
+
+def _compose(ctx: Context, broadcasts: Broadcasts, args: tuple[str, ...]) -> Reply:
+    author = ctx.require_member()
+    segment, rest = args[0], list(args[1:])
+    holdout = DEFAULT_HOLDOUT
+    if rest and rest[0].lower().startswith(HOLDOUT_PREFIX):
+        value = rest.pop(0)[len(HOLDOUT_PREFIX) :].rstrip("%")
+        if not value.isdigit():
+            return Reply.say("error.broadcast_bad_holdout", percent=value)
+        holdout = int(value)
+    draft = broadcasts.compose(
+        author_id=author.id,
+        segment_text=segment,
+        body=" ".join(rest),
+        now=ctx.loyalty.clock.now(),
+        holdout_percent=holdout,
+    )
+    return preview(draft)
+
+
+def preview(draft: Draft) -> Reply:
+    """The audience, the holdout, and the message exactly as members will get it."""
+    info = draft.broadcast
+    lines = [
+        Line(
+            "broadcast.preview",
+            {
+                "id": info.id,
+                "segment": info.segment,
+                "audience": draft.audience,
+                "holdout": draft.holdout,
+                "percent": info.holdout_percent,
+                "recipients": draft.audience - draft.holdout,
+            },
+        ),
+        Line(draft.message.key, {"text": Body(info.body)}),
+    ]
+    buttons = [
+        [Button(Line(b.label, b.label_params), command=b.command or "")]
+        for row in draft.message.buttons
+        for b in row
+    ]
+    buttons.append(
+        [
+            Button(Line("broadcast.button.send"), command=f"/broadcast send {info.id}"),
+            Button(Line("broadcast.button.schedule"), command=f"/broadcast schedule {info.id}"),
+            Button(Line("broadcast.button.cancel"), command=f"/broadcast cancel {info.id}"),
+        ]
+    )
+    return Reply(lines, buttons=buttons)
+
+
+def _act(ctx: Context, broadcasts: Broadcasts, action: str, args: tuple[str, ...]) -> Reply:
+    if not args or not args[0].isdigit():
+        raise UsageError("broadcast")
+    broadcast_id, now = int(args[0]), ctx.loyalty.clock.now()
+    if action == "send":
+        audience, holdout = broadcasts.send_now(broadcast_id, now)
+        return Reply.say(
+            "broadcast.started", id=broadcast_id, recipients=audience - holdout, holdout=holdout
+        )
+    if action == "schedule":
+        if len(args) < 2:
+            return Reply.say("broadcast.schedule_how", id=broadcast_id)
+        member = ctx.require_member()
+        state = ctx.loyalty.settings(member.id)
+        zone = zone_of(state.zone, ctx.loyalty.program.zone)
+        at = parse_when(" ".join(args[1:]), zone, now)
+        info = broadcasts.schedule(broadcast_id, at, now)
+        local = (info.scheduled_at or at).astimezone(zone)
+        return Reply.say(
+            "broadcast.scheduled",
+            id=broadcast_id,
+            day=local.date(),
+            time=LocalTime(local),
+            zone=state.zone,
+        )
+    if action == "cancel":
+        broadcasts.cancel(broadcast_id, now)
+        return Reply.say("broadcast.cancelled", id=broadcast_id)
+    report = broadcasts.report(broadcast_id)
+    return Reply.say(
+        "broadcast.status",
+        id=broadcast_id,
+        audience=report.audience,
+        sent=report.sent,
+        skipped=report.skipped,
+        blocked=report.blocked,
+        failed=report.failed,
+        waiting=report.waiting,
+        holdout=report.holdout,
+    )
