@@ -149,6 +149,9 @@ class TelegramAdapter:
                         update_id, chat.id if chat else None)  # fmt: skip
             return
         log.error("telegram update %s failed", update_id, exc_info=context.error)
+        delivery = self._kept.get(update_id) if update_id is not None else None
+        if delivery is not None:  # nothing it did took effect: handled again after its lease
+            delivery.failed = True
         if chat is None:
             return
         if self.pacer.paused_for(str(chat.id)) > 0:
