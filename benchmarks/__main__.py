@@ -6,6 +6,8 @@ challenges: `[--engine sqlite|postgresql]`
 telegram: `[--only balance|outbox] [--notifications N] [--profile DIR]`
 pos:      the purchase API through `loyalty run` against a bare FastAPI endpoint (PostgreSQL)
 import:   `[--rows N] [--engine sqlite|postgresql]` CSV import rows/s and peak memory
+soak:     `[--seconds S] [--rounds R] [--rate N]` 1, 2 and 3 workers on PostgreSQL at a steady
+          mixed load: throughput, reply latency, worker CPU per delivery, memory
 nudges:   `[--members N]` nudge planning on PostgreSQL beside the bare SQL (1,000,000)
 broadcasts: `[--members N]` queueing a broadcast, then delivery against the fake Bot API (100,000)
 outbox:   1, 2, 3 workers on PostgreSQL draining one token's outbox (30/s and 1,000/s fakes)
@@ -36,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             "pos",
             "import",
             "challenges",
+            "soak",
             "nudges",
             "broadcasts",
             "outbox",
@@ -44,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         ],
         help="ledger (default), telegram (/balance and the outbox), slack (/kudos), boundaries"
         " (chat-line splitting and the Slack gate), pos (the purchase API), import (CSV"
-        " imports), challenges (what 20 challenges cost an earn; progress table sizes), outbox"
-        " (1-3 workers on PostgreSQL draining one token's outbox), all",
+        " imports), challenges (what 20 challenges cost an earn; progress table sizes), soak (1-3"
+        " workers at a steady mixed load), nudges, broadcasts, reports (`loyalty report` over a"
+        " big ledger), outbox (1-3 workers on PostgreSQL draining one token's outbox), all",
     )
     parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke run")
     parser.add_argument(
@@ -63,9 +67,15 @@ def main(argv: list[str] | None = None) -> int:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="telegram: run `loyalty run` under cProfile and phase timers, write them to DIR",
+        help="telegram, soak: run `loyalty run` (soak: one worker) under cProfile and phase"
+        " timers, write them to DIR",
     )
     parser.add_argument("--rows", type=int, help="import: purchases in the file (50,000)")
+    parser.add_argument(
+        "--seconds", type=float, help="soak: measured seconds per configuration and round (60)"
+    )
+    parser.add_argument("--rounds", type=int, help="soak: rounds, order alternating (2)")
+    parser.add_argument("--rate", type=float, help="soak: deliveries started per second (20)")
     parser.add_argument("--journals", type=int, help="reports: journals (1,000,000)")
     parser.add_argument(
         "--members",
@@ -94,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.suite in ("challenges", "all"):
         _challenges(args)
+    if args.suite in ("soak", "all"):
+        _soak(args)
     if args.suite in ("nudges", "all"):
         from benchmarks import nudges
 
@@ -171,6 +183,18 @@ def _challenges(args: argparse.Namespace) -> None:
     from benchmarks.challenges import run_and_report
 
     run_and_report(quick=args.quick, engines=args.engine, save=not args.no_save, echo=print)
+
+
+def _soak(args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
+    from benchmarks.soak import Sizes as SoakSizes
+    from benchmarks.soak import run_and_report
+
+    sizes = SoakSizes.quick() if args.quick else SoakSizes.full()
+    chosen = {"seconds": args.seconds, "rounds": args.rounds, "rate": args.rate}
+    sizes = replace(sizes, **{k: v for k, v in chosen.items() if v is not None})
+    run_and_report(sizes, quick=args.quick, save=not args.no_save, echo=print, profile=args.profile)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from bot.invites import InviteLinks
 from bot.nonces import ConfirmNonces
 from bot.replies import Money, Reply, Timestamp
 from bot.requests import MAX_LINE, ChatRequest
+from core import deliveries
 from core.attempts import CARD_TOKENS
 from core.deliveries import DeliveryTaken
 from core.errors import DomainError, NotEnrolled
@@ -191,6 +192,8 @@ class Router:
             raise
         except Exception:
             log.exception("command /%s failed (delivery %s)", request.command, request.key)
+            if (delivery := deliveries.current()) is not None:
+                delivery.failed = True  # left pending: handled again after its lease
             return Reply.say("error.unexpected")
 
     def _with_cards(self, request: ChatRequest, member: Member | None) -> ChatRequest:

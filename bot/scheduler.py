@@ -29,6 +29,8 @@ BATCH = 500
 MAX_BATCHES = 200
 # Tier windows end at the program's midnight; looking every hour catches each one soon after.
 TIER_REVIEW_EVERY = 3600.0
+# How soon another worker takes over from a leader that died: one cheap query per worker.
+ELECT_EVERY = 10.0
 # Nudges go from a local hour (`send_from`): planning every 15 minutes reaches each zone soon
 # after its hour comes.
 NUDGE_EVERY = 900.0
@@ -153,7 +155,7 @@ class Scheduler:
         release_every: float = 60,
         expire_every: float = 600,
         first_expire_after: float = 10,
-        elect_every: float = 60,
+        elect_every: float = ELECT_EVERY,
         batch: int = BATCH,
         jobs: Sequence[Job] = (),
     ) -> None:
@@ -216,8 +218,8 @@ class Scheduler:
         except Exception:
             log.warning("leader election failed; not sweeping until it succeeds", exc_info=True)
             leading = False
-        if leading != self._leading:
-            log.info("scheduler: this process %s", "leads" if leading else "no longer leads")
+        if leading != self._leading:  # rare, and what an operator looks for after a failover
+            log.warning("scheduler: this process %s", "leads" if leading else "no longer leads")
         self._leading = leading
 
     async def release(self) -> None:
@@ -250,6 +252,12 @@ class Scheduler:
     async def _drain(
         self, verb: str, sweep: Callable[[int], SweepResult], job: str, once: bool = False
     ) -> SweepResult | None:
+        if not self._leading:
+            self._observe(job, "skipped", 0.0)
+            return None
+        # A leader whose lock connection was cut (a restarted or failed-over server) has lost
+        # the lock and another worker may hold it now: check before sweeping, not a minute on.
+        await self.elect()
         if not self._leading:
             self._observe(job, "skipped", 0.0)
             return None

@@ -37,6 +37,9 @@ class Delivery:
     key: str
     holder: str
     settled: bool = False
+    # Its command failed unexpectedly (a bug, a database that went away mid-command): nothing
+    # took effect, so it must not be marked done; its lease runs out and it is handled again.
+    failed: bool = False
     # Kept (or taken over) by this process a moment ago: its lease is this handling's, so
     # handling it needs no acquire (a write) first; if it outlives that lease and another
     # worker takes it over, its settle finds out (DeliveryTaken).

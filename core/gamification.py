@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from core import errors
+from core import deliveries, errors
 from core.attempts import STORE_CODES, guarded
 from core.bus import MessageBus
 from core.challenge_board import ChallengeStatus, EarnedBadge, challenge_board, earned_badges
@@ -106,15 +106,18 @@ class Gamification:
         so each code typed is a guess counted per member, in its own transaction (a wrong one
         counts even though the check-in is refused)."""
         now = self.clock.now()
-        found = self.db.run(
-            lambda uow: guarded(
-                uow,
-                STORE_CODES,
-                f"member:{member_id}",
-                now,
-                lambda: matching_store(self.program, self._secret, code, now, store),
+        # A preparatory write, as Loyalty.guarded's: the check-in's own transaction settles
+        # the delivery, so a crash between the two means "handled again", not "lost".
+        with deliveries.aside():
+            found = self.db.run(
+                lambda uow: guarded(
+                    uow,
+                    STORE_CODES,
+                    f"member:{member_id}",
+                    now,
+                    lambda: matching_store(self.program, self._secret, code, now, store),
+                )
             )
-        )
         if found is None:
             raise errors.WrongStoreCode(code=shown(code.strip().upper()))
         matched, day = found

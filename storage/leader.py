@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 # "LOYL" as a 32-bit int; the second key is the schema, so shops sharing one PostgreSQL
 # database in separate schemas (as the tests do) elect separate leaders.
 LEADER_KEY = int.from_bytes(b"LOYL", "big")
+LOST = "lost the leader lock's connection"
+RETAKEN = "took the leader lock again on a new connection"
 _TRY_LOCK = "SELECT pg_try_advisory_lock(%s::int4, hashtext(current_schema()))"
 
 
@@ -50,11 +52,13 @@ class AdvisoryLockLeader:
     def try_acquire(self) -> bool:
         """True while this process holds the lock, taking it if it is free."""
         with self._guard:
+            lost = False
             if self._connection is not None:
                 if self._still_connected():
                     return True
-                log.warning("lost the leader lock's connection")
+                log.warning(LOST)
                 self._close()
+                lost = True
             connection = self._connect()
             try:
                 held = bool(connection.execute(_TRY_LOCK, (self._key,)).fetchone()[0])
@@ -63,6 +67,8 @@ class AdvisoryLockLeader:
                 raise
             if held:
                 self._connection = connection
+                if lost:  # the scheduler still leads, so it logs nothing: say it here
+                    log.warning(RETAKEN)
             else:
                 connection.close()
             return held

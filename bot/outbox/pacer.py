@@ -23,7 +23,9 @@ from typing import Protocol
 # waits behind at most that much of another worker's outbox.
 BLOCK = 5
 # A slot this late is still used (asyncio wakes up a little late); a later one is dropped.
-LATE = 0.005
+LATE = 0.010
+# Late wake-ups in a row after which a send goes anyway.
+LATE_WAKES = 4
 
 
 class SendBudget(Protocol):
@@ -128,16 +130,23 @@ class Pacer:
         self._chat_next[chat] = max(self._chat_next.get(chat, 0.0), self._clock() + self._chat_gap)
 
     async def wait_overall(self, upcoming: int = 1) -> None:
-        """Sleep until this worker's next slot of the shared budget."""
-        self._waiting += 1
-        try:
-            async with self._lock:
-                slot = await self._next_slot(upcoming)
-        finally:
-            self._waiting -= 1
-        delay = slot - self._clock()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        """Sleep until this worker's next slot of the shared budget. A busy event loop wakes
+        up late: a slot woken up to more than `LATE` after its time is given up and the next
+        one taken, since sending late would crowd the slot after it (maybe another worker's),
+        and the platform counts arrivals (tests/faults measured 31 in a second without this)."""
+        for _ in range(LATE_WAKES):
+            self._waiting += 1
+            try:
+                async with self._lock:
+                    slot = await self._next_slot(upcoming)
+            finally:
+                self._waiting -= 1
+            delay = slot - self._clock()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if self._clock() <= slot + LATE:
+                return
+        # A loop this far behind sends anyway rather than starve: a 429 then paces it.
 
     async def _next_slot(self, upcoming: int) -> float:
         now = self._clock()

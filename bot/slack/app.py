@@ -188,7 +188,7 @@ class SlackListeners:
                 await listener(*args, **kwargs)
             finally:
                 delivery = deliveries.current()  # set by `admit`, inherited by this task
-                if delivery is not None and not delivery.settled:
+                if delivery is not None and not delivery.settled and not delivery.failed:
                     await asyncio.to_thread(self.inbound.finish, delivery)
 
         return finishing

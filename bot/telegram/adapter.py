@@ -93,7 +93,7 @@ class TelegramAdapter:
         """A kept update whose command wrote nothing (or no command at all) is done now; one
         whose command wrote was settled in that command's transaction."""
         delivery = self._kept.pop(update.update_id, None)
-        if delivery is not None and not delivery.settled:
+        if delivery is not None and not delivery.settled and not delivery.failed:
             await asyncio.to_thread(self.services.inbound.finish, delivery)
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -149,6 +149,9 @@ class TelegramAdapter:
                         update_id, chat.id if chat else None)  # fmt: skip
             return
         log.error("telegram update %s failed", update_id, exc_info=context.error)
+        delivery = self._kept.get(update_id) if update_id is not None else None
+        if delivery is not None:  # nothing it did took effect: handled again after its lease
+            delivery.failed = True
         if chat is None:
             return
         if self.pacer.paused_for(str(chat.id)) > 0:

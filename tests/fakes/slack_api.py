@@ -39,10 +39,16 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from tests.fakes.faults import Fault, FaultSwitch
+
 T = TypeVar("T")
 
 JsonDict = dict[str, Any]
 
+# The methods that send something to people: the ones `faults` apply to.
+SENDING_METHODS = frozenset(
+    {"chat.postMessage", "chat.postEphemeral", "chat.update", "conversations.open", "views.publish"}
+)
 # Parameters that slack-sdk sends as JSON strings when it uses a form body.
 _JSON_PARAMS = frozenset({"blocks", "attachments", "view", "metadata", "unfurls"})
 
@@ -57,6 +63,7 @@ class ApiCall:
     token: str | None = None
     status: int = 200
     response: JsonDict = field(default_factory=dict)
+    fault: Fault | None = None  # what the fake injected into this call
 
     @property
     def ok(self) -> bool:
@@ -157,6 +164,9 @@ class FakeSlackApi:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._loop_thread_id: int | None = None
+
+        # Faults switched on at runtime for the sending methods (`faults.set(FaultPlan(...))`).
+        self.faults = FaultSwitch(seed=1)
 
         self.add_user(bot_user_id, bot_name, is_bot=True)
 
@@ -496,12 +506,22 @@ class FakeSlackApi:
             token = body_token
         now = time.monotonic()
         headers: dict[str, str] = {}
+        fault = self.faults.draw() if method in SENDING_METHODS else None
+        if fault is Fault.SLOW:
+            await asyncio.sleep(self.faults.plan.slow_seconds)
         with self._lock:
             status = 200
-            failure = self._pop_failure(method)
-            if failure is not None:
+            injected = fault in (Fault.ERROR, Fault.RATE_LIMITED)
+            failure = None if injected else self._pop_failure(method)
+            if fault is Fault.ERROR:
+                status = 500
+                response: JsonDict = {"ok": False, "error": "internal_error"}
+            elif fault is Fault.RATE_LIMITED:
+                status, response = 429, {"ok": False, "error": "ratelimited"}
+                headers["Retry-After"] = str(self.faults.plan.retry_after)
+            elif failure is not None:
                 status = failure.status
-                response: JsonDict = {"ok": False, "error": failure.error}
+                response = {"ok": False, "error": failure.error}
                 if failure.retry_after is not None and status == 429:
                     headers["Retry-After"] = str(failure.retry_after)
             elif self.require_token and not token:
@@ -518,8 +538,10 @@ class FakeSlackApi:
                         self._note_channel_post(str(params.get("channel")), now)
             if status == 429:
                 self.too_many_requests += 1
-            self.calls.append(ApiCall(method, params, now, token, status, response))
+            self.calls.append(ApiCall(method, params, now, token, status, response, fault))
             self._notify()
+        if fault is Fault.TIMEOUT:  # delivered; the client gives up waiting for the answer
+            await asyncio.sleep(self.faults.plan.hang_seconds)
         if failure is not None and failure.page is not None:
             return web.Response(
                 text=failure.page, status=status, headers=headers, content_type="text/html"

@@ -21,6 +21,8 @@ from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
+from tests.fakes.faults import Fault, FaultSwitch
+
 T = TypeVar("T")
 
 BOT_ID = 7_000_000_001
@@ -57,6 +59,7 @@ class ApiCall:
     status: int = 200
     result: Any = None
     token: str = ""
+    fault: Fault | None = None  # what the fake injected into this call
 
     @property
     def ok(self) -> bool:
@@ -157,6 +160,8 @@ class FakeTelegramApi:
         self._runner: web.AppRunner | None = None
         self._in_thread = False
         self.url = ""
+        # Faults switched on at runtime for sends (`faults.set(FaultPlan(...))`).
+        self.faults = FaultSwitch()
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -258,6 +263,17 @@ class FakeTelegramApi:
             if c.ok
             and _is_send(c.method.lower())
             and (chat_id is None or str(c.chat_id) == str(chat_id))
+        ]
+
+    def send_attempt_times(self, injected: bool = True) -> list[float]:
+        """Arrival times of every send request, whatever the answer (a 429 for going over the
+        limit too): what the platform's limit is about. `injected=False` leaves out the calls
+        the fake failed on purpose (a 500 or a 429 of `faults`: an outage, not a send)."""
+        return [
+            c.at
+            for c in self.calls
+            if _is_send(c.method.lower())
+            and (injected or c.fault not in (Fault.ERROR, Fault.RATE_LIMITED))
         ]
 
     def peak_sends(self, chat_id: int | str | None = None, window: float = 1.0) -> int:
@@ -412,17 +428,27 @@ class FakeTelegramApi:
         at = time.monotonic()
         token, method = request.match_info["token"], request.match_info["method"]
         params = await self._read_params(request)
+        fault = self.faults.draw() if _is_send(method.lower()) else None
         if method.lower() == "getupdates":
             status, body = await self._get_updates(params)
+        elif fault is Fault.ERROR:
+            status, body = _error(500, _DEFAULT_DESCRIPTIONS[500])
+        elif fault is Fault.RATE_LIMITED:
+            wait = self.faults.plan.retry_after
+            status, body = _error(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
         else:
+            if fault is Fault.SLOW:
+                await asyncio.sleep(self.faults.plan.slow_seconds)
             with self._cond:
                 status, body = self._dispatch(method.lower(), params, at)
-        call = ApiCall(method, params, at, status, body.get("result"), token)
+        call = ApiCall(method, params, at, status, body.get("result"), token, fault)
         with self._cond:
             self._calls.append(call)
             if status == 429:
                 self.too_many_requests += 1
         self._notify()
+        if fault is Fault.TIMEOUT:  # delivered; the client gives up waiting for the answer
+            await asyncio.sleep(self.faults.plan.hang_seconds)
         return web.json_response(body, status=status)
 
     def _dispatch(
