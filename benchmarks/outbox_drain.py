@@ -163,7 +163,7 @@ def run(sizes: Sizes, echo: Callable[[str], None] = print) -> Report:
 def _machine() -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
-        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load} at the end,"
+        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load} at start,"
         f" Python {platform.python_version()}; workers in webhook mode, PostgreSQL over TCP on"
         " localhost, the fake Bot API on 127.0.0.1 in the driver"
     )
