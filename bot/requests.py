@@ -30,6 +30,8 @@ class ChatRequest:
 
     `problem` is set when the line itself was refused ("too_long", "control",
     "unreadable"); the router answers with what is wrong instead of running anything.
+    `text` is the whole line as typed (line breaks kept), for commands whose last argument
+    is free prose, such as a broadcast's message (see `rest_of`).
     """
 
     identity: Identity
@@ -37,6 +39,7 @@ class ChatRequest:
     args: tuple[str, ...]
     key: str
     problem: str | None = None
+    text: str = ""
 
     @classmethod
     def parse(cls, identity: Identity, text: str, key: str) -> ChatRequest | None:
@@ -49,7 +52,20 @@ class ChatRequest:
             return None
         words = split_words(text)
         command = words[0][1:].split("@", 1)[0].lower()
-        return cls(identity, command, tuple(words[1:]), key)
+        return cls(identity, command, tuple(words[1:]), key, text=text)
+
+
+def rest_of(text: str, words: int) -> str:
+    """`text` after its first `words` words, as typed: line breaks, quotes and runs of spaces
+    kept (splitting into words would lose them). The skipped words are the leading command
+    and arguments, which hold no spaces."""
+    at = 0
+    for _ in range(words):
+        match = _WORD.search(text, at)
+        if match is None:
+            return ""
+        at = match.end()
+    return text[at:].strip()
 
 
 def line_problem(text: str) -> str | None:

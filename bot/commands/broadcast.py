@@ -8,6 +8,7 @@ send it now, schedule it in their own time zone, or cancel it.
 from __future__ import annotations
 
 from bot.replies import Button, Line, LocalTime, Reply
+from bot.requests import rest_of
 from bot.router import Command, Context, UsageError
 from core.broadcasts import DEFAULT_HOLDOUT, Body, Broadcasts, Draft, parse_when
 from core.model import Role
@@ -41,10 +42,14 @@ def _compose(ctx: Context, broadcasts: Broadcasts, args: tuple[str, ...]) -> Rep
         if not value.isdigit():
             return Reply.say("error.broadcast_bad_holdout", percent=value)
         holdout = int(value)
+    # The text as typed, line breaks included (the words were split on every space); a request
+    # built without its line (none of today's adapters) falls back to the words.
+    consumed = 1 + len(args) - len(rest)  # the command word, the segment, the holdout
+    body = rest_of(ctx.request.text, consumed) if ctx.request.text else " ".join(rest)
     draft = broadcasts.compose(
         author_id=author.id,
         segment_text=segment,
-        body=" ".join(rest),
+        body=body,
         now=ctx.loyalty.clock.now(),
         holdout_percent=holdout,
     )

@@ -226,3 +226,17 @@ def test_lift_with_too_few_members_says_so(testbot: BotUnderTest) -> None:
     assert broadcasts.report_lift(bot.clock.now() + timedelta(days=7)) == 1
     told = _rows(bot, "SELECT message_key FROM outbox WHERE dedupe_key = 'broadcast:1:lift7'")
     assert told == [("broadcast.lift_not_enough",)]
+
+
+def test_line_breaks_in_the_text_reach_members_as_typed(testbot: BotUnderTest) -> None:
+    bot = testbot
+    bot.person("sam", Role.STAFF)
+    _crowd(bot, 2)
+    typed = 'Fresh pastries today!\nOpen till 20:00\n\n  "Sam" & the team'
+    said = bot.say(f"/broadcast all holdout:0 {typed}", as_="sam")
+    assert said.plain.endswith("📣 " + typed)
+    assert said.html.endswith("📣 " + typed.replace("&", "&amp;"))
+    assert _rows(bot, "SELECT body FROM broadcast") == [(typed,)]
+    bot.say("/broadcast send 1", as_="sam")
+    params = _rows(bot, "SELECT params FROM outbox WHERE dedupe_key LIKE 'broadcast:1:%'")
+    assert {json.loads(row[0])["text"]["$body"] for row in params} == {typed}
