@@ -16,6 +16,9 @@ from core.text import INVISIBLE, has_control, is_readable
 
 # Telegram's own limit for a message; Slack and the console get the same.
 MAX_LINE = 4096
+# The command name of a message that is not a command (`ChatRequest.read`): nobody can type
+# it, since a typed command name never holds a space.
+FREE_TEXT = "free text"
 
 # A quote opens a group only at the start of a word and closes only at the end of one, so
 # apostrophes ("Ann's review") stay ordinary letters.
@@ -53,6 +56,16 @@ class ChatRequest:
         words = split_words(text)
         command = words[0][1:].split("@", 1)[0].lower()
         return cls(identity, command, tuple(words[1:]), key, text=text)
+
+    @classmethod
+    def read(cls, identity: Identity, text: str, key: str) -> ChatRequest:
+        """As `parse`, with a message that is not a command as a FREE_TEXT request carrying
+        its text (the router's FREE_TEXT handler answers it: a step of a conversation, or a
+        hint towards the commands)."""
+        request = cls.parse(identity, text, key)
+        if request is not None:
+            return request
+        return cls(identity, FREE_TEXT, (), key, text=text.translate(INVISIBLE).strip())
 
 
 def rest_of(text: str, words: int) -> str:

@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest_asyncio
@@ -23,7 +24,12 @@ from tests.adapters.slack_support import MovableClock
 from tests.adapters.telegram_support import until
 from tests.fakes import slack_signing
 from tests.fakes.slack_api import FakeSlackApi
-from tests.fakes.telegram_api import FakeTelegramApi, make_command_update
+from tests.fakes.telegram_api import (
+    FakeTelegramApi,
+    make_callback_update,
+    make_command_update,
+    make_text_update,
+)
 
 pytest_plugins = ["tests.fakes.fixtures", "tests.fakes.slack_fixtures"]
 
@@ -63,13 +69,32 @@ class Both:
         (answer,) = await self.slack.wait_for(lambda: self.slack.responses_to(reply_id))
         return str(answer.get("text", ""))
 
+    async def dm(self, user: str, text: str) -> None:
+        """A direct message from `user` to the bot, delivered as Slack's Events API does."""
+        event = slack_signing.message_event(f"D{user}", user, text)
+        body = slack_signing.event_body(event)
+        headers = slack_signing.headers(SECRET, body)
+        response = await self.http.post("/slack/events", content=body, headers=headers)
+        assert response.status_code == 200, response.text
+
     async def telegram_says(self, user: int, text: str) -> str:
         """`text` typed by Telegram user `user`; the bot's answer in their chat."""
+        return str((await self.telegram_answer(user, text)).get("text"))
+
+    async def telegram_answer(self, user: int, text: str, tap: bool = False) -> dict[str, Any]:
+        """A command, a plain message or (`tap`) a button's data sent by Telegram user `user`;
+        the parameters of the bot's answer in their chat."""
         before = len(self.telegram.sent_messages(user))
         update_id = self.telegram.next_update_id()
-        self.telegram.push_update(make_command_update(update_id, user, text, first_name="Sam"))
+        if tap:
+            update = make_callback_update(update_id, user, text, first_name="Sam")
+        elif text.startswith("/"):
+            update = make_command_update(update_id, user, text, first_name="Sam")
+        else:
+            update = make_text_update(update_id, user, text, first_name="Sam")
+        self.telegram.push_update(update)
         sent = await self.telegram.wait_for_messages(user, before + 1, timeout=10)
-        return str(sent[before].params["text"])
+        return dict(sent[before].params)
 
 
 @pytest_asyncio.fixture
@@ -149,3 +174,50 @@ async def test_telegram_staff_reach_slack_members(both: Both) -> None:
         assert message["text"] == "📣 " + TEXT
         assert message["blocks"][0]["text"]["text"] == "📣 " + TEXT
     assert not both.telegram.sent_messages(101)  # nobody on Telegram but Sam was written to
+
+
+async def test_telegram_staff_compose_step_by_step(both: Both) -> None:
+    """`/broadcast` alone, a segment button, then the text as a plain message: the same
+    preview as the one-line form, and Send now reaches the Slack members."""
+    await both.member("telegram", str(SAM), Role.STAFF)
+    both.slack.add_user("UBEA", "bea")
+    await both.member("slack", "UBEA")
+    asked = await both.telegram_answer(SAM, "/broadcast")
+    taps = [b["callback_data"] for row in asked["reply_markup"]["inline_keyboard"] for b in row]
+    assert "/broadcast to platform:slack" in taps
+    chosen = await both.telegram_answer(SAM, "/broadcast to platform:slack", tap=True)
+    assert "Now send the text" in chosen["text"]
+    preview = await both.telegram_answer(SAM, TEXT)
+    assert "1 member." in preview["text"] and preview["text"].endswith("📣 " + TEXT)
+    taps = [b["callback_data"] for row in preview["reply_markup"]["inline_keyboard"] for b in row]
+    assert "/broadcast send 1" in taps
+    await both.telegram_answer(SAM, "/broadcast send 1", tap=True)
+    (message,) = await both.slack.wait_for(lambda: both.slack.posted_messages("DUBEA"))
+    assert message["text"] == "📣 " + TEXT
+    hint = await both.telegram_says(SAM, "thanks!")  # composing is over: the usual hint
+    assert hint.startswith("I understand commands like /balance")
+
+
+async def test_slack_staff_compose_step_by_step_in_a_direct_message(both: Both) -> None:
+    """On Slack the segment comes from `/loyalty broadcast`'s buttons and the text as a direct
+    message to the bot; other direct messages stay unanswered, as before."""
+    both.slack.add_user("UALI", "ali")
+    both.slack.add_user("UDAN", "dan")
+    await both.member("slack", "UALI", Role.STAFF)
+    await both.member("slack", "UDAN")
+    await both.member("telegram", "101")
+    asked = await both.slack_says("UALI", "broadcast", "ask")
+    assert "Who should get it?" in asked
+    (body,) = both.slack.responses_to("ask")
+    values = [e["value"] for b in body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert "/broadcast to platform:telegram" in values
+    chosen = await both.slack_says("UALI", "/broadcast to platform:telegram holdout:0", "to")
+    assert "Now send the text" in chosen
+    await both.dm("UDAN", "hello bot")  # a member's chat: no answer
+    await both.dm("UALI", TEXT)
+    (preview,) = await both.slack.wait_for(lambda: both.slack.posted_messages("DUALI"))
+    assert "1 member." in preview["text"] and preview["text"].endswith("📣 " + TEXT)
+    assert not both.slack.posted_messages("DUDAN")
+    await both.slack_says("UALI", "broadcast send 1", "send")
+    (message,) = await both.telegram.wait_for_messages(101, 1, timeout=10)
+    assert message.params["text"] == "📣 " + TEXT
