@@ -131,6 +131,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         else derive_secret(*material, purpose=b"loyalty-privacy-v1")
     )
     privacy = Privacy(SqlPrivacyStore(database.run_sql), clock, privacy_key)
+    kudos = Kudos(database, program, clock)
     router = Router(
         loyalty,
         [*all_commands(), *broadcast_commands(broadcasts)],
@@ -141,6 +142,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         invites=invites,
         reports=reports,
         privacy=privacy,
+        kudos=kudos,
     )
     metrics = watched(database, router)
     renderer = Renderer(catalogs, program.zone)
@@ -161,7 +163,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         invites=invites,
         nudges=nudges,
         broadcasts=broadcasts,
-        kudos=Kudos(database, program, clock),
+        kudos=kudos,
         inbound=inbound,
         pacers=pacers,
         leader=leader,

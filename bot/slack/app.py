@@ -157,7 +157,7 @@ class SlackListeners:
         self.giving = giving
         self.people = people
         self.standing = Standing(giving, games)
-        self.kudos_command = KudosCommand(router, giving, self.standing, files)
+        self.kudos_command = KudosCommand(router, giving, files)
         self.responses = ResponseUrls(hosts)
         # chat.postMessage allows about one message per second per channel; announcements
         # share the token's budget with the outbox's direct messages.
