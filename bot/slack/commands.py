@@ -113,7 +113,8 @@ class KudosCommand:
         else:
             language = self.giving.language_of(person, member)
         text = self.giving.text(language, *reply.lines)
-        blocks = blocks_for(self.giving.renderer, reply, language)
+        # Blocks only carry buttons: a lone section would repeat the text (and cost a render).
+        blocks = blocks_for(self.giving.renderer, reply, language) if reply.buttons else None
         await respond(text, blocks=blocks, **options)
         if self.files is not None:  # the /card QR code, report charts, a data export
             await self.files.send(person.user_id, reply, language)
