@@ -324,7 +324,7 @@ class SlackListeners:
     async def _run(
         self, user_id: str, line: str, key: str, member: Member | None, respond: Respond
     ) -> None:
-        person = await self.people.person(user_id)
+        person = await self.people.person(user_id, member)
         request = ChatRequest.parse(identity_of(person), line, key)
         if request is not None:
             await self.kudos_command.run(respond, request, person, member or person.member)

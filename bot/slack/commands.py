@@ -50,7 +50,7 @@ class KudosCommand:
         admitted (None before they first joined, which looking them up does).
         """
         text = str(command.get("text") or "").strip()
-        person = await self.giving.people.person(str(command["user_id"]))
+        person = await self.giving.people.person(str(command["user_id"]), member)
         member = member or person.member
         request = await self.request(person, text, key)
         # A slash command has no message of its own to replace.
