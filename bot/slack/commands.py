@@ -99,12 +99,16 @@ class KudosCommand:
         request: ChatRequest,
         person: Person,
         member: Member | None,
+        unanswered: frozenset[str] = frozenset(),
         **options: Any,
     ) -> None:
         """A shared router command for an identified sender: its announcements in the channel
         in the workspace's language, then the answer with text and buttons in the sender's
-        (the one a `settings language` reply names, if it does)."""
+        (the one a `settings language` reply names, if it does); a reply whose first line is
+        one of `unanswered` is not sent."""
         reply = await asyncio.to_thread(self.router.handle_as, request, member)
+        if reply.lines and reply.lines[0].key in unanswered:
+            return
         for line in reply.announcements:
             announced = self.giving.text(self.giving.language, line)
             await respond(announced, response_type="in_channel", replace_original=False)
