@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         "--profile",
         type=Path,
         metavar="DIR",
-        help="telegram, soak: run `loyalty run` (soak: one worker) under cProfile and phase"
+        help="telegram, slack, soak: run `loyalty run` (soak: one worker) under cProfile and phase"
         " timers, write them to DIR",
     )
     parser.add_argument("--rows", type=int, help="import: purchases in the file (50,000)")
@@ -169,8 +169,11 @@ def _telegram(args: argparse.Namespace) -> None:
 
 def _slack(args: argparse.Namespace) -> None:
     from benchmarks.slack_kudos import run_and_report  # issue 4: /kudos through `loyalty run`
+    from benchmarks.telegram_suite import profile_summary
 
-    run_and_report(quick=args.quick, save=not args.no_save, echo=print)
+    run_and_report(quick=args.quick, save=not args.no_save, echo=print, profile=args.profile)
+    if args.profile is not None:
+        print(profile_summary(args.profile))
 
 
 def _boundaries(args: argparse.Namespace) -> None:

@@ -22,7 +22,7 @@ from bot.outbox.dispatcher import Dispatcher
 from bot.outbox.pacer import LocalBudget, Pacer, SendBudget
 from bot.render import Renderer
 from bot.router import Router
-from bot.scheduler import Leadership
+from bot.scheduler import Job, Leadership, Scheduler, broadcast_jobs, nudge_jobs, tier_jobs
 from bot.settings import Settings
 from core import gamification, notifications
 from core.broadcast_steps import Steps
@@ -79,6 +79,9 @@ class Services:
     # One send budget per platform's bot token, shared by every worker (bot.outbox.pacer):
     # replies, channel posts and the outbox draw on the same one.
     pacers: dict[str, Pacer]
+    # The time-driven jobs (sweeps, tier review, nudges, broadcasts): built here, started and
+    # stopped by `loyalty run` (bot.platforms); only the leader's run them.
+    scheduler: Scheduler
     # Decides which worker runs the scheduler's sweeps (bot.scheduler).
     leader: Leadership = field(default_factory=SoleLeader)
     # The program report and members' data rights (set by `build`).
@@ -140,6 +143,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         else derive_secret(*material, purpose=b"loyalty-privacy-v1")
     )
     privacy = Privacy(SqlPrivacyStore(database.run_sql), clock, privacy_key)
+    kudos = Kudos(database, program, clock)
     router = Router(
         loyalty,
         [*router_commands, *broadcast_commands(broadcasts, steps)],
@@ -150,6 +154,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         invites=invites,
         reports=reports,
         privacy=privacy,
+        kudos=kudos,
     )
     metrics = watched(database, router)
     renderer = Renderer(catalogs, program.zone)
@@ -157,6 +162,11 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     leader = leader_for(database.engine)
     inbound = Inbound(database, clock, timedelta(seconds=settings.inbound_lease_seconds))
     pacers = send_pacers(settings, database)
+    jobs = [
+        *tier_jobs(games),
+        *nudge_jobs(nudges, clock),
+        *broadcast_jobs(broadcasts, clock),
+    ]
     return Services(
         settings=settings,
         program=program,
@@ -170,9 +180,10 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         invites=invites,
         nudges=nudges,
         broadcasts=broadcasts,
-        kudos=Kudos(database, program, clock),
+        kudos=kudos,
         inbound=inbound,
         pacers=pacers,
+        scheduler=scheduler(loyalty, leader, jobs, settings.scheduler_elect_seconds, metrics),
         leader=leader,
         reports=reports,
         privacy=privacy,
@@ -191,6 +202,17 @@ def dispatcher(services: Services) -> Dispatcher:
         channel_language=services.program.program.locale,
         lease=timedelta(seconds=services.settings.outbox_lease_seconds),
     )
+
+
+def scheduler(
+    loyalty: Loyalty, leader: Leadership, jobs: list[Job], elect_every: float, metrics: Metrics
+) -> Scheduler:
+    """The scheduler of the ledger sweeps and `jobs`, reporting its runs and its leadership
+    to `metrics`."""
+    built = Scheduler(loyalty, leader, jobs=jobs, elect_every=elect_every)
+    built.observer = metrics.job
+    metrics.leader.set_function(lambda: 1.0 if built.leading else 0.0)
+    return built
 
 
 def send_pacers(settings: Settings, database: SqlDatabase) -> dict[str, Pacer]:

@@ -7,7 +7,6 @@ from bot import bootstrap
 from bot.bootstrap import Services
 from bot.metrics import MetricsComponent
 from bot.runner import Component
-from bot.scheduler import Scheduler, broadcast_jobs, nudge_jobs, tier_jobs
 
 
 def platform_components(services: Services) -> list[Component]:
@@ -34,17 +33,7 @@ def platform_components(services: Services) -> list[Component]:
         components.append(PurchaseApiComponent(services))
     if dispatcher.platforms:  # with no chat platform, notifications wait for one
         components.append(dispatcher)
-    clock = services.loyalty.clock
-    jobs = [
-        *tier_jobs(services.gamification),
-        *nudge_jobs(services.nudges, clock),
-        *broadcast_jobs(services.broadcasts, clock),
-    ]
-    elect = settings.scheduler_elect_seconds
-    scheduler = Scheduler(services.loyalty, services.leader, jobs=jobs, elect_every=elect)
-    scheduler.observer = services.metrics.job
-    services.metrics.leader.set_function(lambda: 1.0 if scheduler.leading else 0.0)
-    components.append(scheduler)
+    components.append(services.scheduler)  # built by the composition root
     if settings.metrics_enabled:
         components.append(MetricsComponent(services.metrics, settings.metrics_token))
     return components

@@ -20,6 +20,7 @@ from bot.replies import (
     Money,
     Progress,
     Reply,
+    ShortDate,
     Signed,
     Timestamp,
     Weekday,
@@ -99,6 +100,8 @@ class Renderer:
                 return format_date(local, pattern, locale=language)
             case Weekday(day=day):
                 return format_date(day, "EEEE", locale=language)
+            case ShortDate(day=day):
+                return format_date(day, "d MMM", locale=language)
             case date():  # a local calendar day (a member's or a store's): no zone to convert
                 pattern = "d MMM" if value.year == datetime.now(self.zone).year else "d MMM y"
                 return format_date(value, pattern, locale=language)

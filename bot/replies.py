@@ -46,6 +46,10 @@ class Reply:
     language: str | None = None
     # Files that follow the text, in order (charts, a data export).
     attachments: tuple[Attachment, ...] = ()
+    # Lines for everyone in the conversation the command came from (a gift's announcement),
+    # in the program's language; the adapter posts them before the reply, which only the
+    # sender may see.
+    announcements: tuple[Line, ...] = ()
 
     @classmethod
     def say(cls, key: str, /, **params: object) -> Reply:
@@ -103,6 +107,14 @@ class Timestamp:
     """A moment shown with date and time (plain datetimes show the date only)."""
 
     at: datetime
+
+
+@dataclass(frozen=True)
+class ShortDate:
+    """A local day shown as day and month only ("1 Dec"): a date within the coming weeks,
+    already in the reader's own zone (when an allowance resets)."""
+
+    day: date
 
 
 @dataclass(frozen=True)

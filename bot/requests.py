@@ -11,7 +11,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from core.model import Identity
+from core.model import Identity, Member
 from core.text import INVISIBLE, has_control, is_readable
 
 # Telegram's own limit for a message; Slack and the console get the same.
@@ -27,6 +27,19 @@ _WORD = re.compile(r"\S+")
 _SPACE = re.compile(r"\s*")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Mention:
+    """A person the line names, as the platform resolved them before the command ran (Slack's
+    `<@U…>`; looking people up is the adapter's I/O, not the handler's)."""
+
+    ref: str  # the platform's id for them (Slack: the user id)
+    shown: str  # how a public message names them (Slack: the mention itself)
+    name: str  # how a private line names them
+    member: Member | None  # None: a bot, or someone who left the program
+    is_bot: bool = False
+    found: bool = True  # False: the platform knows nobody by that name
+
+
 @dataclass(frozen=True)
 class ChatRequest:
     """One command from one person; `key` identifies the delivery (update or event id).
@@ -35,6 +48,7 @@ class ChatRequest:
     "unreadable"); the router answers with what is wrong instead of running anything.
     `text` is the whole line as typed (line breaks kept), for commands whose last argument
     is free prose, such as a broadcast's message (see `rest_of`).
+    `mentions` are the people the line names, when the platform marks them (Slack).
     """
 
     identity: Identity
@@ -43,6 +57,7 @@ class ChatRequest:
     key: str
     problem: str | None = None
     text: str = ""
+    mentions: tuple[Mention, ...] = ()
 
     @classmethod
     def parse(cls, identity: Identity, text: str, key: str) -> ChatRequest | None:

@@ -22,6 +22,7 @@ from core.attempts import CARD_TOKENS
 from core.deliveries import DeliveryTaken
 from core.errors import DomainError, NotEnrolled, StorageUnavailable
 from core.gamification import Gamification
+from core.kudos import Kudos
 from core.loyalty import Loyalty
 from core.model import Member, Role
 from core.privacy import Privacy
@@ -53,6 +54,7 @@ class Context:
     invites: InviteLinks | None = None
     reports: Reports | None = None
     privacy: Privacy | None = None
+    kudos: Kudos | None = None
 
     @property
     def args(self) -> tuple[str, ...]:
@@ -77,6 +79,14 @@ class Context:
         if self.gamification is None:
             raise RuntimeError("the router was built without gamification")
         return self.gamification
+
+    @property
+    def recognition(self) -> Kudos:
+        """Gifts between colleagues, allowances and their leaderboard (the composition root
+        wires them)."""
+        if self.kudos is None:
+            raise RuntimeError("the router was built without recognition")
+        return self.kudos
 
 
 Handler = Callable[[Context], Reply]
@@ -109,7 +119,10 @@ class Command:
     handler: Handler
     role: Role = Role.MEMBER
     needs_member: bool = True
-    hidden: bool = False  # reached through buttons only: not in menus or /help
+    # Not in menus or /help: reached through buttons, or a platform's own slash command.
+    hidden: bool = False
+    # The platforms it exists on (None: every one); elsewhere it is an unknown command.
+    platforms: frozenset[str] | None = None
 
 
 class Router:
@@ -127,6 +140,7 @@ class Router:
         invites: InviteLinks | None = None,
         reports: Reports | None = None,
         privacy: Privacy | None = None,
+        kudos: Kudos | None = None,
     ) -> None:
         self.loyalty = loyalty
         self.commands = {command.name: command for command in commands}
@@ -137,6 +151,7 @@ class Router:
         self.invites = invites
         self.reports = reports
         self.privacy = privacy
+        self.kudos = kudos
         # Told (command, outcome, seconds) after every request, e.g. by bot.metrics.
         self.observer: Callable[[str, str, float], None] | None = None
 
@@ -165,7 +180,8 @@ class Router:
         if request.problem is not None:  # the line itself was refused (see bot.requests)
             return Reply.say(f"line.{request.problem}", limit=MAX_LINE)
         command = self.commands.get(request.command)
-        if command is None:
+        platform = request.identity.platform
+        if command is None or (command.platforms is not None and platform not in command.platforms):
             return Reply.say("unknown_command", command=request.command)
         try:
             if member is None and command.needs_member:
@@ -187,6 +203,7 @@ class Router:
                 nonces=self.nonces,
                 reports=self.reports,
                 privacy=self.privacy,
+                kudos=self.kudos,
             )
             return command.handler(context)
         except UsageError as error:

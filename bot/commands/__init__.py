@@ -6,6 +6,7 @@ from bot.commands import (
     admin,
     counter,
     gamification,
+    kudos,
     member,
     privacy,
     reports,
@@ -26,4 +27,5 @@ def all_commands() -> list[Command]:
         *staff.COMMANDS,
         *reports.COMMANDS,
         *admin.COMMANDS,
+        *kudos.COMMANDS,
     ]

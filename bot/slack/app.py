@@ -157,7 +157,7 @@ class SlackListeners:
         self.giving = giving
         self.people = people
         self.standing = Standing(giving, games)
-        self.kudos_command = KudosCommand(router, giving, self.standing, files)
+        self.kudos_command = KudosCommand(router, giving, files)
         self.responses = ResponseUrls(hosts)
         # chat.postMessage allows about one message per second per channel; announcements
         # share the token's budget with the outbox's direct messages.
@@ -324,7 +324,7 @@ class SlackListeners:
     async def _run(
         self, user_id: str, line: str, key: str, member: Member | None, respond: Respond
     ) -> None:
-        person = await self.people.person(user_id)
+        person = await self.people.person(user_id, member)
         request = ChatRequest.parse(identity_of(person), line, key)
         if request is not None:
             await self.kudos_command.run(respond, request, person, member or person.member)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from babel.dates import format_date
-
+from bot.commands.kudos import left_line, refusal, untagged
 from bot.render import Renderer
 from bot.replies import Line
 from bot.slack.parse import GiftRequest
 from bot.slack.people import Person, SlackPeople
 from core.errors import BotGift, DomainError
 from core.kudos import Kudos
-from core.model import Gift, Member
+from core.model import Member
 from core.privacy import LeftProgram
 from core.recognition import GiftResult, GiveKudos
 
@@ -99,14 +97,7 @@ class Giving:
 
     def refusal(self, error: DomainError, name: str, language: str) -> Line:
         """The line that says why a gift was refused and what is left."""
-        params = {**error.params, "name": name}
-        if isinstance(resets := params.get("resets"), datetime):
-            params["resets"] = self.day(resets, language)
-        return Line(f"error.{error.code}", params)
-
-    def day(self, moment: datetime, language: str) -> str:
-        """A date as the person sees it: `moment` is already in their time zone."""
-        return format_date(moment.date(), "d MMM", locale=language)
+        return refusal(error, name)
 
     def announcement(self, giver: Person, receiver: Person, result: GiftResult) -> str:
         """The public line for one gift, in the workspace language (the channel reads it)."""
@@ -115,7 +106,7 @@ class Giving:
             "receiver": f"<@{receiver.user_id}>",
             "giver": giver.name,
             "points": gift.points,
-            "reason": _untagged(gift),
+            "reason": untagged(gift),
         }
         if gift.values:
             params["values"] = " ".join("#" + value for value in gift.values)
@@ -125,13 +116,7 @@ class Giving:
     def left(self, result: GiftResult, language: str) -> Line:
         """What the giver has left to give this month."""
         rules = self.kudos.program.recognition
-        monthly = rules.monthly_allowance if rules is not None else 0
-        params = {
-            "left": result.allowance_left,
-            "monthly": monthly,
-            "resets": self.day(result.resets_at, language),
-        }
-        return Line("kudos.left", params)
+        return left_line(result, rules.monthly_allowance if rules is not None else 0)
 
     def text(self, language: str, *lines: Line) -> str:
         """Lines rendered in `language`, one per row."""
@@ -143,10 +128,3 @@ class Giving:
         if outcome.gifts:
             lines.append(self.left(outcome.gifts[-1][1], outcome.language))
         return self.text(outcome.language, *lines)
-
-
-def _untagged(gift: Gift) -> str:
-    """The reason without the value hashtags, which the announcement lists on their own."""
-    tagged = {value.lower() for value in gift.values}
-    words = [w for w in gift.reason.split() if w.lstrip("#").lower() not in tagged or w[:1] != "#"]
-    return " ".join(words)

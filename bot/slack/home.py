@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from bot.challenge_lines import badges_value, status_lines
+from bot.commands.kudos import LEADERS, balance_lines, leaderboard_lines
 from bot.replies import Button, Line
 from bot.slack.blocks import button_element
 from bot.slack.giving import Giving
@@ -13,11 +14,8 @@ from bot.slack.people import Person
 from core.gamification import Gamification
 from core.kudos import RecentGift
 from core.kudos import Standing as Overview
-from core.model import Member
-from core.recognition import Allowance
 from core.results import RewardOption
 
-LEADERS = 5
 RECENT_GIFTS = 5
 REWARD_BUTTONS = 5
 
@@ -29,25 +27,12 @@ class Standing:
         self.giving = giving
         self.games = games
 
-    async def balance_lines(self, person: Person, language: str) -> list[Line]:
-        """Points to spend and allowance left to give (one read)."""
-        if person.member_id is None:
-            return []
-        kudos = self.giving.kudos
-        available, allowance = await asyncio.to_thread(
-            kudos.wallet, person.member_id, person.time_zone
-        )
-        return self._balance(available, allowance, language)
-
-    async def leaderboard_lines(self) -> list[Line]:
-        """This month's top receivers."""
-        return _leaderboard(await asyncio.to_thread(self.giving.kudos.leaderboard, LEADERS))
-
     async def home_view(self, person: Person, language: str) -> dict[str, Any]:
         """The Home tab: balance and allowance, this month's top, recent gifts, rewards; all
         from one read."""
         if person.member_id is None:  # bots and apps have no standing: only the top
-            sections = [await self.leaderboard_lines()]
+            top = await asyncio.to_thread(self.giving.kudos.leaderboard, LEADERS)
+            sections = [leaderboard_lines(top)]
             buttons: list[Button] = []
         else:
             overview: Overview = await asyncio.to_thread(
@@ -59,9 +44,9 @@ class Standing:
             )
             title, buttons = _reward_buttons(overview.available, overview.rewards)
             sections = [
-                self._balance(overview.available, overview.allowance, language),
+                balance_lines(overview.available, overview.allowance),
                 await self.challenge_lines(person.member_id),
-                _leaderboard(overview.leaderboard),
+                leaderboard_lines(overview.leaderboard),
                 self._recent(overview.recent, language),
                 title,
             ]
@@ -93,19 +78,6 @@ class Standing:
             lines.append(Line("badges.line", {"badges": badges_value(badges)}))
         return lines
 
-    def _balance(self, available: int, allowance: Allowance, language: str) -> list[Line]:
-        return [
-            Line("kudos.balance", {"available": available}),
-            Line(
-                "kudos.to_give",
-                {
-                    "left": allowance.left,
-                    "monthly": allowance.monthly,
-                    "resets": self.giving.day(allowance.resets_at, language),
-                },
-            ),
-        ]
-
     def _recent(self, recent: list[RecentGift], language: str) -> list[Line]:
         """The latest gifts the person received and gave, newest first."""
         if not recent:
@@ -123,16 +95,6 @@ class Standing:
                 Line("home.recent_received" if row.received else "home.recent_given", params)
             )
         return lines
-
-
-def _leaderboard(top: list[tuple[Member, int]]) -> list[Line]:
-    if not top:
-        return [Line("kudos.leaderboard_empty")]
-    rows = [
-        Line("kudos.leaderboard_row", {"rank": rank, "name": member.display_name, "points": points})
-        for rank, (member, points) in enumerate(top, start=1)
-    ]
-    return [Line("kudos.leaderboard_title"), *rows]
 
 
 def _reward_buttons(available: int, options: list[RewardOption]) -> tuple[list[Line], list[Button]]:

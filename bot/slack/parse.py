@@ -1,11 +1,10 @@
-"""Reading recognition out of Slack text: `+5 <@U2> thanks #teamwork` and `/kudos` arguments."""
+"""Reading recognition out of Slack text: `+5 <@U2> thanks #teamwork` and `/kudos` mentions."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from bot.amounts import looks_like_number, parse_points
 from core.text import MAX_REASON, shown
 
 MENTION = re.compile(r"<@([UW][A-Z0-9]{1,20})(?:\|[^>]*)?>")
@@ -24,7 +23,9 @@ class GiftRequest:
     reason: str
 
 
-def _mentions_then_rest(text: str) -> tuple[tuple[str, ...], str] | None:
+def mentions_then_rest(text: str) -> tuple[tuple[str, ...], str] | None:
+    """The user ids a text starts by mentioning (each once) and the rest; None when it does
+    not start with a mention."""
     match = _LEADING_MENTIONS.match(text)
     if match is None:
         return None
@@ -37,24 +38,8 @@ def plus_message(text: str) -> GiftRequest | None:
     plus = _PLUS.match(text)
     if plus is None:
         return None
-    found = _mentions_then_rest(plus.group(2))
+    found = mentions_then_rest(plus.group(2))
     if found is None:
         return None
     # The message stays in the channel as written; the gift keeps a reason of usable length.
     return GiftRequest(found[0], int(plus.group(1)), shown(found[1], MAX_REASON))
-
-
-def kudos_command(text: str) -> GiftRequest | None:
-    """`/kudos @person… [points] reason`, or None when the text names nobody.
-
-    A first word written as a number is the points, read by the one points reader:
-    "-5" or "99999999999999999999" are refused (UnreadablePoints), never taken as a reason.
-    """
-    found = _mentions_then_rest(text)
-    if found is None:
-        return None
-    recipients, rest = found
-    words = rest.split(None, 1)
-    if not words or not looks_like_number(words[0]):
-        return GiftRequest(recipients, None, rest)
-    return GiftRequest(recipients, parse_points(words[0]), words[1].strip() if words[1:] else "")

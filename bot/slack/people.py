@@ -57,11 +57,17 @@ class SlackPeople:
         self._privacy = privacy
         self._cache: dict[str, tuple[float, Person]] = {}
 
-    async def person(self, user_id: str) -> Person:
-        """The person behind a Slack user id (looked up again after an hour: people travel)."""
+    async def person(self, user_id: str, member: Member | None = None) -> Person:
+        """The person behind a Slack user id (looked up again after an hour: people travel).
+
+        `member` is their membership when the caller has just read it (a delivery's sender,
+        read as it was admitted): a cached person then needs no second read.
+        """
         now = time.monotonic()
         cached = self._cache.get(user_id)
         if cached is not None and now - cached[0] < PERSON_TTL_SECONDS:
+            if member is not None and not cached[1].is_bot:
+                return replace(cached[1], member=member)
             return await self._current(cached[1])
         person = await self._look_up(user_id)
         if len(self._cache) >= MAX_CACHED_PEOPLE:  # dicts keep insertion order: drop the oldest

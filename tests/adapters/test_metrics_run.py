@@ -181,3 +181,25 @@ def test_metrics_can_be_turned_off(tmp_path: Path) -> None:
             assert len(served) == (1 if enabled else 0)
         finally:
             services.close()
+
+
+def test_the_composition_root_builds_the_scheduler_that_run_starts(tmp_path: Path) -> None:
+    from bot.bootstrap import build
+    from bot.platforms import platform_components
+    from bot.scheduler import Scheduler
+    from bot.settings import Settings
+
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite:///{tmp_path / 'jobs.db'}",
+        loyalty_env="development",
+    )
+    services = build(settings)
+    try:
+        schedulers = [c for c in platform_components(services) if isinstance(c, Scheduler)]
+        assert schedulers == [services.scheduler]
+        # Its leadership is what /metrics reports (nobody leads before it starts).
+        gauge = services.metrics.registry.get_sample_value("loyalty_scheduler_leader")
+        assert gauge == 0.0
+    finally:
+        services.close()

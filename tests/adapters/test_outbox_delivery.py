@@ -241,3 +241,32 @@ async def test_slack_gets_the_image_as_an_uploaded_file_after_the_text(post: Pos
     assert (shared.channel, shared.data) == ("C0GENERAL", png)
     assert shared.title == message["text"][:80]
     assert post.rows()["wall:image"][0] == "sent"
+
+
+async def test_a_batch_reads_its_recipients_in_one_transaction(post: Post) -> None:
+    """Opt-outs, zones and identities of everyone in a batch come from one read, not one per
+    message; each member still gets what their own settings say."""
+    members = [await post.member(f"M{n}", 3000 + n) for n in range(5)]
+    post.clock.current = datetime(2026, 11, 22, 17, 0, tzinfo=UTC)  # noon in New York
+    post.services.loyalty.subscribe(members[0], [BROADCAST], receive=False)
+    for n, member in enumerate(members):
+        post.queue(note(member, f"promo-{n}"))
+    database = post.services.database
+    real_run = database.run
+    reads: list[object] = []
+
+    def counting(work: Any, *, write: bool = True) -> Any:
+        if not write:
+            reads.append(work)
+        return real_run(work, write=write)
+
+    database.run = counting  # type: ignore[method-assign]
+    try:
+        assert await post.dispatcher.run_once() == 5
+    finally:
+        database.run = real_run  # type: ignore[method-assign]
+    assert len(reads) == 1
+    rows = post.rows()
+    assert rows["promo-0"][:2] == ("skipped", "opted_out:broadcast")
+    assert [rows[f"promo-{n}"][0] for n in range(1, 5)] == ["sent"] * 4
+    assert [len(post.telegram.sent_messages(3000 + n)) for n in range(5)] == [0, 1, 1, 1, 1]

@@ -22,3 +22,12 @@ def test_staff_and_html(testbot: BotUnderTest) -> None:
     assert said.html == "Ann received 5 points for &lt;b&gt;bold&lt;/b&gt; &amp; co."
     # Staff cannot award themselves (the example program's guardrails).
     assert testbot.say("/award @sam 5 me", as_="sam").keys == ["error.self_service_refused"]
+
+
+def test_kudos_is_slacks_own_command(testbot: BotUnderTest) -> None:
+    """/kudos is a router command for Slack's slash command only: elsewhere it is unknown,
+    and no menu or /help lists it."""
+    testbot.person("ann")
+    assert testbot.say("/kudos balance", as_="ann").keys == ["unknown_command"]
+    assert "kudos" not in testbot.services.router.commands_for(Role.ADMIN)
+    assert "help.kudos" not in testbot.say("/help", as_="ann").keys
