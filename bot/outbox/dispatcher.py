@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -26,11 +27,23 @@ BATCH = 100
 # Long enough for a batch to go out at 30/s; after a crash the rows are offered again then.
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
-# Messages of a batch being read, rendered and sent at once by one worker.
+# Messages of a batch being read, rendered and sent at once by one worker, at most: also the
+# most a crash can leave sent but not marked sent (so sent again after it).
 IN_FLIGHT = 8
+# Seconds a message keeps its place among the sends under way: the round trip to the platform
+# (tens of ms to Telegram's servers) and marking it sent. By Little's law a platform paced at
+# `rate` needs about rate * this many sends under way to keep up, and more only queue up
+# behind the pacer, already holding their slots: at 29/s that is 3, not 8.
+SEND_SECONDS = 0.1
 # A broadcast shows one image to many members: keep the last few in memory.
 CACHED_IMAGES = 16
 NO_PLATFORM = "none"  # settled before a platform was chosen (opted out, no such member)
+
+
+def sends_under_way(per_second: float) -> int:
+    """How many messages to a platform paced at `per_second` may be between their slot and
+    their settlement at once: enough to keep the pace, never more than `IN_FLIGHT`."""
+    return max(1, min(IN_FLIGHT, math.ceil(per_second * SEND_SECONDS)))
 
 
 class Dispatcher:
@@ -56,6 +69,7 @@ class Dispatcher:
         self._channel_language = renderer.catalogs.language_for(channel_language)
         self._senders: dict[str, OutboxSender] = {}
         self._pacers: dict[str, Pacer] = {}
+        self._sending: dict[str, asyncio.Semaphore] = {}
         self._images: dict[str, OutboxImage | None] = {}
         self._wake = asyncio.Event()
         # Messages of this batch still to send: the pacer books that many slots at once.
@@ -72,7 +86,9 @@ class Dispatcher:
         """Send on `sender.platform` through `sender` (for members: first registered, first
         tried). `pacer` shares one send budget with the adapter's own replies, when it has one."""
         self._senders[sender.platform] = sender
-        self._pacers[sender.platform] = pacer or Pacer(sender.per_second, sender.per_chat_interval)
+        pacer = pacer or Pacer(sender.per_second, sender.per_chat_interval)
+        self._pacers[sender.platform] = pacer
+        self._sending[sender.platform] = asyncio.Semaphore(sends_under_way(pacer.per_second))
 
     def pacer_for(self, platform: str) -> Pacer:
         """The send budget messages to `platform` draw on."""
@@ -109,7 +125,8 @@ class Dispatcher:
         batch = await asyncio.to_thread(self._queue.claim, now, now + self._lease, BATCH)
         self._upcoming = len(batch)
         # A few messages in flight at once: while one waits for the database or the platform,
-        # the next is read and rendered. The pacer still hands out the slots one by one.
+        # the next is read and rendered. The pacer still hands out the slots one by one, and
+        # fewer of them are sent at once when the platform's rate is low (`sends_under_way`).
         gate = asyncio.Semaphore(IN_FLIGHT)
 
         async def deliver(message: QueuedMessage) -> None:
@@ -193,13 +210,24 @@ class Dispatcher:
     async def _send(
         self, message: QueuedMessage, platform: str, destination: Destination, language: str
     ) -> None:
-        sender, pacer, queue = self._senders[platform], self._pacers[platform], self._queue
-        busy = pacer.chat_ready_in(destination.chat)
+        busy = self._pacers[platform].chat_ready_in(destination.chat)
         if busy > 0:  # this chat had a message moments ago: come back instead of holding others
             later = self._clock.now() + timedelta(seconds=busy)
-            await asyncio.to_thread(queue.requeue, message.id, later, "paced", False)
+            await asyncio.to_thread(self._queue.requeue, message.id, later, "paced", False)
             return
         reply = await self._reply(message)
+        async with self._sending[platform]:
+            await self._paced_send(message, platform, destination, language, reply)
+
+    async def _paced_send(
+        self,
+        message: QueuedMessage,
+        platform: str,
+        destination: Destination,
+        language: str,
+        reply: Reply,
+    ) -> None:
+        sender, pacer, queue = self._senders[platform], self._pacers[platform], self._queue
         await pacer.wait(destination.chat, self._upcoming)
         try:
             await sender.send(destination, reply, language)

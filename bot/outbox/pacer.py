@@ -84,6 +84,15 @@ class Pacer:
         self._retry_next: dict[str, float] = {}
         self._lock = asyncio.Lock()
         self._waiting = 0
+        # Counts `pause` calls: a sender that slept towards a slot booked before a pause takes
+        # a new one, or every message already waiting would meet the same 429.
+        self._pauses = 0
+        self._resume_at = 0.0  # this pacer's own last pause, before the shared budget has it
+
+    @property
+    def per_second(self) -> float:
+        """The overall rate it paces to."""
+        return 1.0 / self._gap
 
     def chat_ready_in(self, chat: str) -> float:
         """Seconds until `chat` may get its next outbox message (0 when it may now)."""
@@ -135,6 +144,7 @@ class Pacer:
         one taken, since sending late would crowd the slot after it (maybe another worker's),
         and the platform counts arrivals (tests/faults measured 31 in a second without this)."""
         for _ in range(LATE_WAKES):
+            pauses = self._pauses
             self._waiting += 1
             try:
                 async with self._lock:
@@ -144,6 +154,8 @@ class Pacer:
             delay = slot - self._clock()
             if delay > 0:
                 await asyncio.sleep(delay)
+            if self._pauses != pauses:
+                continue  # a 429 came in meanwhile: this slot was booked before the pause
             if self._clock() <= slot + LATE:
                 return
         # A loop this far behind sends anyway rather than starve: a 429 then paces it.
@@ -154,10 +166,11 @@ class Pacer:
             self._slots.popleft()  # passed unused: using it now would crowd the next one
         if not self._slots:
             count = max(1, min(BLOCK, max(upcoming, self._waiting)))
+            start = max(now, self._resume_at)
             if self._offload:
-                first = await asyncio.to_thread(self._budget.reserve, count, self._gap, now)
+                first = await asyncio.to_thread(self._budget.reserve, count, self._gap, start)
             else:
-                first = self._budget.reserve(count, self._gap, now)
+                first = self._budget.reserve(count, self._gap, start)
             self._slots.extend(first + n * self._gap for n in range(count))
         return self._slots.popleft()
 
@@ -169,6 +182,8 @@ class Pacer:
     async def pause(self, seconds: float) -> None:
         """Nothing goes out for `seconds`, from any worker (a 429 that may be the token's)."""
         until = self._clock() + seconds
+        self._pauses += 1
+        self._resume_at = max(self._resume_at, until)
         self._slots.clear()
         if self._offload:
             await asyncio.to_thread(self._budget.pause, until)

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from bot.outbox import pacer as pacer_module
+from bot.outbox.dispatcher import IN_FLIGHT, sends_under_way
 from bot.outbox.pacer import BLOCK, LocalBudget, Pacer
 
 
@@ -99,3 +100,41 @@ def test_replies_wait_only_while_their_chat_is_paused(monkeypatch: pytest.Monkey
     assert pacer.paused_for("ann") == 5
     asyncio.run(replies(2))
     assert [round(s, 3) for s in sleeps if s >= 0.01] == [5.0, 6.0]
+
+
+def test_a_pause_sends_the_messages_already_holding_slots_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three messages take consecutive slots; the first meets a 429 and pauses the token for
+    5 s while the other two sleep towards theirs: both go after the pause, not into it."""
+    clock = FakeTime()
+    pacer = Pacer(per_second=10, per_chat_interval=0, clock=clock)
+    yield_once = asyncio.sleep
+
+    async def sleep(seconds: float) -> None:  # lets the others run, then time has passed
+        until = clock.now + seconds
+        await yield_once(0)
+        clock.now = max(clock.now, until)
+
+    monkeypatch.setattr(pacer_module.asyncio, "sleep", sleep)
+    sent: list[float] = []
+
+    async def send(meets_429: bool) -> None:
+        await pacer.wait_overall(upcoming=3)
+        sent.append(clock.now)
+        if meets_429:
+            await yield_once(0)  # the answer takes a moment: the others are asleep by then
+            await pacer.pause(5)
+
+    async def scenario() -> None:
+        await asyncio.gather(send(True), send(False), send(False))
+
+    asyncio.run(scenario())
+    assert sent[0] == 100.0
+    assert all(at >= 105.0 for at in sent[1:]), sent
+
+
+def test_fewer_messages_are_under_way_at_once_the_slower_the_platform() -> None:
+    assert sends_under_way(1) == 1
+    assert sends_under_way(29) == 3  # Telegram's pace: about 0.1 s of round trip per send
+    assert sends_under_way(1000) == IN_FLIGHT  # never more than the stated bound
