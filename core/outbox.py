@@ -127,6 +127,10 @@ class OutboxQueue(Protocol):
     def image(self, digest: str) -> OutboxImage | None: ...
     def mark_sent(self, message_id: int, now: datetime) -> None: ...
 
+    def mark_all_sent(self, sent: list[tuple[int, datetime]]) -> None:
+        """Several rows delivered (id, when), in one transaction."""
+        ...
+
     def requeue(
         self, message_id: int, not_before: datetime, error: str, failed: bool = True
     ) -> None:

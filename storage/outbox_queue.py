@@ -81,6 +81,16 @@ class SqlOutboxQueue:
             lambda sql: sql.run(_SENT, {"id": message_id, "now": self._flavor.bind_time(now)})
         )
 
+    def mark_all_sent(self, sent: list[tuple[int, datetime]]) -> None:
+        """Several rows delivered, in one transaction (one commit to wait for, not one each)."""
+        bind = self._flavor.bind_time
+
+        def work(sql: Sql) -> None:
+            for message_id, now in sent:
+                sql.run(_SENT, {"id": message_id, "now": bind(now)})
+
+        self._run(work)
+
     def requeue(
         self, message_id: int, not_before: datetime, error: str, failed: bool = True
     ) -> None:

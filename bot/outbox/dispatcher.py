@@ -8,7 +8,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from starlette.routing import BaseRoute
 
@@ -46,6 +46,52 @@ def sends_under_way(per_second: float) -> int:
     return max(1, min(IN_FLIGHT, math.ceil(per_second * SEND_SECONDS)))
 
 
+class SentMarks:
+    """Sent marks written together (a group commit): the first waits for no one; the marks
+    that come in while its transaction runs go in the next one, all at once. Each sender waits
+    for the commit that has its row, holding its place among the sends under way until then,
+    so no more than those are ever sent and not yet marked (what a crash can send twice)."""
+
+    def __init__(self, queue: OutboxQueue) -> None:
+        self._queue = queue
+        self._waiting: list[tuple[int, datetime, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def mark(self, message_id: int, at: datetime) -> None:
+        """Mark the row sent; back once that is committed (or raising why it was not)."""
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((message_id, at, written))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name="outbox-sent-marks")
+        await written
+
+    async def finish(self) -> None:
+        """Let the marks under way be written (stopping)."""
+        if self._writer is not None:
+            await asyncio.shield(self._writer)
+
+    async def _write(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                rows = [(message_id, at) for message_id, at, _ in group]
+                try:
+                    await asyncio.to_thread(self._queue.mark_all_sent, rows)
+                except Exception as error:
+                    outcome: BaseException | None = error
+                else:
+                    outcome = None
+                for _, _, written in group:
+                    if written.done():  # its sender was cancelled (stopping)
+                        continue
+                    if outcome is None:
+                        written.set_result(None)
+                    else:
+                        written.set_exception(outcome)
+        finally:
+            self._writer = None
+
+
 class Dispatcher:
     """A runner Component that drains the outbox while the bot runs."""
 
@@ -70,6 +116,7 @@ class Dispatcher:
         self._senders: dict[str, OutboxSender] = {}
         self._pacers: dict[str, Pacer] = {}
         self._sending: dict[str, asyncio.Semaphore] = {}
+        self._marks = SentMarks(queue)
         self._images: dict[str, OutboxImage | None] = {}
         self._wake = asyncio.Event()
         # Messages of this batch still to send: the pacer books that many slots at once.
@@ -114,6 +161,8 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        with contextlib.suppress(Exception):
+            await self._marks.finish()
 
     def wake(self) -> None:
         """Look at the outbox now instead of after the idle pause."""
@@ -256,7 +305,7 @@ class Dispatcher:
                 later = self._clock.now() + timedelta(seconds=2**message.attempts)
                 await asyncio.to_thread(queue.requeue, message.id, later, repr(error)[:500])
         else:
-            await asyncio.to_thread(queue.mark_sent, message.id, self._clock.now())
+            await self._marks.mark(message.id, self._clock.now())
             self._count(platform, message, "sent")
 
     async def _reply(self, message: QueuedMessage) -> Reply:

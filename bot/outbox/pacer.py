@@ -4,8 +4,9 @@ The overall budget is a `SendBudget`: in production the `send_budget` row of the
 database (storage.send_budget), so that replies, channel posts and the outbox of every worker
 together stay under the platform's limit; `LocalBudget` is the same arithmetic in memory, for
 one process. A pacer books slots from it a few at a time (as many as it has messages waiting,
-up to `BLOCK`), so the database sees one statement per block; a booked slot that passes unused
-is simply lost, never used late, so the sum over workers never goes above the rate.
+up to a sixth of a second's worth), so the database sees one statement per block; a booked
+slot that passes unused is simply lost, never used late, so the sum over workers never goes
+above the rate.
 
 Per chat, the gap is kept in each worker (a chat's messages mostly come from one worker at a
 time); a 429 for a chat pauses that chat, and the send is tried again after `retry_after`.
@@ -14,14 +15,17 @@ time); a 429 for a chat pauses that chat, and the send is tried again after `ret
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-# Slots booked at once at most: about a sixth of a second of Telegram's budget, so a reply
-# waits behind at most that much of another worker's outbox.
-BLOCK = 5
+# Slots booked at once at most: about a sixth of a second of the budget (5 at Telegram's
+# 29/s, more at a paid broadcast rate), so a reply waits behind at most that much of another
+# worker's outbox, and a fast rate is not held back by one booking statement per 5 slots.
+BLOCK_SECONDS = 1 / 6
+BLOCK = 5  # the least booked at once (when that many are waiting)
 # A slot this late is still used (asyncio wakes up a little late); a later one is dropped.
 LATE = 0.010
 # Late wake-ups in a row after which a send goes anyway.
@@ -71,6 +75,7 @@ class Pacer:
         offload: bool = False,
     ) -> None:
         self._gap = 1.0 / per_second
+        self._block = max(BLOCK, math.ceil(per_second * BLOCK_SECONDS))
         self._chat_gap = per_chat_interval
         self._budget: SendBudget = budget or LocalBudget()
         # A budget in the database is booked from a worker thread, off the event loop.
@@ -165,7 +170,7 @@ class Pacer:
         while self._slots and self._slots[0] < now - LATE:
             self._slots.popleft()  # passed unused: using it now would crowd the next one
         if not self._slots:
-            count = max(1, min(BLOCK, max(upcoming, self._waiting)))
+            count = max(1, min(self._block, max(upcoming, self._waiting)))
             start = max(now, self._resume_at)
             if self._offload:
                 first = await asyncio.to_thread(self._budget.reserve, count, self._gap, start)

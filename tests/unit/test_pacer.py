@@ -54,7 +54,7 @@ def test_each_chat_keeps_its_gap_and_a_429_pauses_only_that_chat() -> None:
 def test_slots_are_booked_in_blocks_for_waiting_messages_and_passed_ones_dropped() -> None:
     clock = FakeTime()
     budget = CountingBudget()
-    pacer = Pacer(per_second=1000, per_chat_interval=0, budget=budget, clock=clock)
+    pacer = Pacer(per_second=30, per_chat_interval=0, budget=budget, clock=clock)
 
     async def scenario() -> None:
         await pacer.wait_overall(upcoming=3)  # books 3, uses the first
@@ -66,6 +66,16 @@ def test_slots_are_booked_in_blocks_for_waiting_messages_and_passed_ones_dropped
 
     asyncio.run(scenario())
     assert budget.bookings == [3, BLOCK, 1]
+
+
+def test_a_fast_pace_books_a_sixth_of_a_second_at_once() -> None:
+    """At a paid broadcast rate (1,000/s) 5 slots a booking would be 200 statements a second
+    on the shared budget: a block is a sixth of a second's worth, as at 29/s."""
+    clock = FakeTime()
+    budget = CountingBudget()
+    pacer = Pacer(per_second=1000, per_chat_interval=0, budget=budget, clock=clock)
+    asyncio.run(pacer.wait_overall(upcoming=500))
+    assert budget.bookings == [167]
 
 
 def test_a_pause_reaches_the_shared_budget() -> None:
