@@ -16,7 +16,7 @@ from bot.outbox.pacer import Pacer
 from bot.outbox.senders import Destination, OutboxSender, RetryLater, Unreachable
 from bot.render import Renderer
 from bot.replies import Button, Line, Reply
-from core.delivery import Audience, audience_of, verdict
+from core.delivery import Audience, verdict
 from core.model import Identity
 from core.outbox import OutboxImage, OutboxQueue, QueuedMessage
 from core.ports import Clock, Database
@@ -173,6 +173,11 @@ class Dispatcher:
         now = self._clock.now()
         batch = await asyncio.to_thread(self._queue.claim, now, now + self._lease, BATCH)
         self._upcoming = len(batch)
+        # Who the batch goes to, read together (a few queries, not five per message): an
+        # opt-out made while the batch goes out (seconds) counts from the next batch on.
+        ids = {m.recipient.member_id for m in batch if m.recipient.member_id is not None}
+        members = sorted(ids)
+        audiences = await asyncio.to_thread(self._queue.audiences, members) if members else {}
         # A few messages in flight at once: while one waits for the database or the platform,
         # the next is read and rendered. The pacer still hands out the slots one by one, and
         # fewer of them are sent at once when the platform's rate is low (`sends_under_way`).
@@ -181,7 +186,7 @@ class Dispatcher:
         async def deliver(message: QueuedMessage) -> None:
             async with gate:
                 try:
-                    await self._deliver(message)
+                    await self._deliver(message, audiences)
                 finally:
                     self._upcoming -= 1
 
@@ -203,12 +208,12 @@ class Dispatcher:
                     await asyncio.wait_for(self._wake.wait(), self._idle)
                 self._wake.clear()
 
-    async def _deliver(self, message: QueuedMessage) -> None:
+    async def _deliver(self, message: QueuedMessage, audiences: dict[int, Audience]) -> None:
         recipient = message.recipient
         if recipient.member_id is None:
             await self._to_channel(message, str(recipient.platform), str(recipient.channel))
             return
-        audience = await asyncio.to_thread(self._audience, recipient.member_id)
+        audience = audiences.get(recipient.member_id)
         if audience is None:
             await asyncio.to_thread(self._queue.mark_failed, message.id, "no such member")
             self._count(NO_PLATFORM, message, "failed")
@@ -329,9 +334,6 @@ class Dispatcher:
                 del self._images[next(iter(self._images))]
             self._images[digest] = await asyncio.to_thread(self._queue.image, digest)
         return self._images[digest]
-
-    def _audience(self, member_id: int) -> Audience | None:
-        return self._database.run(lambda uow: audience_of(uow, member_id), write=False)
 
     def _ordered(self, identities: list[Identity]) -> list[Identity]:
         order = list(self._senders)
