@@ -51,7 +51,7 @@ class Sizes:
 
     @classmethod
     def full(cls) -> Sizes:
-        return cls(limited=900, fast=1_500, rounds=3)
+        return cls(limited=900, fast=1_500, rounds=5)
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -86,14 +86,17 @@ class Report:
             f" {len(next(iter(self.fast.values()), []))} alternating rounds (range), goal ≥ 0.5"
             " of the bare loop:",
             "",
-            "| sender | msgs/s | ratio to bare |",
+            "| sender | msgs/s | ratio to the bare loop of the same round, median (range) |",
             "|---|---:|---:|",
         ]
-        bare = statistics.median(self.fast.get("bare", [0.0])) or 1.0
+        bare = self.fast.get("bare", [])
         for name, rates in self.fast.items():
             median = statistics.median(rates)
             spread = f"{min(rates):,.0f}–{max(rates):,.0f}"
-            ratio = "—" if name == "bare" else f"**{median / bare:.2f}**"
+            ratio = "—"
+            if name != "bare" and len(bare) == len(rates):
+                ratios = [ours / theirs for ours, theirs in zip(rates, bare, strict=True)]
+                ratio = f"**{statistics.median(ratios):.2f}** ({min(ratios):.2f}–{max(ratios):.2f})"
             lines.append(f"| {_LABELS[name]} | {median:,.0f} ({spread}) | {ratio} |")
         lines += [
             "",

@@ -51,7 +51,7 @@ class BalanceSizes:
 
     @classmethod
     def full(cls) -> BalanceSizes:
-        return cls(members=100_000, users=200, burst=2_000, paced=200, paced_rate=20.0, blocks=4)
+        return cls(members=100_000, users=200, burst=2_400, paced=240, paced_rate=20.0, blocks=6)
 
     @classmethod
     def quick(cls) -> BalanceSizes:
@@ -71,6 +71,8 @@ class BotRun:
     paced_rate: float
     paced_p50_ms: float
     paced_p99_ms: float
+    # Commands/s of each burst block, in order: one round per block.
+    block_rates: tuple[float, ...] = ()
 
     @property
     def per_second(self) -> float:
@@ -85,7 +87,16 @@ class BalanceResult:
     bare: BotRun
 
     @property
+    def round_ratios(self) -> list[float]:
+        """loyalty run / bare PTB in each round (a burst block of each, back to back)."""
+        pairs = zip(self.loyalty.block_rates, self.bare.block_rates, strict=True)
+        return [ours / bare for ours, bare in pairs]
+
+    @property
     def ratio(self) -> float:
+        """The median of the rounds' ratios (over all commands when there are no rounds)."""
+        if rounds := self.round_ratios:
+            return statistics.median(rounds)
         return self.loyalty.per_second / self.bare.per_second
 
 
@@ -120,6 +131,7 @@ class _Bot:
     seconds: float = 0.0
     burst: list[float] = field(default_factory=list)
     paced: list[float] = field(default_factory=list)
+    block_rates: list[float] = field(default_factory=list)
 
     def wait_replies(self, count: int, timeout: float) -> list[tuple[float, int]]:
         fake = self.fake
@@ -136,8 +148,10 @@ class _Bot:
         self.fake.reset_replies()
         pushes = [_push(self.fake, users[(first + i) % len(users)]) for i in range(count)]
         replies = self.wait_replies(count, 120)
-        self.seconds += max(at for at, _ in replies) - pushes[0][0]
+        seconds = max(at for at, _ in replies) - pushes[0][0]
+        self.seconds += seconds
         self.commands += count
+        self.block_rates.append(count / seconds)
         self.burst += latencies(pushes, replies)
 
     def run_paced(self, users: list[int], count: int, rate: float, first: int) -> None:
@@ -162,6 +176,7 @@ class _Bot:
             rate,
             statistics.median(self.paced) * 1e3,
             percentile(self.paced, 0.99) * 1e3,
+            tuple(self.block_rates),
         )
 
 

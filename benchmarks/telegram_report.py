@@ -25,6 +25,13 @@ def _met(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
+def _rounds(ratios: list[float]) -> str:
+    """ ", median of N alternating rounds (low–high)" when there were rounds."""
+    if not ratios:
+        return ""
+    return f", median of {len(ratios)} alternating rounds ({min(ratios):.2f}–{max(ratios):.2f})"
+
+
 @dataclass
 class TelegramReport:
     balance: BalanceResult | None = None
@@ -51,8 +58,8 @@ class TelegramReport:
             p99 = b.loyalty.paced_p99_ms
             lines += [
                 "",
-                f"- loyalty run / bare PTB: **{b.ratio:.2f}** (goal ≥ {RATIO_GOAL}):"
-                f" {_met(b.ratio >= RATIO_GOAL)}",
+                f"- loyalty run / bare PTB: **{b.ratio:.2f}**{_rounds(b.round_ratios)}"
+                f" (goal ≥ {RATIO_GOAL}): {_met(b.ratio >= RATIO_GOAL)}",
                 f"- loyalty run p99 at the paced load: **{p99:.1f} ms** (goal"
                 f" < {LATENCY_GOAL_MS:g} ms): {_met(p99 < LATENCY_GOAL_MS)}",
                 "",

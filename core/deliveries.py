@@ -20,13 +20,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from core.ports import Clock, Database
 
 # Long enough for a command to commit (they take milliseconds); a worker that died frees its
 # deliveries after this long.
 LEASE = timedelta(seconds=60)
+
+# Where a delivery stands (`DeliveryRepository.status`).
+NEW = "new"  # in no table: never stored, never recorded
+DONE = "done"
+HELD = "held"  # pending, under a lease that has not run out
+LAPSED = "lapsed"  # pending, its lease ran out: any handling may take it
 
 
 @dataclass(kw_only=True)
@@ -44,6 +50,11 @@ class Delivery:
     # handling it needs no acquire (a write) first; if it outlives that lease and another
     # worker takes it over, its settle finds out (DeliveryTaken).
     fresh: bool = False
+    # Set when the delivery is in no table (long polling, seen by this process first): no
+    # lease is written before the command runs, so a read-only command (/balance) takes no
+    # write lock at all; the command's first write transaction records it, done, at this
+    # time, and a handling that recorded it first makes that transaction roll back.
+    unrecorded_since: datetime | None = None
 
 
 class DeliveryTaken(Exception):

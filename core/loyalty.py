@@ -32,7 +32,7 @@ from core.attempts import LINK_CODES, MEMBER_CODES, VOUCHER_CODES, AttemptLimit
 from core.codes import looks_like_member_code
 from core.commands import AwardPoints, Enroll, RecordPurchase, RedeemReward, RefundPurchase
 from core.customers import CustomerResult, ImportedCustomer
-from core.deliveries import LEASE, Delivery
+from core.deliveries import LAPSED, LEASE, NEW, Delivery
 from core.earning import award_points, record_purchase
 from core.member_settings import MemberSettings
 from core.model import Identity, Member, Role
@@ -232,18 +232,28 @@ class Loyalty:
     def admit(
         self, delivery: Delivery, platform: str, external_id: str, lease: timedelta = LEASE
     ) -> tuple[bool, Member | None]:
-        """Hold a delivery for this handling (`core.deliveries`) and identify its sender in one
-        transaction (the hot path); False when it was handled, or another handling holds it."""
+        """Hold a delivery for this handling (`core.deliveries`) and identify its sender; False
+        when it was handled, or another handling holds it. The hot path is one read: a kept
+        delivery is held already, and one in no table is recorded by the command's own write
+        (none for a read-only command), so no write lock is taken before the command runs."""
         if delivery.fresh:  # kept here a moment ago: held already, a read will do
             return True, self.identify(platform, external_id)
         now = self.clock.now()
         key, holder = delivery.key, delivery.holder
-        held, member = self.db.run(
+        status, member = self.db.run(
             lambda uow: (
-                uow.deliveries.acquire(key, holder, now, now + lease),
+                uow.deliveries.status(key, now),
                 uow.members.by_identity(platform, external_id),
-            )
+            ),
+            write=False,
         )
+        if status == NEW:
+            delivery.unrecorded_since = now
+            held = True
+        elif status == LAPSED:  # left pending by a handling that died: take it over
+            held = self.db.run(lambda uow: uow.deliveries.acquire(key, holder, now, now + lease))
+        else:
+            held = False
         return held, self._with_bootstrap_role(member, platform, external_id)
 
     def release_due(self, limit: int = 500) -> SweepResult:

@@ -12,9 +12,12 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from core import categories
+
+if TYPE_CHECKING:
+    from core.delivery import Audience
 
 LINK_SCHEMES = ("https://", "http://", "tg://")
 
@@ -126,6 +129,14 @@ class OutboxQueue(Protocol):
 
     def image(self, digest: str) -> OutboxImage | None: ...
     def mark_sent(self, message_id: int, now: datetime) -> None: ...
+
+    def audiences(self, member_ids: list[int]) -> dict[int, Audience]:
+        """The members behind a batch of rows, read together (one missing is gone)."""
+        ...
+
+    def mark_all_sent(self, sent: list[tuple[int, datetime]]) -> None:
+        """Several rows delivered (id, when), in one transaction."""
+        ...
 
     def requeue(
         self, message_id: int, not_before: datetime, error: str, failed: bool = True

@@ -310,6 +310,16 @@ class DeliveryRepository(Protocol):
         handling took it over (this one must then have no effect)."""
         ...
 
+    def status(self, key: str, now: datetime) -> str:
+        """Where the delivery stands, read only: `NEW` (no row), `DONE`, `HELD` (pending
+        under a running lease) or `LAPSED` (pending, its lease ran out): see core.deliveries."""
+        ...
+
+    def record(self, key: str, holder: str, now: datetime) -> bool:
+        """Record a delivery that was in no table (long polling) as handled by `holder`, in
+        the transaction of its effect; False when another handling recorded or holds it."""
+        ...
+
     def take_over(
         self, prefix: str, holder: str, now: datetime, until: datetime, limit: int
     ) -> list[tuple[str, str, str]]:

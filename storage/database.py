@@ -79,7 +79,7 @@ class SqlDatabase:
             self.bus.dispatch(uow)
             # The delivery this command handles is marked handled in the same commit as its
             # effect; when another worker took it over meanwhile, this effect rolls back.
-            if delivery is not None and not uow.deliveries.settle(delivery.key, delivery.holder):
+            if delivery is not None and not _settle(uow, delivery):
                 raise DeliveryTaken(delivery.key)
             return result, uow
 
@@ -137,6 +137,14 @@ class SqlDatabase:
             return result
         finally:
             raw.close()
+
+
+def _settle(uow: SqlUnitOfWork, delivery: deliveries.Delivery) -> bool:
+    """Mark the command's delivery handled in its transaction: the stored row it holds, or a
+    new row for one in no table yet (long polling); False when another handling has it."""
+    if delivery.unrecorded_since is not None:
+        return uow.deliveries.record(delivery.key, delivery.holder, delivery.unrecorded_since)
+    return uow.deliveries.settle(delivery.key, delivery.holder)
 
 
 def _rollback(raw: PoolProxiedConnection) -> None:

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from core.delivery import Audience
 from core.outbox import OutboxImage, QueuedMessage, Recipient
+from storage.audiences import read_audiences
 from storage.database import SqlDatabase
 from storage.outbox_codec import load_buttons, load_params
 from storage.sql import Query, Row, Sql, flavor_for
@@ -80,6 +82,20 @@ class SqlOutboxQueue:
         self._run(
             lambda sql: sql.run(_SENT, {"id": message_id, "now": self._flavor.bind_time(now)})
         )
+
+    def audiences(self, member_ids: list[int]) -> dict[int, Audience]:
+        """The members behind a batch of rows, one query per table (storage.audiences)."""
+        return self._run(lambda sql: read_audiences(sql, member_ids), write=False)
+
+    def mark_all_sent(self, sent: list[tuple[int, datetime]]) -> None:
+        """Several rows delivered, in one transaction (one commit to wait for, not one each)."""
+        bind = self._flavor.bind_time
+
+        def work(sql: Sql) -> None:
+            for message_id, now in sent:
+                sql.run(_SENT, {"id": message_id, "now": bind(now)})
+
+        self._run(work)
 
     def requeue(
         self, message_id: int, not_before: datetime, error: str, failed: bool = True

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from starlette.routing import BaseRoute
 
@@ -15,7 +16,7 @@ from bot.outbox.pacer import Pacer
 from bot.outbox.senders import Destination, OutboxSender, RetryLater, Unreachable
 from bot.render import Renderer
 from bot.replies import Button, Line, Reply
-from core.delivery import Audience, audience_of, verdict
+from core.delivery import Audience, verdict
 from core.model import Identity
 from core.outbox import OutboxImage, OutboxQueue, QueuedMessage
 from core.ports import Clock, Database
@@ -26,11 +27,69 @@ BATCH = 100
 # Long enough for a batch to go out at 30/s; after a crash the rows are offered again then.
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
-# Messages of a batch being read, rendered and sent at once by one worker.
+# Messages of a batch being read, rendered and sent at once by one worker, at most: also the
+# most a crash can leave sent but not marked sent (so sent again after it).
 IN_FLIGHT = 8
+# Seconds a message keeps its place among the sends under way: the round trip to the platform
+# (tens of ms to Telegram's servers) and marking it sent. By Little's law a platform paced at
+# `rate` needs about rate * this many sends under way to keep up, and more only queue up
+# behind the pacer, already holding their slots: at 29/s that is 3, not 8.
+SEND_SECONDS = 0.1
 # A broadcast shows one image to many members: keep the last few in memory.
 CACHED_IMAGES = 16
 NO_PLATFORM = "none"  # settled before a platform was chosen (opted out, no such member)
+
+
+def sends_under_way(per_second: float) -> int:
+    """How many messages to a platform paced at `per_second` may be between their slot and
+    their settlement at once: enough to keep the pace, never more than `IN_FLIGHT`."""
+    return max(1, min(IN_FLIGHT, math.ceil(per_second * SEND_SECONDS)))
+
+
+class SentMarks:
+    """Sent marks written together (a group commit): the first waits for no one; the marks
+    that come in while its transaction runs go in the next one, all at once. Each sender waits
+    for the commit that has its row, holding its place among the sends under way until then,
+    so no more than those are ever sent and not yet marked (what a crash can send twice)."""
+
+    def __init__(self, queue: OutboxQueue) -> None:
+        self._queue = queue
+        self._waiting: list[tuple[int, datetime, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def mark(self, message_id: int, at: datetime) -> None:
+        """Mark the row sent; back once that is committed (or raising why it was not)."""
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((message_id, at, written))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(), name="outbox-sent-marks")
+        await written
+
+    async def finish(self) -> None:
+        """Let the marks under way be written (stopping)."""
+        if self._writer is not None:
+            await asyncio.shield(self._writer)
+
+    async def _write(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                rows = [(message_id, at) for message_id, at, _ in group]
+                try:
+                    await asyncio.to_thread(self._queue.mark_all_sent, rows)
+                except Exception as error:
+                    outcome: BaseException | None = error
+                else:
+                    outcome = None
+                for _, _, written in group:
+                    if written.done():  # its sender was cancelled (stopping)
+                        continue
+                    if outcome is None:
+                        written.set_result(None)
+                    else:
+                        written.set_exception(outcome)
+        finally:
+            self._writer = None
 
 
 class Dispatcher:
@@ -56,6 +115,8 @@ class Dispatcher:
         self._channel_language = renderer.catalogs.language_for(channel_language)
         self._senders: dict[str, OutboxSender] = {}
         self._pacers: dict[str, Pacer] = {}
+        self._sending: dict[str, asyncio.Semaphore] = {}
+        self._marks = SentMarks(queue)
         self._images: dict[str, OutboxImage | None] = {}
         self._wake = asyncio.Event()
         # Messages of this batch still to send: the pacer books that many slots at once.
@@ -72,7 +133,9 @@ class Dispatcher:
         """Send on `sender.platform` through `sender` (for members: first registered, first
         tried). `pacer` shares one send budget with the adapter's own replies, when it has one."""
         self._senders[sender.platform] = sender
-        self._pacers[sender.platform] = pacer or Pacer(sender.per_second, sender.per_chat_interval)
+        pacer = pacer or Pacer(sender.per_second, sender.per_chat_interval)
+        self._pacers[sender.platform] = pacer
+        self._sending[sender.platform] = asyncio.Semaphore(sends_under_way(pacer.per_second))
 
     def pacer_for(self, platform: str) -> Pacer:
         """The send budget messages to `platform` draw on."""
@@ -98,6 +161,8 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        with contextlib.suppress(Exception):
+            await self._marks.finish()
 
     def wake(self) -> None:
         """Look at the outbox now instead of after the idle pause."""
@@ -107,10 +172,15 @@ class Dispatcher:
         """Claim one batch and settle every message in it; how many were claimed."""
         now = self._clock.now()
         batch = await asyncio.to_thread(self._queue.claim, now, now + self._lease, BATCH)
-        audiences = await asyncio.to_thread(self._read_audiences, batch) if batch else {}
         self._upcoming = len(batch)
+        # Who the batch goes to, read together (a few queries, not five per message): an
+        # opt-out made while the batch goes out (seconds) counts from the next batch on.
+        ids = {m.recipient.member_id for m in batch if m.recipient.member_id is not None}
+        members = sorted(ids)
+        audiences = await asyncio.to_thread(self._queue.audiences, members) if members else {}
         # A few messages in flight at once: while one waits for the database or the platform,
-        # the next is read and rendered. The pacer still hands out the slots one by one.
+        # the next is read and rendered. The pacer still hands out the slots one by one, and
+        # fewer of them are sent at once when the platform's rate is low (`sends_under_way`).
         gate = asyncio.Semaphore(IN_FLIGHT)
 
         async def deliver(message: QueuedMessage) -> None:
@@ -138,7 +208,7 @@ class Dispatcher:
                     await asyncio.wait_for(self._wake.wait(), self._idle)
                 self._wake.clear()
 
-    async def _deliver(self, message: QueuedMessage, audiences: dict[int, Audience | None]) -> None:
+    async def _deliver(self, message: QueuedMessage, audiences: dict[int, Audience]) -> None:
         recipient = message.recipient
         if recipient.member_id is None:
             await self._to_channel(message, str(recipient.platform), str(recipient.channel))
@@ -194,13 +264,24 @@ class Dispatcher:
     async def _send(
         self, message: QueuedMessage, platform: str, destination: Destination, language: str
     ) -> None:
-        sender, pacer, queue = self._senders[platform], self._pacers[platform], self._queue
-        busy = pacer.chat_ready_in(destination.chat)
+        busy = self._pacers[platform].chat_ready_in(destination.chat)
         if busy > 0:  # this chat had a message moments ago: come back instead of holding others
             later = self._clock.now() + timedelta(seconds=busy)
-            await asyncio.to_thread(queue.requeue, message.id, later, "paced", False)
+            await asyncio.to_thread(self._queue.requeue, message.id, later, "paced", False)
             return
         reply = await self._reply(message)
+        async with self._sending[platform]:
+            await self._paced_send(message, platform, destination, language, reply)
+
+    async def _paced_send(
+        self,
+        message: QueuedMessage,
+        platform: str,
+        destination: Destination,
+        language: str,
+        reply: Reply,
+    ) -> None:
+        sender, pacer, queue = self._senders[platform], self._pacers[platform], self._queue
         await pacer.wait(destination.chat, self._upcoming)
         try:
             await sender.send(destination, reply, language)
@@ -229,7 +310,7 @@ class Dispatcher:
                 later = self._clock.now() + timedelta(seconds=2**message.attempts)
                 await asyncio.to_thread(queue.requeue, message.id, later, repr(error)[:500])
         else:
-            await asyncio.to_thread(queue.mark_sent, message.id, self._clock.now())
+            await self._marks.mark(message.id, self._clock.now())
             self._count(platform, message, "sent")
 
     async def _reply(self, message: QueuedMessage) -> Reply:
@@ -253,18 +334,6 @@ class Dispatcher:
                 del self._images[next(iter(self._images))]
             self._images[digest] = await asyncio.to_thread(self._queue.image, digest)
         return self._images[digest]
-
-    def _read_audiences(self, batch: list[QueuedMessage]) -> dict[int, Audience | None]:
-        """Every member a batch goes to, with what decides how to reach them (None: gone),
-        read in one transaction rather than one per message. An opt-out made while the
-        batch goes out (seconds at 30/s) counts from the next batch."""
-        members = {m.recipient.member_id for m in batch if m.recipient.member_id is not None}
-        if not members:
-            return {}
-        return self._database.run(
-            lambda uow: {member_id: audience_of(uow, member_id) for member_id in members},
-            write=False,
-        )
 
     def _ordered(self, identities: list[Identity]) -> list[Identity]:
         order = list(self._senders)

@@ -4,8 +4,9 @@ The overall budget is a `SendBudget`: in production the `send_budget` row of the
 database (storage.send_budget), so that replies, channel posts and the outbox of every worker
 together stay under the platform's limit; `LocalBudget` is the same arithmetic in memory, for
 one process. A pacer books slots from it a few at a time (as many as it has messages waiting,
-up to `BLOCK`), so the database sees one statement per block; a booked slot that passes unused
-is simply lost, never used late, so the sum over workers never goes above the rate.
+up to a sixth of a second's worth), so the database sees one statement per block; a booked
+slot that passes unused is simply lost, never used late, so the sum over workers never goes
+above the rate.
 
 Per chat, the gap is kept in each worker (a chat's messages mostly come from one worker at a
 time); a 429 for a chat pauses that chat, and the send is tried again after `retry_after`.
@@ -14,14 +15,17 @@ time); a 429 for a chat pauses that chat, and the send is tried again after `ret
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-# Slots booked at once at most: about a sixth of a second of Telegram's budget, so a reply
-# waits behind at most that much of another worker's outbox.
-BLOCK = 5
+# Slots booked at once at most: about a sixth of a second of the budget (5 at Telegram's
+# 29/s, more at a paid broadcast rate), so a reply waits behind at most that much of another
+# worker's outbox, and a fast rate is not held back by one booking statement per 5 slots.
+BLOCK_SECONDS = 1 / 6
+BLOCK = 5  # the least booked at once (when that many are waiting)
 # A slot this late is still used (asyncio wakes up a little late); a later one is dropped.
 LATE = 0.010
 # Late wake-ups in a row after which a send goes anyway.
@@ -71,6 +75,7 @@ class Pacer:
         offload: bool = False,
     ) -> None:
         self._gap = 1.0 / per_second
+        self._block = max(BLOCK, math.ceil(per_second * BLOCK_SECONDS))
         self._chat_gap = per_chat_interval
         self._budget: SendBudget = budget or LocalBudget()
         # A budget in the database is booked from a worker thread, off the event loop.
@@ -84,6 +89,15 @@ class Pacer:
         self._retry_next: dict[str, float] = {}
         self._lock = asyncio.Lock()
         self._waiting = 0
+        # Counts `pause` calls: a sender that slept towards a slot booked before a pause takes
+        # a new one, or every message already waiting would meet the same 429.
+        self._pauses = 0
+        self._resume_at = 0.0  # this pacer's own last pause, before the shared budget has it
+
+    @property
+    def per_second(self) -> float:
+        """The overall rate it paces to."""
+        return 1.0 / self._gap
 
     def chat_ready_in(self, chat: str) -> float:
         """Seconds until `chat` may get its next outbox message (0 when it may now)."""
@@ -135,6 +149,7 @@ class Pacer:
         one taken, since sending late would crowd the slot after it (maybe another worker's),
         and the platform counts arrivals (tests/faults measured 31 in a second without this)."""
         for _ in range(LATE_WAKES):
+            pauses = self._pauses
             self._waiting += 1
             try:
                 async with self._lock:
@@ -144,6 +159,8 @@ class Pacer:
             delay = slot - self._clock()
             if delay > 0:
                 await asyncio.sleep(delay)
+            if self._pauses != pauses:
+                continue  # a 429 came in meanwhile: this slot was booked before the pause
             if self._clock() <= slot + LATE:
                 return
         # A loop this far behind sends anyway rather than starve: a 429 then paces it.
@@ -153,11 +170,12 @@ class Pacer:
         while self._slots and self._slots[0] < now - LATE:
             self._slots.popleft()  # passed unused: using it now would crowd the next one
         if not self._slots:
-            count = max(1, min(BLOCK, max(upcoming, self._waiting)))
+            count = max(1, min(self._block, max(upcoming, self._waiting)))
+            start = max(now, self._resume_at)
             if self._offload:
-                first = await asyncio.to_thread(self._budget.reserve, count, self._gap, now)
+                first = await asyncio.to_thread(self._budget.reserve, count, self._gap, start)
             else:
-                first = self._budget.reserve(count, self._gap, now)
+                first = self._budget.reserve(count, self._gap, start)
             self._slots.extend(first + n * self._gap for n in range(count))
         return self._slots.popleft()
 
@@ -169,6 +187,8 @@ class Pacer:
     async def pause(self, seconds: float) -> None:
         """Nothing goes out for `seconds`, from any worker (a 429 that may be the token's)."""
         until = self._clock() + seconds
+        self._pauses += 1
+        self._resume_at = max(self._resume_at, until)
         self._slots.clear()
         if self._offload:
             await asyncio.to_thread(self._budget.pause, until)

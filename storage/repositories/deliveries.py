@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from core.deliveries import DONE, HELD, LAPSED, NEW
 from storage.sql import Query, Sql
 
 # ON CONFLICT instead of catching the unique violation: on PostgreSQL an error would abort
@@ -29,6 +30,17 @@ _SETTLE = Query(
     "UPDATE inbound_delivery SET state = 'done', payload = NULL"
     " WHERE key = :key AND holder = :holder"
 )
+# A delivery in no table yet (long polling), recorded done by the command's write transaction.
+# A concurrent handling of the same key that committed first (its row, another holder) makes
+# this one return nothing: on PostgreSQL the insert waits for its commit and then conflicts.
+_RECORD = Query(
+    "INSERT INTO inbound_delivery (key, received_at, state, holder)"
+    " VALUES (:key, :now, 'done', :holder)"
+    " ON CONFLICT (key) DO UPDATE SET state = 'done', payload = NULL"
+    " WHERE inbound_delivery.holder = excluded.holder"
+    " RETURNING key"
+)
+_STATUS = Query("SELECT state, lease_until FROM inbound_delivery WHERE key = :key")
 _TAKE_OVER_SQL = (
     "UPDATE inbound_delivery SET holder = :holder || key, lease_until = :until"
     " WHERE state = 'pending' AND lease_until < :now AND key IN ("
@@ -73,6 +85,23 @@ class SqlDeliveryRepository:
     def settle(self, key: str, holder: str) -> bool:
         """Mark handled by `holder`; False when another handling holds it now."""
         return self._sql.run(_SETTLE, {"key": key, "holder": holder}) == 1
+
+    def status(self, key: str, now: datetime) -> str:
+        """NEW, DONE, HELD or LAPSED (core.deliveries), read only."""
+        row = self._sql.one(_STATUS, {"key": key})
+        if row is None:
+            return NEW
+        state, lease_until = row
+        if state != "pending":
+            return DONE
+        if lease_until is None or self._sql.flavor.read_time(lease_until) < now:
+            return LAPSED
+        return HELD
+
+    def record(self, key: str, holder: str, now: datetime) -> bool:
+        """Record an unstored delivery handled by `holder`; False when another has it."""
+        params = {"key": key, "now": self._sql.flavor.bind_time(now), "holder": holder}
+        return self._sql.one(_RECORD, params) is not None
 
     def take_over(
         self, prefix: str, holder: str, now: datetime, until: datetime, limit: int

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from core.codes import normalize_code
 from core.model import Identity, Member, MemberAccounts, Purpose, Role
-from storage.sql import Query, Row, Sql
+from storage.sql import Flavor, Query, Row, Sql
 
 _MEMBER = {
     "member": "m.id, m.code, m.display_name, m.role, m.language, m.created_at, m.referred_by"
@@ -211,17 +211,20 @@ class SqlMemberRepository:
         return date.fromisoformat(value) if isinstance(value, str) else value
 
     def _member(self, row: Row | None) -> Member | None:
-        if row is None:
-            return None
-        return Member(
-            id=row[0],
-            code=row[1],
-            display_name=row[2],
-            role=Role(row[3]),
-            language=row[4],
-            created_at=self._sql.flavor.read_time(row[5]),
-            referred_by=row[6],
-        )
+        return None if row is None else member_from_row(row, self._sql.flavor)
+
+
+def member_from_row(row: Row, flavor: Flavor) -> Member:
+    """A member from the columns of `_MEMBER`, in that order."""
+    return Member(
+        id=row[0],
+        code=row[1],
+        display_name=row[2],
+        role=Role(row[3]),
+        language=row[4],
+        created_at=flavor.read_time(row[5]),
+        referred_by=row[6],
+    )
 
 
 def _identity_params(member_id: int, identity: Identity) -> dict[str, object]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -127,3 +128,16 @@ async def test_notifications_respect_the_per_chat_limit(bot: Harness) -> None:
     assert not [c for c in bot.fake.calls_to("sendMessage") if c.status == 429]
     times = sorted(m.at for m in bot.fake.sent_messages(BOB) if "You received" in (m.text or ""))
     assert len(times) == 3 and all(b - a >= 0.9 for a, b in itertools.pairwise(times))
+
+
+async def test_a_polled_read_only_command_writes_no_delivery_row(bot: Harness) -> None:
+    """Long polling: /start records its update as handled in its own transaction; /balance
+    writes nothing at all (no lease before the command, so it never waits for the writer)."""
+    start = bot.command(ANN, "/start", "Ann")
+    await bot.replies(ANN, 1)
+    balance = bot.command(ANN, "/balance", "Ann")
+    await bot.replies(ANN, 2)
+    with sqlite3.connect(bot.db_path) as conn:
+        rows = dict(conn.execute("SELECT key, state FROM inbound_delivery").fetchall())
+    assert rows == {f"tg:{start}": "done"}
+    assert f"tg:{balance}" not in rows

@@ -7,7 +7,17 @@ from datetime import timedelta
 
 import pytest
 
-from core.deliveries import Delivery, DeliveryTaken, Inbound, handling, new_handling
+from core.deliveries import (
+    DONE,
+    HELD,
+    LAPSED,
+    NEW,
+    Delivery,
+    DeliveryTaken,
+    Inbound,
+    handling,
+    new_handling,
+)
 from core.ports import UnitOfWork
 from storage.database import SqlDatabase
 from tests.storage.helpers import T0, add_member, message
@@ -121,3 +131,37 @@ def test_take_over_picks_only_kept_pending_deliveries_whose_lease_ran_out(
     # tg:11 is done, tg:13 has no payload to run again (long polling), slack:12 is Slack's.
     assert [(d.key, payload) for d, payload in taken] == [("tg:10", '"tg:10"')]
     assert [d.key for d, _ in inbound.take_over("slack:")] == ["slack:12"]
+
+
+def test_a_polled_delivery_is_recorded_by_its_commands_write_only(db: SqlDatabase) -> None:
+    """Long polling: nothing is written before the command runs. A read-only command leaves
+    no row; a writing one records the delivery done in its own transaction (in each of its
+    transactions); a second handling of the same update then has no effect."""
+    ann, _ = add_member(db, "ann")
+    assert db.run(lambda uow: uow.deliveries.status("tg:20", T0), write=False) == NEW
+    first, second = new_handling("tg:20"), new_handling("tg:20")
+    first.unrecorded_since = second.unrecorded_since = T0
+    with handling(first):
+        db.run(lambda uow: uow.members.by_identity("telegram", "x"), write=False)
+    assert _state(db, "tg:20") is None
+    with handling(first):
+        db.run(lambda uow: uow.outbox.add(message(ann.id, "hello", "first"), T0))
+        db.run(lambda uow: uow.outbox.add(message(ann.id, "hello", "first-again"), T0))
+    assert first.settled is True
+    assert _state(db, "tg:20") == ("done", None)
+    with handling(second), pytest.raises(DeliveryTaken):
+        db.run(lambda uow: uow.outbox.add(message(ann.id, "hello", "second"), T0))
+    with db.engine.connect() as conn:
+        keys = sorted(row[0] for row in conn.exec_driver_sql("SELECT dedupe_key FROM outbox"))
+    assert keys == ["first", "first-again"]
+    assert db.run(lambda uow: uow.deliveries.status("tg:20", T0), write=False) == DONE
+
+
+def test_the_status_of_a_kept_delivery_follows_its_lease(db: SqlDatabase) -> None:
+    assert db.run(lambda uow: uow.deliveries.store("tg:21", "{}", "a", T0, T0 + LEASE))
+
+    def status(at: timedelta) -> str:
+        return db.run(lambda uow: uow.deliveries.status("tg:21", T0 + at), write=False)
+
+    assert status(timedelta(seconds=1)) == HELD
+    assert status(LEASE + timedelta(seconds=1)) == LAPSED

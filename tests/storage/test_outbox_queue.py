@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from core.delivery import audience_of
 from core.model import Identity, Role
+from core.ports import UnitOfWork
+from core.preferences import QuietHours
 from storage.database import SqlDatabase
 from storage.outbox_queue import SqlOutboxQueue
-from tests.storage.helpers import message
+from tests.storage.helpers import add_member, message
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -107,3 +110,40 @@ def test_concurrent_claimers_never_share_a_row(db: SqlDatabase) -> None:
         results = [f.result() for f in [pool.submit(drain) for _ in range(4)]]
     every = [row for taken in results for row in taken]
     assert len(every) == len(set(every)) == 120
+
+
+def test_a_batchs_audiences_read_together_are_what_each_members_own_read_says(
+    db: SqlDatabase,
+) -> None:
+    """Identities on two platforms, a zone, quiet hours, opt-outs, a block; a member with
+    none of these; a member who is gone."""
+    ann, _ = add_member(db, "ann")
+    bob, _ = add_member(db, "bob", platform="slack")
+    quiet = QuietHours.from_minutes(22 * 60, 7 * 60 + 30)
+
+    def choices(uow: UnitOfWork) -> None:
+        uow.members.add_identity(
+            ann.id,
+            Identity(
+                platform="slack", external_id="U1", display_name="Ann", time_zone="Asia/Tokyo"
+            ),
+        )
+        uow.preferences.set_time_zone(ann.id, "Europe/Istanbul")
+        uow.preferences.set_quiet_hours(ann.id, quiet)
+        uow.preferences.set_opted_out(ann.id, "broadcast", True, NOW)
+        uow.preferences.set_opted_out(ann.id, "winback", True, NOW)
+
+    db.run(choices)
+    queue = SqlOutboxQueue(db)
+    blocked = queue_messages(db, 1)
+    queue.mark_blocked(queue.claim(NOW, NOW + LEASE, 1)[0].id, "telegram")
+    ids = [ann.id, bob.id, blocked, 999_999]
+    together = queue.audiences(ids)
+    one_by_one = {i: db.run(lambda uow, i=i: audience_of(uow, i), write=False) for i in ids}
+    assert together == {i: a for i, a in one_by_one.items() if a is not None}
+    assert 999_999 not in together
+    assert together[ann.id].preferences.opted_out == {"broadcast", "winback"}
+    assert together[ann.id].preferences.quiet_hours == quiet
+    assert [i.platform for i in together[ann.id].identities] == ["slack", "telegram"]
+    assert together[blocked].unreachable == {"telegram"}
+    assert queue.audiences([]) == {}

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from bot.outbox import pacer as pacer_module
+from bot.outbox.dispatcher import IN_FLIGHT, sends_under_way
 from bot.outbox.pacer import BLOCK, LocalBudget, Pacer
 
 
@@ -53,7 +54,7 @@ def test_each_chat_keeps_its_gap_and_a_429_pauses_only_that_chat() -> None:
 def test_slots_are_booked_in_blocks_for_waiting_messages_and_passed_ones_dropped() -> None:
     clock = FakeTime()
     budget = CountingBudget()
-    pacer = Pacer(per_second=1000, per_chat_interval=0, budget=budget, clock=clock)
+    pacer = Pacer(per_second=30, per_chat_interval=0, budget=budget, clock=clock)
 
     async def scenario() -> None:
         await pacer.wait_overall(upcoming=3)  # books 3, uses the first
@@ -65,6 +66,16 @@ def test_slots_are_booked_in_blocks_for_waiting_messages_and_passed_ones_dropped
 
     asyncio.run(scenario())
     assert budget.bookings == [3, BLOCK, 1]
+
+
+def test_a_fast_pace_books_a_sixth_of_a_second_at_once() -> None:
+    """At a paid broadcast rate (1,000/s) 5 slots a booking would be 200 statements a second
+    on the shared budget: a block is a sixth of a second's worth, as at 29/s."""
+    clock = FakeTime()
+    budget = CountingBudget()
+    pacer = Pacer(per_second=1000, per_chat_interval=0, budget=budget, clock=clock)
+    asyncio.run(pacer.wait_overall(upcoming=500))
+    assert budget.bookings == [167]
 
 
 def test_a_pause_reaches_the_shared_budget() -> None:
@@ -99,3 +110,41 @@ def test_replies_wait_only_while_their_chat_is_paused(monkeypatch: pytest.Monkey
     assert pacer.paused_for("ann") == 5
     asyncio.run(replies(2))
     assert [round(s, 3) for s in sleeps if s >= 0.01] == [5.0, 6.0]
+
+
+def test_a_pause_sends_the_messages_already_holding_slots_after_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three messages take consecutive slots; the first meets a 429 and pauses the token for
+    5 s while the other two sleep towards theirs: both go after the pause, not into it."""
+    clock = FakeTime()
+    pacer = Pacer(per_second=10, per_chat_interval=0, clock=clock)
+    yield_once = asyncio.sleep
+
+    async def sleep(seconds: float) -> None:  # lets the others run, then time has passed
+        until = clock.now + seconds
+        await yield_once(0)
+        clock.now = max(clock.now, until)
+
+    monkeypatch.setattr(pacer_module.asyncio, "sleep", sleep)
+    sent: list[float] = []
+
+    async def send(meets_429: bool) -> None:
+        await pacer.wait_overall(upcoming=3)
+        sent.append(clock.now)
+        if meets_429:
+            await yield_once(0)  # the answer takes a moment: the others are asleep by then
+            await pacer.pause(5)
+
+    async def scenario() -> None:
+        await asyncio.gather(send(True), send(False), send(False))
+
+    asyncio.run(scenario())
+    assert sent[0] == 100.0
+    assert all(at >= 105.0 for at in sent[1:]), sent
+
+
+def test_fewer_messages_are_under_way_at_once_the_slower_the_platform() -> None:
+    assert sends_under_way(1) == 1
+    assert sends_under_way(29) == 3  # Telegram's pace: about 0.1 s of round trip per send
+    assert sends_under_way(1000) == IN_FLIGHT  # never more than the stated bound
