@@ -29,7 +29,7 @@ from bot.slack.blocks import ACTION_PREFIX, LINK_PREFIX
 from bot.slack.commands import KudosCommand, Respond, identity_of
 from bot.slack.files import SlackFiles
 from bot.slack.gate import SlackHosts
-from bot.slack.giving import Giving
+from bot.slack.giving import Giving, place_of
 from bot.slack.home import Standing
 from bot.slack.parse import GiftRequest, plus_message
 from bot.slack.people import PLATFORM, SlackPeople
@@ -341,7 +341,8 @@ class SlackListeners:
         if request is None or not event.get("user"):
             return
         key, member = admitted(context)
-        outcome = await self.giving.give(str(event["user"]), request, key, member)
+        place = place_of(event.get("channel"), channel_type=event.get("channel_type"))
+        outcome = await self.giving.give(str(event["user"]), request, key, member, place)
         channel = str(event["channel"])
         for receiver, result in outcome.new_gifts:
             text = self.giving.announcement(outcome.giver, receiver, result)
@@ -361,7 +362,8 @@ class SlackListeners:
             return
         request = GiftRequest((str(event["item_user"]),), points, f":{event['reaction']}:")
         _, member = admitted(context)
-        outcome = await self.giving.give(str(event["user"]), request, key, member)
+        place = place_of((event.get("item") or {}).get("channel"))
+        outcome = await self.giving.give(str(event["user"]), request, key, member, place)
         if outcome.refusals or outcome.new_gifts:
             channel = str(event["item"]["channel"])
             text = self.giving.private_reply(outcome)

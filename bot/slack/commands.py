@@ -11,7 +11,7 @@ from bot.requests import MAX_LINE, ChatRequest, line_problem
 from bot.router import Router
 from bot.slack.blocks import blocks_for
 from bot.slack.files import SlackFiles
-from bot.slack.giving import Giving
+from bot.slack.giving import Giving, Place, place_of
 from bot.slack.home import Standing
 from bot.slack.parse import MENTION, kudos_command
 from bot.slack.people import PLATFORM, Person
@@ -73,10 +73,17 @@ class KudosCommand:
             case "award":
                 await self.award(respond, person, member, rest, key)
             case _:
-                await self.give(respond, person, member, text, key)
+                place = place_of(command.get("channel_id"), command.get("channel_name"))
+                await self.give(respond, person, member, text, key, place)
 
     async def give(
-        self, respond: Respond, person: Person, member: Member | None, text: str, key: str
+        self,
+        respond: Respond,
+        person: Person,
+        member: Member | None,
+        text: str,
+        key: str,
+        place: Place | None = None,
     ) -> None:
         """Give to everyone mentioned; announce in the channel, answer the giver privately."""
         language = self.giving.language_of(person, member)
@@ -95,7 +102,7 @@ class KudosCommand:
         if request is None:
             await respond(self.giving.text(language, Line("usage.kudos")))
             return
-        outcome = await self.giving.give(person.user_id, request, key, member)
+        outcome = await self.giving.give(person.user_id, request, key, member, place)
         for receiver, result in outcome.new_gifts:
             announcement = self.giving.announcement(outcome.giver, receiver, result)
             await respond(announcement, response_type="in_channel", replace_original=False)

@@ -62,7 +62,8 @@ _COLUMNS: dict[str, tuple[str, str]] = {
         "checkin WHERE member_id = :member_id ORDER BY checked_in_at",
     ),
     "gifts": (
-        "key, giver_id, receiver_id, points, value_tags, reason, given_at, revoked",
+        "key, giver_id, receiver_id, points, value_tags, reason, given_at, revoked, channel,"
+        " channel_name",
         "gift WHERE giver_id = :member_id OR receiver_id = :member_id ORDER BY given_at",
     ),
     "referrals": (
