@@ -41,7 +41,7 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 Emoji = Annotated[str, Field(pattern=r"^[a-z0-9_+'-]{1,64}$")]  # Slack's names: +1, heart_eyes
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
 # A Slack channel as the program file names it: its id ("C0123ABCD") or "#name".
-Channel = Annotated[str, Field(pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{2,20})$")]
+Channel = Annotated[str, Field(pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{1,20})$")]
 
 
 class _Section(BaseModel):
