@@ -165,3 +165,26 @@ def test_forget_erases_every_mention_and_keeps_the_ledger(testbot: BotUnderTest)
     # A fresh /start makes a new membership; the erased one stays erased.
     assert testbot.say("/start", as_=NAME).keys[0] == "start.welcome"
     assert testbot.member(NAME).id != member_id
+
+
+def test_joining_again_after_forget_earns_no_welcome_bonus_or_referral(
+    testbot: BotUnderTest,
+) -> None:
+    _history(testbot)
+    invite = f"ref-{testbot.member('sam').code}"
+    asked = testbot.say("/forget", as_=NAME)
+    testbot.say(next(b for b in asked.buttons if b.startswith("/forget me ")), as_=NAME)
+
+    again = testbot.say(f"/start {invite}", as_=NAME)
+    assert again.keys[0] == "start.welcome"
+    assert "start.returning" in again.keys
+    assert "start.bonus" not in again.keys and "start.referred" not in again.keys
+    assert "there is no welcome bonus or referral reward this time" in again.plain
+    assert testbot.services.loyalty.balance(testbot.member(NAME).id).available == 0
+    assert testbot.say("/start", as_=NAME).keys[0] == "start.again"  # a member now
+
+    # Someone new with the same invitation gets both (the program has not changed).
+    newcomer = testbot.say(f"/start {invite}", as_="yusuf")
+    assert {"start.bonus", "start.referred"} <= set(newcomer.keys)
+    assert "start.returning" not in newcomer.keys
+    assert testbot.services.loyalty.balance(testbot.member("yusuf").id).available == 25
