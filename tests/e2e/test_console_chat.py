@@ -183,3 +183,21 @@ def test_a_line_that_is_not_utf8_is_answered_not_a_crash(tmp_path: Path) -> None
     assert done.returncode == 0 and b"Traceback" not in done.stderr
     assert "I couldn't read that message: it isn't valid text." in out
     assert "⭐ 25 points" in out
+
+
+def test_a_read_only_database_is_answered_and_logged_to_a_file(chat, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    chat("/as ann", "/start")
+    read_only = f"sqlite:///file:{tmp_path / 'loyalty.db'}?mode=ro&uri=true"
+    env = {**os.environ, "DATABASE_URL": read_only}
+    done = subprocess.run([str(LOYALTY), "chat"], input="/as ann\n/balance\n/settings zone UTC\n",
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "⭐ 25 points" in done.stdout  # reading still works
+    assert "I can't reach the points database right now. Nothing was changed" in done.stdout
+    assert "(What went wrong is written to loyalty-files/console.log.)" in done.stdout
+    # The terminal is the chat: no traceback and no log line between its replies.
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "ERROR" not in done.stdout + done.stderr
+    log = (tmp_path / "loyalty-files" / "console.log").read_text()
+    assert "command /settings: the database is read-only" in log
