@@ -25,7 +25,7 @@ import json
 
 from PIL import Image
 
-from bot.report_views import report_csv, report_json
+from bot.report_views import report_csv, report_json, report_text
 from core.model import Role
 from tests.testbot import BotUnderTest
 
@@ -179,3 +179,35 @@ def test_loyalty_report_prints_json_csv_and_text(testbot: BotUnderTest, migrated
     )
     assert backwards.exit_code == 2 and "must run forwards" in backwards.output
     assert runner.invoke(app, ["report", "--format", "xml"], env=env).exit_code == 2
+
+
+def test_the_report_names_journal_kinds_and_categories_in_the_readers_language(
+    testbot: BotUnderTest,
+) -> None:
+    _history(testbot)
+    reports = testbot.services.reports
+    assert reports is not None
+    report = reports.for_text("month")
+    renderer = testbot.services.renderer
+    turkish = report_text(report, renderer, "tr").splitlines()
+    assert "  ödüller ve hoş geldin puanları: 275" in turkish
+    assert "  alışverişler: 12" in turkish
+    assert any(line.startswith("  kullanılan ödüller: ") for line in turkish)
+    assert any(line.startswith("Hesap mesajları: gönderilen ") for line in turkish)
+    english = report_text(report, renderer, "en").splitlines()
+    assert "  awards and welcome points: 275" in english
+    assert any(line.startswith("Account messages: sent ") for line in english)
+    for raw in ("award", "earn", "redeem", "transactional"):  # no raw word in either language
+        assert not any(line.strip().startswith(f"{raw}:") for line in turkish + english), raw
+    # Scripts still read the words themselves.
+    assert set(report.section("liability").data["movement_by_kind"]) == {"award", "earn", "redeem"}
+
+
+def test_every_journal_kind_has_a_name_in_every_language() -> None:
+    from bot.i18n import shipped_catalogs
+    from core.model import JournalKind
+
+    catalogs = shipped_catalogs()
+    for language in ("en", "tr"):
+        missing = [k for k in JournalKind if not catalogs.entry(f"report.kind.{k.value}", language)]
+        assert missing == [], language
