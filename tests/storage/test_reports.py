@@ -22,6 +22,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from PIL import Image
 
@@ -211,3 +215,24 @@ def test_every_journal_kind_has_a_name_in_every_language() -> None:
     for language in ("en", "tr"):
         missing = [k for k in JournalKind if not catalogs.entry(f"report.kind.{k.value}", language)]
         assert missing == [], language
+
+
+def test_loyalty_report_starts_without_the_chat_app(migrated_url: str, tmp_path: Path) -> None:
+    """Start-up is most of a short report's time: the report imports neither the chat
+    platforms, the router and its commands, metrics, images nor Alembic."""
+    heavy = ("alembic", "mako", "pygments", "matplotlib", "PIL", "segno", "telegram",
+             "slack_sdk", "slack_bolt", "prometheus_client", "starlette", "apscheduler",
+             "bot.router", "bot.commands", "bot.outbox.dispatcher")  # fmt: skip
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = ['loyalty', 'report', '--format', 'json']\n"
+        "try:\n    runpy.run_module('bot', run_name='__main__')\n"
+        "except SystemExit as done:\n    assert not done.code, done.code\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "DATABASE_URL": migrated_url, "LOYALTY_ENV": "development"}
+    ran = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=tmp_path)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["liability_points"] == 0
+    assert ran.stderr.strip().splitlines()[-1] == "[]"
