@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 import psycopg
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
@@ -81,8 +81,8 @@ def _current(engine: Engine) -> str | None:
 def _check_revision(engine: Engine, shown: str) -> None:
     latest = head()
     current = _current(engine)
-    if current == latest:
-        return
+    if current is not None and current == latest:
+        return _check_schema(engine, shown, current)
     if current is None:
         raise DatabaseProblem(
             f"the database at {shown} is not migrated: run `loyalty db upgrade` first"
@@ -95,6 +95,38 @@ def _check_revision(engine: Engine, shown: str) -> None:
     raise DatabaseProblem(
         f"the database at {shown} is at revision {current}, not {latest}: run `loyalty db upgrade`"
     )
+
+
+def _check_schema(engine: Engine, shown: str, revision: str) -> None:
+    """The revision is the head, yet every table and column must be there too: a database
+    made while a migration was later re-ordered (a development build's) says it is up to date
+    but lacks what the moved migration makes, and every command would fail on it."""
+    from storage.tables import metadata
+
+    with engine.connect() as connection:
+        found = inspect(connection).get_multi_columns()
+    present = {
+        (table, column["name"]) for (_, table), columns in found.items() for column in columns
+    }
+    tables = {table for table, _ in present}
+    missing = [
+        table.name if table.name not in tables else f"{table.name}.{column.name}"
+        for table in metadata.sorted_tables
+        for column in table.columns
+        if (table.name, column.name) not in present
+    ]
+    if missing:
+        raise DatabaseProblem(
+            f"the database at {shown} says it is at revision {revision} but lacks"
+            f" {_listed(list(dict.fromkeys(missing)))}: it was made by a development build whose"
+            " migrations changed since; keep a copy and start from a new database"
+        )
+
+
+def _listed(names: list[str]) -> str:
+    """At most three names, then how many more."""
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return ", ".join(names[:3]) + more
 
 
 def _shown(url: str) -> str:
