@@ -144,6 +144,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     from bot.invites import InviteLinks
     from bot.nonces import ConfirmNonces
     from bot.router import Router
+    from core.broadcast_steps import Steps
     from core.broadcasts import Broadcasts
     from core.deliveries import Inbound
     from core.gamification import Gamification
@@ -152,6 +153,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     from core.nudges import NudgePlanner
     from core.privacy import Privacy
     from storage.broadcast_store import SqlBroadcastStore
+    from storage.compose_store import SqlComposeStore
     from storage.leader import leader_for
     from storage.nudge_store import SqlNudgeStore
     from storage.outbox_queue import SqlOutboxQueue
@@ -176,8 +178,15 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     invites = InviteLinks()
     catalogs = shipped_catalogs()
     nudges = NudgePlanner(SqlNudgeStore(database), database, program)
-    broadcasts = Broadcasts(SqlBroadcastStore(database), database, program)
-    reports = Reports(SqlReports(database.run_sql, database.engine.dialect.name), program, clock)
+    zone = program.program.timezone
+    broadcasts = Broadcasts(SqlBroadcastStore(database, zone), database, program)
+    steps = Steps(SqlComposeStore(database), program)
+    # /cancel comes with the step-by-step broadcast, which also leaves composing with it (and
+    # otherwise drops a pending confirmation, as the member command did).
+    router_commands = [c for c in all_commands() if c.name != "cancel"]
+    reports = Reports(
+        SqlReports(database.run_sql, database.engine.dialect.name, zone), program, clock
+    )
     privacy_key = (
         settings.privacy_key.encode()
         if settings.privacy_key
@@ -186,7 +195,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     privacy = Privacy(SqlPrivacyStore(database.run_sql), clock, privacy_key)
     router = Router(
         loyalty,
-        [*all_commands(), *broadcast_commands(broadcasts)],
+        [*router_commands, *broadcast_commands(broadcasts, steps)],
         cards,
         tuple(catalogs.languages),
         nonces,
