@@ -9,48 +9,40 @@ import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from bot.cards import CardTokens, derive_secret
 from bot.clock import SystemClock
-from bot.commands import all_commands
-from bot.commands.broadcast import commands as broadcast_commands
 from bot.i18n import shipped_catalogs
-from bot.invites import InviteLinks
-from bot.metrics import Metrics
-from bot.nonces import ConfirmNonces
-from bot.outbox.dispatcher import Dispatcher
-from bot.outbox.pacer import LocalBudget, Pacer, SendBudget
 from bot.render import Renderer
-from bot.router import Router
-from bot.scheduler import Job, Leadership, Scheduler, broadcast_jobs, nudge_jobs, tier_jobs
 from bot.settings import Settings
-from core import gamification, notifications
-from core.broadcast_steps import Steps
-from core.broadcasts import Broadcasts
 from core.bus import MessageBus
-from core.deliveries import Inbound
-from core.gamification import Gamification
-from core.kudos import Kudos
-from core.loyalty import Loyalty
-from core.nudges import NudgePlanner
-from core.outbox import OutboxQueue
 from core.ports import Clock
-from core.privacy import Privacy
 from core.program import Program, load_program
 from core.reports import Reports
-from storage.broadcast_store import SqlBroadcastStore
-from storage.compose_store import SqlComposeStore
 from storage.database import SqlDatabase
-from storage.leader import SoleLeader, leader_for
-from storage.nudge_store import SqlNudgeStore
-from storage.outbox_queue import SqlOutboxQueue
 from storage.readiness import DatabaseProblem, migrate_database, ready_database
-from storage.repositories.metrics import journal_counts, outbox_counts
-from storage.repositories.privacy import SqlPrivacyStore
 from storage.repositories.reports import SqlReports
-from storage.send_budget import SqlSendBudget
 
-__all__ = ["DatabaseProblem", "Services", "build", "migrate"]
+# The rest is imported by `build`: `loyalty report` (`build_reports`) starts without the
+# router, its commands, the outbox, metrics, QR codes and images.
+if TYPE_CHECKING:
+    from bot.cards import CardTokens
+    from bot.invites import InviteLinks
+    from bot.metrics import Metrics
+    from bot.outbox.dispatcher import Dispatcher
+    from bot.outbox.pacer import Pacer
+    from bot.router import Router
+    from bot.scheduler import Job, Leadership, Scheduler
+    from core.broadcasts import Broadcasts
+    from core.deliveries import Inbound
+    from core.gamification import Gamification
+    from core.kudos import Kudos
+    from core.loyalty import Loyalty
+    from core.nudges import NudgePlanner
+    from core.outbox import OutboxQueue
+    from core.privacy import Privacy
+
+__all__ = ["DatabaseProblem", "ReportServices", "Services", "build", "build_reports", "migrate"]
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +75,12 @@ class Services:
     # stopped by `loyalty run` (bot.platforms); only the leader's run them.
     scheduler: Scheduler
     # Decides which worker runs the scheduler's sweeps (bot.scheduler).
-    leader: Leadership = field(default_factory=SoleLeader)
+    leader: Leadership = field(default_factory=lambda: _sole_leader())
     # The program report and members' data rights (set by `build`).
     reports: Reports | None = None
     privacy: Privacy | None = None
     # Prometheus counters of this process (served at /metrics by bot.platforms).
-    metrics: Metrics = field(default_factory=Metrics)
+    metrics: Metrics = field(default_factory=lambda: _metrics())
 
     def close(self) -> None:
         """Release database connections (the leader's dedicated one too)."""
@@ -96,9 +88,49 @@ class Services:
         self.database.dispose()
 
 
+def _sole_leader() -> Leadership:
+    from storage.leader import SoleLeader
+
+    return SoleLeader()
+
+
+def _metrics() -> Metrics:
+    from bot.metrics import Metrics
+
+    return Metrics()
+
+
+@dataclass(frozen=True)
+class ReportServices:
+    """What `loyalty report` needs: the reports over the database, and the renderer."""
+
+    program: Program
+    database: SqlDatabase
+    reports: Reports
+    renderer: Renderer
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.database.dispose()
+
+
+def build_reports(settings: Settings, clock: Clock | None = None) -> ReportServices:
+    """Only the report's part of the app (read-only: no domain events, no chat): the same
+    database check and program as `build`, a fraction of its imports and start-up."""
+    program = load_program(settings.loyalty_program)
+    upgrade = settings.database_url.startswith("sqlite")
+    database = ready_database(settings.database_url, upgrade, bus=MessageBus())
+    flavor = database.engine.dialect.name
+    reports = Reports(SqlReports(database.run_sql, flavor), program, clock or SystemClock())
+    renderer = Renderer(shipped_catalogs(), program.zone)
+    return ReportServices(program=program, database=database, reports=reports, renderer=renderer)
+
+
 def message_bus(program: Program | None = None) -> MessageBus:
     """Every domain-event handler of the app, one line per subscriber; they run inside the
     transaction that recorded the event (see core.bus). Without a program: notifications only."""
+    from core import gamification, notifications
+
     bus = MessageBus()
     if program is not None:  # guardrails first: a refused award spares every other handler
         gamification.subscribe(bus, program)
@@ -109,6 +141,28 @@ def message_bus(program: Program | None = None) -> MessageBus:
 
 def build(settings: Settings, clock: Clock | None = None, migrate: bool | None = None) -> Services:
     """Wire the app; SQLite databases are migrated automatically (PostgreSQL on request)."""
+    from bot.cards import CardTokens, derive_secret
+    from bot.commands import all_commands
+    from bot.commands.broadcast import commands as broadcast_commands
+    from bot.invites import InviteLinks
+    from bot.nonces import ConfirmNonces
+    from bot.router import Router
+    from bot.scheduler import broadcast_jobs, nudge_jobs, tier_jobs
+    from core.broadcast_steps import Steps
+    from core.broadcasts import Broadcasts
+    from core.deliveries import Inbound
+    from core.gamification import Gamification
+    from core.kudos import Kudos
+    from core.loyalty import Loyalty
+    from core.nudges import NudgePlanner
+    from core.privacy import Privacy
+    from storage.broadcast_store import SqlBroadcastStore
+    from storage.compose_store import SqlComposeStore
+    from storage.leader import leader_for
+    from storage.nudge_store import SqlNudgeStore
+    from storage.outbox_queue import SqlOutboxQueue
+    from storage.repositories.privacy import SqlPrivacyStore
+
     program = load_program(settings.loyalty_program)
     upgrade = migrate if migrate is not None else settings.database_url.startswith("sqlite")
     database = ready_database(settings.database_url, upgrade, bus=message_bus(program))
@@ -194,6 +248,8 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
 def dispatcher(services: Services) -> Dispatcher:
     """The outbox dispatcher; each platform component registers its sender with the token's
     pacer (`Services.pacers`)."""
+    from bot.outbox.dispatcher import Dispatcher
+
     return Dispatcher(
         services.outbox,
         services.database,
@@ -209,6 +265,8 @@ def scheduler(
 ) -> Scheduler:
     """The scheduler of the ledger sweeps and `jobs`, reporting its runs and its leadership
     to `metrics`."""
+    from bot.scheduler import Scheduler
+
     built = Scheduler(loyalty, leader, jobs=jobs, elect_every=elect_every)
     built.observer = metrics.job
     metrics.leader.set_function(lambda: 1.0 if built.leading else 0.0)
@@ -219,6 +277,9 @@ def send_pacers(settings: Settings, database: SqlDatabase) -> dict[str, Pacer]:
     """A pacer per platform on the token's budget row in PostgreSQL, so the sum over the
     workers of one token stays under the platform's limit (see docs/DELIVERY.md). On SQLite
     one process serves a shop (as `storage.leader` has it): its budget stays in memory."""
+    from bot.outbox.pacer import LocalBudget, Pacer, SendBudget
+    from storage.send_budget import SqlSendBudget
+
     shared = database.engine.dialect.name == "postgresql"
 
     def budget(platform: str, token: str | None) -> SendBudget:
@@ -241,6 +302,9 @@ def send_pacers(settings: Settings, database: SqlDatabase) -> dict[str, Pacer]:
 def watched(database: SqlDatabase, router: Router) -> Metrics:
     """Metrics that count the router's commands and the database's retries, and read journals
     and outbox rows from the database when scraped."""
+    from bot.metrics import Metrics
+    from storage.repositories.metrics import journal_counts, outbox_counts
+
     metrics = Metrics(frozenset(router.commands))
     router.observer = metrics.command
     database.on_retry = metrics.retried

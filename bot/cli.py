@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from bot.settings import Settings, describe
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Services
+    from bot.bootstrap import ReportServices, Services
     from bot.importer import Kind
     from core.loyalty import Loyalty
     from core.model import Member
@@ -197,9 +197,8 @@ def report(
         last = date.fromisoformat(until) if until else None
     except ValueError as error:
         _fail(f"Cannot read the period: {error} (write days as YYYY-MM-DD).")
-    services = _services(_settings())
+    services = _report_services(_settings())
     try:
-        assert services.reports is not None
         try:
             result = services.reports.for_days(first, last)
         except PeriodUnreadable as error:
@@ -212,7 +211,20 @@ def report(
         services.close()
 
 
-def _report_output(services: Services, result: Any, output: str) -> str:
+def _report_services(settings: Settings) -> ReportServices:
+    """The report's slice of the app (`build_reports`): a fraction of the full start-up."""
+    from bot.bootstrap import DatabaseProblem, build_reports
+    from core.errors import ProgramError
+
+    try:
+        return build_reports(settings)
+    except ProgramError as error:
+        _fail(f"Program file error: {error}")
+    except DatabaseProblem as error:
+        _fail(f"Database error: {error}")
+
+
+def _report_output(services: ReportServices, result: Any, output: str) -> str:
     from bot.report_views import report_csv, report_json, report_text
 
     if output == "json":
@@ -222,7 +234,7 @@ def _report_output(services: Services, result: Any, output: str) -> str:
     return report_text(result, services.renderer, "en") + "\n"
 
 
-def _write_charts(services: Services, result: Any, folder: Path) -> None:
+def _write_charts(services: ReportServices, result: Any, folder: Path) -> None:
     from bot.report_charts import charts
 
     folder.mkdir(parents=True, exist_ok=True)

@@ -106,6 +106,12 @@ class Metrics:
             self.rate_limited.labels(platform).inc()
         self.outbox.labels(platform, category, status).inc()
 
+    def rate_limit_seen(self, platform: str) -> None:
+        """A 429 met by a reply, or waited out inside Slack's Web API client (for a reply or an
+        outbox message alike). A 429 that reaches the dispatcher is counted there instead
+        (`outbox_settled`), so each 429 counts once."""
+        self.rate_limited.labels(platform).inc()
+
     def job(self, job: str, outcome: str, seconds: float) -> None:
         """A scheduler job ran (`Scheduler.observer`)."""
         self.job_runs.labels(job, outcome).inc()

@@ -65,12 +65,21 @@ def _flat(data: object, prefix: str = "") -> list[tuple[str, object]]:
     return rows
 
 
+# Parameters whose values are words of the program's vocabulary, shown through the catalogs
+# in the reader's language (JSON and CSV keep the words themselves, for scripts).
+_WORDS = {"kind": "report.kind", "category": "category"}
+
+
 def _line(report: Report, figure: Figure) -> Line:
-    """A figure's line; parameters named `*_minor` shown as the program's money."""
-    params = {
-        name: Money(value, report.currency, report.currency_decimals)
-        if name.endswith("_minor") and isinstance(value, int)
-        else value
-        for name, value in figure.params.items()
-    }
+    """A figure's line; parameters named `*_minor` shown as the program's money, journal kinds
+    and message categories by their names in the reader's language."""
+    params = {name: _param(report, name, value) for name, value in figure.params.items()}
     return Line(figure.key, params)
+
+
+def _param(report: Report, name: str, value: object) -> object:
+    if name.endswith("_minor") and isinstance(value, int):
+        return Money(value, report.currency, report.currency_decimals)
+    if name in _WORDS and isinstance(value, str):
+        return Line(f"{_WORDS[name]}.{value}")
+    return value

@@ -41,6 +41,15 @@ class Mention:
 
 
 @dataclass(frozen=True)
+class Place:
+    """Where a request was made, when the platform says (a Slack channel's id and, when Slack
+    named it, its name): a gift given there is counted for that channel's team."""
+
+    channel: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class ChatRequest:
     """One command from one person; `key` identifies the delivery (update or event id).
 
@@ -48,7 +57,8 @@ class ChatRequest:
     "unreadable"); the router answers with what is wrong instead of running anything.
     `text` is the whole line as typed (line breaks kept), for commands whose last argument
     is free prose, such as a broadcast's message (see `rest_of`).
-    `mentions` are the people the line names, when the platform marks them (Slack).
+    `mentions` are the people the line names, when the platform marks them (Slack), and
+    `place` the channel it was sent in.
     """
 
     identity: Identity
@@ -58,6 +68,7 @@ class ChatRequest:
     problem: str | None = None
     text: str = ""
     mentions: tuple[Mention, ...] = ()
+    place: Place | None = None
 
     @classmethod
     def parse(cls, identity: Identity, text: str, key: str) -> ChatRequest | None:

@@ -12,6 +12,9 @@ from core.model import Identity, PurchaseItem
 class Enroll:
     identity: Identity
     payload: str | None = None
+    # The identity was forgotten before (`/forget` left a tombstone): it joins again without
+    # the sign-up bonus or a referral, so erasing and re-joining earns nothing.
+    returning: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

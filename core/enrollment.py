@@ -25,7 +25,7 @@ def enroll(uow: UnitOfWork, program: Program, command: Enroll, now: datetime) ->
         return EnrollResult(member=existing, created=False)
     if (imported := _imported_customer(uow, identity)) is not None:
         return EnrollResult(member=imported, created=True)
-    referrer = _referrer(uow, command.payload)
+    referrer = None if command.returning else _referrer(uow, command.payload)
     member = uow.members.add(
         unused_code(uow), identity, Role.MEMBER, now, referrer.id if referrer else None
     )
@@ -38,12 +38,18 @@ def enroll(uow: UnitOfWork, program: Program, command: Enroll, now: datetime) ->
         )
     )
     bonus = 0
-    if "signup" in program.awards.actions:
+    if "signup" in program.awards.actions and not command.returning:
         award = AwardPoints(
             member_id=member.id, key=f"signup:{member.id}", reason="signup", action="signup"
         )
         bonus = award_points(uow, program, award, now).points
-    return EnrollResult(member=member, created=True, bonus=bonus, referred_by=referrer)
+    return EnrollResult(
+        member=member,
+        created=True,
+        bonus=bonus,
+        referred_by=referrer,
+        returning=command.returning,
+    )
 
 
 def _referrer(uow: UnitOfWork, payload: str | None) -> Member | None:

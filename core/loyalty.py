@@ -80,14 +80,14 @@ class Loyalty:
         )
         return self._with_bootstrap_role(member, platform, external_id)
 
-    def enroll(self, identity: Identity, payload: str | None = None) -> EnrollResult:
-        """Join the program (or greet a member again)."""
+    def enroll(
+        self, identity: Identity, payload: str | None = None, returning: bool = False
+    ) -> EnrollResult:
+        """Join the program (or greet a member again); `returning`: the identity was forgotten
+        before, so no sign-up bonus or referral."""
         now = self.clock.now()
-        result = self.db.run(
-            lambda uow: enrollment.enroll(
-                uow, self.program, Enroll(identity=identity, payload=payload), now
-            )
-        )
+        command = Enroll(identity=identity, payload=payload, returning=returning)
+        result = self.db.run(lambda uow: enrollment.enroll(uow, self.program, command, now))
         member = self._with_bootstrap_role(result.member, identity.platform, identity.external_id)
         return replace(result, member=member) if member else result
 

@@ -259,3 +259,7 @@ class Gift:
     lot_id: int | None
     given_at: datetime
     revoked: bool = False
+    # Where it was given (a Slack channel id, and its name when the platform said it): what
+    # the report's recognition by team is made of. None: a direct message or unknown.
+    channel: str | None = None
+    channel_name: str | None = None

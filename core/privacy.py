@@ -70,6 +70,10 @@ class Privacy:
             journal["meta"] = json.loads(journal["meta"] or "{}")
         for message in data["messages"]:
             message["params"] = json.loads(message["params"] or "{}")
+        for broadcast in data["broadcasts"]:  # SQLite answers 0/1 for booleans
+            broadcast["holdout"] = bool(broadcast["holdout"])
+        for gift in data["gifts"]:
+            gift["revoked"] = bool(gift["revoked"])
         profile = data["profile"][0] if data["profile"] else {}
         document = {"format": "loyalty-export", "version": EXPORT_VERSION,
                     "exported_at": now.isoformat(), **data, "profile": profile}  # fmt: skip

@@ -40,6 +40,8 @@ Money = Annotated[Decimal, Field(ge=0, le=LARGEST_MONEY, allow_inf_nan=False)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
 Emoji = Annotated[str, Field(pattern=r"^[a-z0-9_+'-]{1,64}$")]  # Slack's names: +1, heart_eyes
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# A Slack channel as the program file names it: its id ("C0123ABCD") or "#name".
+Channel = Annotated[str, Field(pattern=r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{1,20})$")]
 
 
 class _Section(BaseModel):
@@ -139,6 +141,9 @@ class Recognition(_Section):
     values: list[Slug] = Field(default_factory=list, description="company values as #hashtags")
     require_value: bool = False
     reactions: dict[Emoji, Points] = Field(default_factory=dict, description="emoji -> points")
+    teams: dict[Channel, Name] = Field(
+        default_factory=dict, description="Slack channel (id or #name) -> team, for reports"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

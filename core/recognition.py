@@ -35,6 +35,8 @@ class GiveKudos:
     reason: str
     giver_zone: str | None = None
     receiver_is_bot: bool = False
+    channel: str | None = None  # where it was given (see `Gift.channel`)
+    channel_name: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,6 +155,8 @@ def give(
         day=day,
         lot_id=lot_id,
         given_at=now,
+        channel=command.channel,
+        channel_name=command.channel_name,
     )
     uow.recognition.add_gift(gift)
     uow.domain_events.record(

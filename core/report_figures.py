@@ -91,6 +91,19 @@ class ValueCount:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ChannelGifts:
+    """Gifts one giver gave one receiver in one channel (None: a direct message or unknown),
+    with the channel's name when any of its gifts recorded it."""
+
+    channel: str | None
+    channel_name: str | None
+    giver_id: int
+    receiver_id: int
+    gifts: int
+    points: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class OutboxCount:
     """Outbox messages created in the period, by category and what happened to them."""
 
@@ -161,6 +174,12 @@ class ReportReader(Protocol):
 
     def recognition(self, start: datetime, end: datetime) -> Recognition: ...
     def values(self, start: datetime, end: datetime) -> list[ValueCount]: ...
+
+    def channel_gifts(self, start: datetime, end: datetime) -> list[ChannelGifts]:
+        """Gifts grouped by channel, giver and receiver (teams are mapped from channels, and a
+        giver counts once per team however many channels it has)."""
+        ...
+
     def outbox(self, start: datetime, end: datetime) -> list[OutboxCount]: ...
     def spending(self, start: datetime, end: datetime) -> Spending: ...
     def savings(self) -> Savings: ...

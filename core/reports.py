@@ -29,6 +29,7 @@ from core.ports import Clock
 from core.program import Program
 from core.report_figures import Flow, ReportReader
 from core.report_period import ReportPeriod, parse_period, period_of
+from core.teams import OTHER, team_of
 
 EXPIRY_HORIZONS = (30, 60, 90)
 TOP_REWARDS = 5
@@ -85,6 +86,7 @@ class Report:
             "redemption_rate": self.section("redemption").data["redemption_rate"],
             "active_members": self.section("members").data["active_members"],
             "new_members": self.section("members").data["new_members"],
+            "recognition_by_team": self.section("recognition_by_team").data["teams"],
         }
 
     def as_json(self) -> dict[str, object]:
@@ -410,6 +412,40 @@ def recognition(data: ReportInput) -> Section:
     )
 
 
+def recognition_by_team(data: ReportInput) -> Section:
+    """Recognition per team (Slack channels mapped by `[recognition.teams]`): gifts, points,
+    and how many distinct people gave and received there; most points first."""
+    rules = data.program.recognition
+    teams = rules.teams if rules is not None else {}
+    rows = data.reader.channel_gifts(data.period.start, data.period.end)
+    names = {r.channel: r.channel_name for r in rows if r.channel_name}
+    gifts: dict[str, int] = defaultdict(int)
+    points: dict[str, int] = defaultdict(int)
+    givers: dict[str, set[int]] = defaultdict(set)
+    receivers: dict[str, set[int]] = defaultdict(set)
+    for row in rows:
+        team = team_of(teams, row.channel, names.get(row.channel))
+        gifts[team] += row.gifts
+        points[team] += row.points
+        givers[team].add(row.giver_id)
+        receivers[team].add(row.receiver_id)
+    table = [
+        {"team": team, "gifts": gifts[team], "points": points[team],
+         "givers": len(givers[team]), "receivers": len(receivers[team])}
+        for team in sorted(gifts, key=lambda t: (-points[t], t))
+    ]  # fmt: skip
+    figures = tuple(
+        Figure(
+            key="report.recognition_team_other"
+            if row["team"] == OTHER
+            else "report.recognition_team",
+            params=dict(row),
+        )
+        for row in table
+    )
+    return Section(name="recognition_by_team", figures=figures, data={"teams": table})
+
+
 def messages(data: ReportInput) -> Section:
     """Messages the bot sent on its own, by category: sent, skipped (opted out), the rest."""
     table: dict[str, dict[str, int]] = defaultdict(dict)
@@ -541,6 +577,7 @@ SECTIONS: tuple[tuple[str, Callable[[ReportInput], Section]], ...] = (
     ("members", members),
     ("challenges", challenges),
     ("recognition", recognition),
+    ("recognition_by_team", recognition_by_team),
     ("messages", messages),
     ("broadcasts", broadcasts),
     ("reward_rate", reward_rate),

@@ -16,6 +16,7 @@ class EnrollResult:
     created: bool
     bonus: int = 0
     referred_by: Member | None = None
+    returning: bool = False  # joined again after `/forget`: no bonus, no referral
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,9 +10,6 @@ from __future__ import annotations
 import sqlite3
 
 import psycopg
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
@@ -20,8 +17,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from core.bus import MessageBus
 from storage.database import SqlDatabase
 from storage.engine import create_engine_for
-from storage.migrate import alembic_config, upgrade
-from storage.tables import metadata
+from storage.revisions import current_revision, head, revisions
 
 
 class DatabaseProblem(Exception):
@@ -35,13 +31,13 @@ def ready_database(url: str, migrate: bool, bus: MessageBus | None = None) -> Sq
     engine = _engine(url)
     shown = _shown(url)
     try:
-        if migrate:
-            upgrade(url)
+        if migrate and _current(engine) != head():
+            _upgrade(url)  # Alembic is imported only when there is something to migrate
         _check_revision(engine, shown)
     except DatabaseProblem:
         engine.dispose()
         raise
-    except (DBAPIError, sqlite3.Error, psycopg.Error, OSError, CommandError) as error:
+    except (DBAPIError, sqlite3.Error, psycopg.Error, OSError) as error:
         engine.dispose()
         raise DatabaseProblem(f"cannot use the database at {shown}: {_reason(error)}") from None
     return SqlDatabase(engine, bus=bus)
@@ -64,24 +60,40 @@ def _engine(url: str) -> Engine:
         ) from None
 
 
-def _check_revision(engine: Engine, shown: str) -> None:
-    scripts = ScriptDirectory.from_config(alembic_config())
-    head = scripts.get_current_head()
+def _upgrade(url: str) -> None:
+    from alembic.util.exc import CommandError
+
+    from storage.migrate import upgrade
+
+    try:
+        upgrade(url)
+    except CommandError as error:
+        raise DatabaseProblem(
+            f"cannot use the database at {_shown(url)}: {_reason(error)}"
+        ) from None
+
+
+def _current(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    if current is not None and current == head:
+        return current_revision(connection)
+
+
+def _check_revision(engine: Engine, shown: str) -> None:
+    latest = head()
+    current = _current(engine)
+    if current is not None and current == latest:
         return _check_schema(engine, shown, current)
     if current is None:
         raise DatabaseProblem(
             f"the database at {shown} is not migrated: run `loyalty db upgrade` first"
         )
-    if current not in {script.revision for script in scripts.walk_revisions()}:
+    if current not in revisions():
         raise DatabaseProblem(
             f"the database at {shown} is at revision {current}, which this version does not"
             " know: it was migrated by a newer version of Loyalty Bot"
         )
     raise DatabaseProblem(
-        f"the database at {shown} is at revision {current}, not {head}: run `loyalty db upgrade`"
+        f"the database at {shown} is at revision {current}, not {latest}: run `loyalty db upgrade`"
     )
 
 
@@ -89,6 +101,8 @@ def _check_schema(engine: Engine, shown: str, revision: str) -> None:
     """The revision is the head, yet every table and column must be there too: a database
     made while a migration was later re-ordered (a development build's) says it is up to date
     but lacks what the moved migration makes, and every command would fail on it."""
+    from storage.tables import metadata
+
     with engine.connect() as connection:
         found = inspect(connection).get_multi_columns()
     present = {

@@ -438,6 +438,10 @@ class GiftRow(SQLModel, table=True):
     revoked: bool = Field(
         default=False, sa_type=Boolean, sa_column_kwargs={"server_default": false()}
     )
+    # Where it was given: a Slack channel id and, when Slack named it, the channel's name (never
+    # a direct message's: those stay NULL). Recognition by team is read from these.
+    channel: str | None = Field(default=None, sa_type=Text)
+    channel_name: str | None = Field(default=None, sa_type=Text)
 
 
 def _member_key() -> Any:

@@ -70,6 +70,8 @@ def give(ctx: Context) -> Reply:
             reason=reason,
             giver_zone=ctx.request.identity.time_zone,
             receiver_is_bot=mention.is_bot,
+            channel=place.channel if (place := ctx.request.place) else None,
+            channel_name=place.name if place else None,
         )
         # Only the last gift's transaction settles the delivery: one that settled with the
         # first would lose the others to a crash in between. Handled again, the gifts made

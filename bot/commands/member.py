@@ -32,7 +32,15 @@ _PENDING_KINDS = frozenset({JournalKind.EARN, JournalKind.REFUND})
 def start(ctx: Context) -> Reply:
     """Join the program (with an optional referral or campaign payload) or say hello again."""
     arg_count(ctx.args, "start", 0, 1)
-    result = ctx.loyalty.enroll(ctx.request.identity, ctx.args[0] if ctx.args else None)
+    identity = ctx.request.identity
+    # Someone who asked to be forgotten joins again as a newcomer without the welcome bonus
+    # (the tombstone `/forget` left is all that is known about them).
+    returning = (
+        ctx.member is None
+        and ctx.privacy is not None
+        and (ctx.privacy.forgotten(identity.platform, identity.external_id))
+    )
+    result = ctx.loyalty.enroll(identity, ctx.args[0] if ctx.args else None, returning)
     program = ctx.loyalty.program
     member = result.member
     key = "start.welcome" if result.created else "start.again"
@@ -46,6 +54,8 @@ def start(ctx: Context) -> Reply:
     lines.append(Line("start.code", {"code": member.code}))
     if result.bonus:
         lines.append(Line("start.bonus", {"points": result.bonus}))
+    if result.created and result.returning:
+        lines.append(Line("start.returning"))
     if result.referred_by is not None:
         lines.append(Line("start.referred", {"name": result.referred_by.display_name}))
     return Reply(lines, buttons=[_menu_buttons()])

@@ -29,7 +29,7 @@ from bot.slack.blocks import ACTION_PREFIX, LINK_PREFIX
 from bot.slack.commands import KudosCommand, Respond, identity_of
 from bot.slack.files import SlackFiles
 from bot.slack.gate import SlackHosts
-from bot.slack.giving import Giving
+from bot.slack.giving import Giving, place_of
 from bot.slack.home import Standing
 from bot.slack.parse import GiftRequest, plus_message
 from bot.slack.people import PLATFORM, SlackPeople
@@ -56,11 +56,13 @@ def web_client(token: str, api_url: str) -> AsyncWebClient:
     return configure_client(AsyncWebClient(token=token), api_url)
 
 
-def configure_client(client: AsyncWebClient, api_url: str) -> AsyncWebClient:
+def configure_client(
+    client: AsyncWebClient, api_url: str, rate_limited: Callable[[], None] | None = None
+) -> AsyncWebClient:
     """Point `client` at `api_url` and make it wait out 429s (a Retry-After it cannot read
-    counts as one second)."""
+    counts as one second), telling `rate_limited` of each."""
     client.base_url = api_url if api_url.endswith("/") else api_url + "/"  # slack-sdk joins URLs
-    client.retry_handlers.append(LenientRateLimitRetryHandler(max_retry_count=3))
+    client.retry_handlers.append(LenientRateLimitRetryHandler(3, rate_limited))
     return client
 
 
@@ -86,9 +88,10 @@ class ResponseUrls:
     opens a new session (and TCP connection) for every answer. Only URLs on Slack's hosts
     are ever posted to."""
 
-    def __init__(self, hosts: SlackHosts) -> None:
+    def __init__(self, hosts: SlackHosts, rate_limited: Callable[[], None] | None = None) -> None:
         self._hosts = hosts
         self._session: aiohttp.ClientSession | None = None
+        self._rate_limited = rate_limited  # told of each 429 an answer meets (the metric)
 
     def to(self, url: object) -> Respond | None:
         """A `respond` for `url`; None when there is no response URL."""
@@ -100,7 +103,10 @@ class ResponseUrls:
 
         async def respond(text: str = "", blocks: Any = None, **options: Any) -> Any:
             client = AsyncWebhookClient(url, session=self._open())
-            return await client.send(text=text, blocks=blocks, **options)
+            answer = await client.send(text=text, blocks=blocks, **options)
+            if answer.status_code == 429 and self._rate_limited is not None:
+                self._rate_limited()
+            return answer
 
         return respond
 
@@ -150,6 +156,7 @@ class SlackListeners:
         *,
         inbound: Inbound,
         channels: Pacer | None = None,
+        rate_limited: Callable[[], None] | None = None,
     ) -> None:
         self.loyalty = loyalty
         self.inbound = inbound
@@ -158,7 +165,7 @@ class SlackListeners:
         self.people = people
         self.standing = Standing(giving, games)
         self.kudos_command = KudosCommand(router, giving, files)
-        self.responses = ResponseUrls(hosts)
+        self.responses = ResponseUrls(hosts, rate_limited)
         # chat.postMessage allows about one message per second per channel; announcements
         # share the token's budget with the outbox's direct messages.
         self.channels = channels or Pacer(CHANNEL_POSTS_PER_SECOND, per_chat_interval=1.0)
@@ -344,7 +351,8 @@ class SlackListeners:
         if request is None or not event.get("user"):
             return
         key, member = admitted(context)
-        outcome = await self.giving.give(str(event["user"]), request, key, member)
+        place = place_of(event.get("channel"), channel_type=event.get("channel_type"))
+        outcome = await self.giving.give(str(event["user"]), request, key, member, place)
         channel = str(event["channel"])
         for receiver, result in outcome.new_gifts:
             text = self.giving.announcement(outcome.giver, receiver, result)
@@ -378,7 +386,8 @@ class SlackListeners:
             return
         request = GiftRequest((str(event["item_user"]),), points, f":{event['reaction']}:")
         _, member = admitted(context)
-        outcome = await self.giving.give(str(event["user"]), request, key, member)
+        place = place_of((event.get("item") or {}).get("channel"))
+        outcome = await self.giving.give(str(event["user"]), request, key, member, place)
         if outcome.refusals or outcome.new_gifts:
             channel = str(event["item"]["channel"])
             text = self.giving.private_reply(outcome)
@@ -427,7 +436,12 @@ class SlackListeners:
             await client.chat_postEphemeral(channel=channel, user=user, text=text)
 
 
-def build_app(token: str, signing_secret: str, api_url: str) -> AsyncApp:
+def build_app(
+    token: str,
+    signing_secret: str,
+    api_url: str,
+    rate_limited: Callable[[], None] | None = None,
+) -> AsyncApp:
     """The bolt app on our Web API client, refusing other workspaces' requests first;
     `auth.test` runs on its first request. Listeners are registered by the caller.
 
@@ -436,6 +450,6 @@ def build_app(token: str, signing_secret: str, api_url: str) -> AsyncApp:
     """
     app = AsyncApp(token=token, signing_secret=signing_secret or "-",
                    request_verification_enabled=False)  # fmt: skip
-    configure_client(app.client, api_url)
+    configure_client(app.client, api_url, rate_limited)
     app.use(WorkspaceGuard(app.client))
     return app

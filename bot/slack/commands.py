@@ -7,11 +7,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.requests import ChatRequest, Mention, line_problem
+from bot.requests import ChatRequest, Mention, Place, line_problem
 from bot.router import Router
 from bot.slack.blocks import blocks_for
 from bot.slack.files import SlackFiles
-from bot.slack.giving import Giving
+from bot.slack.giving import Giving, place_of
 from bot.slack.parse import MENTION, mentions_then_rest
 from bot.slack.people import PLATFORM, Person
 from core.errors import MemberNotFound
@@ -52,11 +52,14 @@ class KudosCommand:
         text = str(command.get("text") or "").strip()
         person = await self.giving.people.person(str(command["user_id"]), member)
         member = member or person.member
-        request = await self.request(person, text, key)
+        place = place_of(command.get("channel_id"), command.get("channel_name"))
+        request = await self.request(person, text, key, place)
         # A slash command has no message of its own to replace.
         await self.run(respond, request, person, member, replace_original=False)
 
-    async def request(self, person: Person, text: str, key: str) -> ChatRequest:
+    async def request(
+        self, person: Person, text: str, key: str, place: Place | None = None
+    ) -> ChatRequest:
         """The router's request for `/kudos text`: rewards, redeem and award are the shared
         commands; anything else is the `kudos` command, with the people it mentions looked up
         (and enrolled on sight) here, before it runs."""
@@ -80,7 +83,9 @@ class KudosCommand:
         recipients, rest = named
         mentions = tuple([await self.mention(user_id) for user_id in recipients])
         # The reason keeps its spacing: one argument, read by the command.
-        return ChatRequest(identity, "kudos", (rest,) if rest else (), key, mentions=mentions)
+        return ChatRequest(
+            identity, "kudos", (rest,) if rest else (), key, mentions=mentions, place=place
+        )
 
     async def mention(self, user_id: str) -> Mention:
         """A mentioned Slack user as the router sees them."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -41,10 +42,14 @@ class SlackComponent:
                 "SLACK_BOT_TOKEN needs SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN"
                 " (Socket Mode)"
             )
+        # 429s the client waits out (replies' and the outbox's) and replies' own go into the
+        # 429 metric; one that reaches the dispatcher after the client's retries is counted there.
+        rate_limited = functools.partial(services.metrics.rate_limit_seen, "slack")
         self.app: AsyncApp = build_app(
             settings.slack_bot_token,
             settings.slack_signing_secret or "",  # Socket Mode deliveries are not signed
             settings.slack_api_url,
+            rate_limited,
         )
         self.client = self.app.client
         self._renderer = services.renderer
@@ -64,6 +69,7 @@ class SlackComponent:
             files,
             inbound=services.inbound,
             channels=services.pacers["slack"],
+            rate_limited=rate_limited,
         )
         self.listeners.register(self.app)
         self.gate = SlackGate(settings.slack_signing_secret or "", hosts)

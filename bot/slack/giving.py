@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from bot.commands.kudos import left_line, refusal, untagged
 from bot.render import Renderer
 from bot.replies import Line
+from bot.requests import Place
 from bot.slack.parse import GiftRequest
 from bot.slack.people import Person, SlackPeople
 from core.errors import BotGift, DomainError
@@ -15,6 +16,21 @@ from core.kudos import Kudos
 from core.model import Member
 from core.privacy import LeftProgram
 from core.recognition import GiftResult, GiveKudos
+
+
+def place_of(channel: object, name: object = None, channel_type: object = None) -> Place | None:
+    """The place to record for a gift given in `channel`; None for a direct message or a group
+    DM (whose id names a conversation of people, and whose "mpdm-ali--bea" name lists them:
+    neither is a team, and the name would outlive a `/forget`)."""
+    if not isinstance(channel, str) or not channel or channel.startswith("D"):
+        return None
+    if channel_type in ("im", "mpim"):
+        return None
+    text = name if isinstance(name, str) else ""
+    if text.startswith("mpdm-") or text == "directmessage":
+        return None
+    known = text and text != "privategroup"  # Slack's stand-in when it won't say the name
+    return Place(channel, text if known else None)
 
 
 @dataclass
@@ -54,20 +70,26 @@ class Giving:
         )
 
     async def give(
-        self, giver_id: str, request: GiftRequest, key_prefix: str, member: Member | None = None
+        self,
+        giver_id: str,
+        request: GiftRequest,
+        key_prefix: str,
+        member: Member | None = None,
+        place: Place | None = None,
     ) -> Outcome:
-        """Give to every recipient under keys `<key_prefix>:<recipient>`; a bot or an app gives
-        nothing (an empty outcome)."""
+        """Give to every recipient under keys `<key_prefix>:<recipient>`, recorded as given in
+        `place`; a bot or an app gives nothing (an empty outcome)."""
         giver = await self.people.person(giver_id)
         outcome = Outcome(giver, self.language_of(giver, member))
         if giver.member_id is None:
             return outcome
         for recipient in request.recipients:
-            await self._give_one(outcome, recipient, request, f"{key_prefix}:{recipient}")
+            key = f"{key_prefix}:{recipient}"
+            await self._give_one(outcome, recipient, request, key, place)
         return outcome
 
     async def _give_one(
-        self, outcome: Outcome, user_id: str, request: GiftRequest, key: str
+        self, outcome: Outcome, user_id: str, request: GiftRequest, key: str, place: Place | None
     ) -> None:
         try:
             receiver = await self.people.person(user_id)
@@ -87,6 +109,8 @@ class Giving:
             reason=request.reason,
             giver_zone=outcome.giver.time_zone,
             receiver_is_bot=receiver.is_bot,
+            channel=place.channel if place else None,
+            channel_name=place.name if place else None,
         )
         try:
             result = await asyncio.to_thread(self.kudos.give, command)

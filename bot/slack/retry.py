@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -31,7 +31,12 @@ def retry_after(headers: Mapping[str, Any]) -> float:
 
 
 class LenientRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
-    """slack-sdk's 429 retry, with `retry_after` reading the header."""
+    """slack-sdk's 429 retry, with `retry_after` reading the header; `seen` (the 429 metric)
+    is told of each 429 it waits out."""
+
+    def __init__(self, max_retry_count: int = 1, seen: Callable[[], None] | None = None) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self._seen = seen
 
     async def prepare_for_next_attempt_async(
         self,
@@ -44,6 +49,8 @@ class LenientRateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
         """Wait as the 429 asks (plus jitter), then try again."""
         if response is None:
             raise error or RuntimeError("a rate-limit retry without a response")
+        if self._seen is not None:
+            self._seen()
         state.next_attempt_requested = True
         await asyncio.sleep(retry_after(response.headers) + random.random())
         state.increment_current_attempt()

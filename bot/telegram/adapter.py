@@ -277,6 +277,7 @@ class TelegramAdapter:
                 await send()
                 return
             except RetryAfter as error:
+                self.services.metrics.rate_limit_seen(PLATFORM)
                 seconds = retry_seconds(error)
                 self.pacer.pause_chat(chat, seconds)
                 if attempt == REPLY_ATTEMPTS:

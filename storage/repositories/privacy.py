@@ -10,6 +10,7 @@ giver's and receiver's user ids): they are replaced there by a keyed hash, so a 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -62,7 +63,8 @@ _COLUMNS: dict[str, tuple[str, str]] = {
         "checkin WHERE member_id = :member_id ORDER BY checked_in_at",
     ),
     "gifts": (
-        "key, giver_id, receiver_id, points, value_tags, reason, given_at, revoked",
+        "key, giver_id, receiver_id, points, value_tags, reason, given_at, revoked, channel,"
+        " channel_name",
         "gift WHERE giver_id = :member_id OR receiver_id = :member_id ORDER BY given_at",
     ),
     "referrals": (
@@ -74,6 +76,20 @@ _COLUMNS: dict[str, tuple[str, str]] = {
         "outbox WHERE member_id = :member_id ORDER BY id",
     ),
     "opt_outs": ("category, since", "opt_out WHERE member_id = :member_id ORDER BY category"),
+    "nudges": (
+        "kind, dedupe_key, planned_at",
+        "nudge WHERE member_id = :member_id ORDER BY planned_at, dedupe_key",
+    ),
+    # Broadcasts whose audience they were drawn into (held back: they were not sent it).
+    "broadcasts": (
+        "b.id, b.segment, b.body, b.started_at, bm.holdout",
+        "broadcast_member bm JOIN broadcast b ON b.id = bm.broadcast_id"
+        " WHERE bm.member_id = :member_id ORDER BY b.id",
+    ),
+    "broadcasts_written": (
+        "id, segment, body, status, created_at, started_at",
+        "broadcast WHERE author_id = :member_id ORDER BY id",
+    ),
 }
 _QUERIES = {
     name: (tuple(c.strip().split(".")[-1] for c in columns.split(",")),
@@ -119,6 +135,17 @@ _JOURNALS = Query(
     " OR id IN (SELECT journal_id FROM gift WHERE receiver_id = :member_id)"
 )
 _SET_META = Query("UPDATE journal SET meta = :meta WHERE id = :id")
+# Broadcasts they received or wrote, whose text may name them (staff's free text): the text is
+# rewritten where it does, in the broadcast and in each of its queued messages.
+_BROADCASTS = Query(
+    "SELECT id, body FROM broadcast WHERE author_id = :member_id OR id IN"
+    " (SELECT broadcast_id FROM broadcast_member WHERE member_id = :member_id)"
+)
+_SET_BODY = Query("UPDATE broadcast SET body = :body WHERE id = :id")
+_BROADCAST_MESSAGES = Query(
+    "SELECT id, params FROM outbox WHERE dedupe_key LIKE :prefix AND lower(params) LIKE :needle"
+)
+_SET_PARAMS = Query("UPDATE outbox SET params = :params WHERE id = :id")
 _MESSAGES_TO = Query(
     "UPDATE outbox SET params = '{{}}', last_error = NULL WHERE member_id = :member_id"
 )
@@ -133,6 +160,7 @@ _KEY_COLUMNS = (
     ("outbox", "dedupe_key"),
     ("outbox", "params"),
     ("outbox", "last_error"),
+    ("nudge", "dedupe_key"),
 )
 _REPLACE = {
     (table, column): Query(
@@ -193,6 +221,7 @@ class SqlPrivacyRepository:
         """Erase what names the member, keep every amount, remember the tombstones."""
         member = {"member_id": target.member_id}
         texts = self._erase_free_text(target, marker)
+        texts += self._erase_broadcast_texts(target, marker)
         # The reasons of their gifts also travel in the notifications to the other person.
         reasons = [str(r[0]) for r in self._sql.all(_REASONS, member)]
         replacements = [
@@ -239,6 +268,27 @@ class SqlPrivacyRepository:
                 changed += 1
         return changed
 
+    def _erase_broadcast_texts(self, target: ForgetTarget, marker: str) -> int:
+        """Their names, as whole words in any case, replaced in the text of broadcasts they
+        received or wrote and in those broadcasts' messages (to them and to everyone else)."""
+        pattern = _names_pattern(_names(target))
+        if pattern is None:
+            return 0
+        changed = 0
+        for broadcast_id, body in self._sql.all(_BROADCASTS, {"member_id": target.member_id}):
+            erased = pattern.sub(marker, str(body))
+            if erased == body:
+                continue
+            self._sql.run(_SET_BODY, {"id": broadcast_id, "body": erased})
+            changed += 1
+            for name in _names(target):
+                params = {"prefix": f"broadcast:{broadcast_id}:%", "needle": f"%{name.lower()}%"}
+                for message_id, text in self._sql.all(_BROADCAST_MESSAGES, params):
+                    rewritten = json.dumps(_rewrite(json.loads(text), pattern, marker))
+                    self._sql.run(_SET_PARAMS, {"id": message_id, "params": rewritten})
+                    changed += 1
+        return changed
+
     def forgotten(self, identity_hash: str) -> bool:
         """True when an identity with this keyed hash was forgotten."""
         return self._sql.one(_FORGOTTEN, {"hash": identity_hash}) is not None
@@ -260,3 +310,28 @@ class SqlPrivacyStore:
         """`work` in one transaction (committed when it returns)."""
         result: T = self._run_sql(lambda sql: work(SqlPrivacyRepository(sql)), write=write)
         return result
+
+
+def _names(target: ForgetTarget) -> list[str]:
+    """Every text that names the member: name, chat names, usernames and @usernames."""
+    names = {target.name, *target.names, *target.usernames, *(f"@{u}" for u in target.usernames)}
+    return sorted(names - {""}, key=len, reverse=True)
+
+
+def _names_pattern(names: Sequence[str]) -> re.Pattern[str] | None:
+    """One case-insensitive pattern matching any of `names` as a whole word (longest first)."""
+    if not names:
+        return None
+    alternatives = "|".join(re.escape(name) for name in names)
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def _rewrite(value: Any, pattern: re.Pattern[str], marker: str) -> Any:
+    """`value` (JSON) with every string's matches of `pattern` replaced by `marker`."""
+    if isinstance(value, str):
+        return pattern.sub(marker, value)
+    if isinstance(value, list):
+        return [_rewrite(item, pattern, marker) for item in value]
+    if isinstance(value, dict):
+        return {key: _rewrite(item, pattern, marker) for key, item in value.items()}
+    return value

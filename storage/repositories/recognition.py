@@ -26,12 +26,13 @@ _PAIR_GIVEN = Query(
 )
 _INSERT = Query(
     "INSERT INTO gift (key, journal_id, giver_id, receiver_id, points, value_tags, reason,"
-    " period, day, lot_id, given_at, revoked) VALUES (:key, :journal_id, :giver_id,"
-    " :receiver_id, :points, :value_tags, :reason, :period, :day, :lot_id, :given_at, :revoked)"
+    " period, day, lot_id, given_at, revoked, channel, channel_name) VALUES (:key, :journal_id,"
+    " :giver_id, :receiver_id, :points, :value_tags, :reason, :period, :day, :lot_id,"
+    " :given_at, :revoked, :channel, :channel_name)"
 )
 _GET = Query(
     "SELECT key, journal_id, giver_id, receiver_id, points, value_tags, reason, period, day,"
-    " lot_id, given_at, revoked FROM gift WHERE key = :key"
+    " lot_id, given_at, revoked, channel, channel_name FROM gift WHERE key = :key"
 )
 _REVOKE = Query("UPDATE gift SET revoked = :yes WHERE key = :key AND revoked = :no")
 # Members who opted out of leaderboards (`/settings leaderboard off`) are left out here too.
@@ -43,8 +44,9 @@ _TOP = Query(
 
 _RECENT = Query(
     "SELECT key, journal_id, giver_id, receiver_id, points, value_tags, reason, period, day,"
-    " lot_id, given_at, revoked FROM gift WHERE (giver_id = :member_id OR receiver_id ="
-    " :member_id) AND revoked = :no ORDER BY journal_id DESC LIMIT :limit"
+    " lot_id, given_at, revoked, channel, channel_name FROM gift"
+    " WHERE (giver_id = :member_id OR receiver_id = :member_id) AND revoked = :no"
+    " ORDER BY journal_id DESC LIMIT :limit"
 )
 
 
@@ -96,6 +98,8 @@ class SqlRecognitionRepository:
                 "lot_id": gift.lot_id,
                 "given_at": self._sql.flavor.bind_time(gift.given_at),
                 "revoked": gift.revoked,
+                "channel": gift.channel,
+                "channel_name": gift.channel_name,
             },
         )
 
@@ -132,4 +136,6 @@ class SqlRecognitionRepository:
             lot_id=row[9],
             given_at=self._sql.flavor.read_time(row[10]),
             revoked=bool(row[11]),
+            channel=row[12],
+            channel_name=row[13],
         )

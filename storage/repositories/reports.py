@@ -16,6 +16,7 @@ from core.lift import GroupSums
 from core.report_figures import (
     BroadcastCount,
     ChallengeCount,
+    ChannelGifts,
     Flow,
     MemberCounts,
     OutboxCount,
@@ -113,6 +114,12 @@ _VALUES = Query(
     " jsonb_array_elements_text(g.value_tags::jsonb) t(value)"
     " WHERE g.given_at >= :start AND g.given_at < :end AND g.revoked = :no"
     " GROUP BY t.value ORDER BY SUM(g.points) DESC, t.value",
+)
+# Through ix_gift_given_at; one row per (channel, giver, receiver), at most one per gift.
+_CHANNEL_GIFTS = Query(
+    "SELECT channel, MAX(channel_name), giver_id, receiver_id, COUNT(*), SUM(points) FROM gift"
+    " WHERE given_at >= :start AND given_at < :end AND revoked = :no"
+    " GROUP BY channel, giver_id, receiver_id"
 )
 _OUTBOX = Query(
     "SELECT category, status, COUNT(*) FROM outbox"
@@ -221,6 +228,20 @@ class SqlReportReader:
         return [
             ValueCount(value=str(r[0]), gifts=int(r[1]), points=int(r[2]))
             for r in self._sql.all(_VALUES, self._range(start, end))
+        ]
+
+    def channel_gifts(self, start: datetime, end: datetime) -> list[ChannelGifts]:
+        """Gifts by channel, giver and receiver in the period."""
+        return [
+            ChannelGifts(
+                channel=None if r[0] is None else str(r[0]),
+                channel_name=None if r[1] is None else str(r[1]),
+                giver_id=int(r[2]),
+                receiver_id=int(r[3]),
+                gifts=int(r[4]),
+                points=int(r[5]),
+            )
+            for r in self._sql.all(_CHANNEL_GIFTS, self._range(start, end))
         ]
 
     def outbox(self, start: datetime, end: datetime) -> list[OutboxCount]:

@@ -25,6 +25,14 @@ def _history(testbot: BotUnderTest) -> int:
     testbot.say(f"/award @{NAME} 200 thanks Zoraida for the review", as_="sam")
     asked = testbot.say("/redeem cookie", as_=NAME)
     testbot.say(next(b for b in asked.buttons if b.startswith("/confirm ")), as_=NAME)
+    # A broadcast to everyone whose text names her (staff's free text), and a nudge a week on
+    # (the daily challenge ends the next day).
+    said = testbot.say(
+        "/broadcast all holdout:0 Thank you Zoraida! Double points Sunday", as_="sam"
+    )
+    testbot.say(said.buttons[-3], as_="sam")  # Send now
+    testbot.clock.advance(days=7)
+    assert testbot.services.nudges.plan(testbot.clock.now()).queued == 1
     return member.id
 
 
@@ -70,6 +78,13 @@ def test_export_lists_every_journal_of_the_member(testbot: BotUnderTest) -> None
     assert data["purchases"][0]["receipt"] == "R-1"
     assert data["messages"] and all(m["params"] for m in data["messages"])
     assert data["journals"][2]["meta"]["ref"] == "thanks Zoraida for the review"
+    assert [n["kind"] for n in data["nudges"]] == ["challenge_ending"]
+    (broadcast,) = data["broadcasts"]
+    assert broadcast["body"] == "Thank you Zoraida! Double points Sunday"
+    assert broadcast["holdout"] is False
+    assert data["broadcasts_written"] == []
+    sent = [m for m in data["messages"] if m["category"] == "broadcast"]
+    assert len(sent) == 1 and "Zoraida" in json.dumps(sent[0]["params"])
 
 
 def test_only_admins_export_or_forget_someone_else_with_an_audit_row(
@@ -138,8 +153,38 @@ def test_forget_erases_every_mention_and_keeps_the_ledger(testbot: BotUnderTest)
     with testbot.services.database.engine.connect() as conn:
         birthday = conn.execute(text("SELECT birthday FROM member WHERE id = :m"), {"m": member_id})
         assert birthday.scalar() is None
+        body = conn.execute(text("SELECT body FROM broadcast")).scalar()
+        assert body == "Thank you Erased member! Double points Sunday"
+        # Who was in the audience stays (ids only): the broadcast's lift figures are unchanged.
+        audience = text("SELECT COUNT(*) FROM broadcast_member WHERE member_id = :m")
+        assert conn.execute(audience, {"m": member_id}).scalar() == 1
+        nudges = text("SELECT kind FROM nudge WHERE member_id = :m")
+        assert [r[0] for r in conn.execute(nudges, {"m": member_id})] == ["challenge_ending"]
     privacy = testbot.services.privacy
     assert privacy is not None and privacy.forgotten("telegram", f"id-{NAME}")
     # A fresh /start makes a new membership; the erased one stays erased.
     assert testbot.say("/start", as_=NAME).keys[0] == "start.welcome"
     assert testbot.member(NAME).id != member_id
+
+
+def test_joining_again_after_forget_earns_no_welcome_bonus_or_referral(
+    testbot: BotUnderTest,
+) -> None:
+    _history(testbot)
+    invite = f"ref-{testbot.member('sam').code}"
+    asked = testbot.say("/forget", as_=NAME)
+    testbot.say(next(b for b in asked.buttons if b.startswith("/forget me ")), as_=NAME)
+
+    again = testbot.say(f"/start {invite}", as_=NAME)
+    assert again.keys[0] == "start.welcome"
+    assert "start.returning" in again.keys
+    assert "start.bonus" not in again.keys and "start.referred" not in again.keys
+    assert "there is no welcome bonus or referral reward this time" in again.plain
+    assert testbot.services.loyalty.balance(testbot.member(NAME).id).available == 0
+    assert testbot.say("/start", as_=NAME).keys[0] == "start.again"  # a member now
+
+    # Someone new with the same invitation gets both (the program has not changed).
+    newcomer = testbot.say(f"/start {invite}", as_="yusuf")
+    assert {"start.bonus", "start.referred"} <= set(newcomer.keys)
+    assert "start.returning" not in newcomer.keys
+    assert testbot.services.loyalty.balance(testbot.member("yusuf").id).available == 25

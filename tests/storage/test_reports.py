@@ -22,10 +22,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 from PIL import Image
 
-from bot.report_views import report_csv, report_json
+from bot.report_views import report_csv, report_json, report_text
 from core.model import Role
 from tests.testbot import BotUnderTest
 
@@ -179,3 +183,56 @@ def test_loyalty_report_prints_json_csv_and_text(testbot: BotUnderTest, migrated
     )
     assert backwards.exit_code == 2 and "must run forwards" in backwards.output
     assert runner.invoke(app, ["report", "--format", "xml"], env=env).exit_code == 2
+
+
+def test_the_report_names_journal_kinds_and_categories_in_the_readers_language(
+    testbot: BotUnderTest,
+) -> None:
+    _history(testbot)
+    reports = testbot.services.reports
+    assert reports is not None
+    report = reports.for_text("month")
+    renderer = testbot.services.renderer
+    turkish = report_text(report, renderer, "tr").splitlines()
+    assert "  ödüller ve hoş geldin puanları: 275" in turkish
+    assert "  alışverişler: 12" in turkish
+    assert any(line.startswith("  kullanılan ödüller: ") for line in turkish)
+    assert any(line.startswith("Hesap mesajları: gönderilen ") for line in turkish)
+    english = report_text(report, renderer, "en").splitlines()
+    assert "  awards and welcome points: 275" in english
+    assert any(line.startswith("Account messages: sent ") for line in english)
+    for raw in ("award", "earn", "redeem", "transactional"):  # no raw word in either language
+        assert not any(line.strip().startswith(f"{raw}:") for line in turkish + english), raw
+    # Scripts still read the words themselves.
+    assert set(report.section("liability").data["movement_by_kind"]) == {"award", "earn", "redeem"}
+
+
+def test_every_journal_kind_has_a_name_in_every_language() -> None:
+    from bot.i18n import shipped_catalogs
+    from core.model import JournalKind
+
+    catalogs = shipped_catalogs()
+    for language in ("en", "tr"):
+        missing = [k for k in JournalKind if not catalogs.entry(f"report.kind.{k.value}", language)]
+        assert missing == [], language
+
+
+def test_loyalty_report_starts_without_the_chat_app(migrated_url: str, tmp_path: Path) -> None:
+    """Start-up is most of a short report's time: the report imports neither the chat
+    platforms, the router and its commands, metrics, images nor Alembic."""
+    heavy = ("alembic", "mako", "pygments", "matplotlib", "PIL", "segno", "telegram",
+             "slack_sdk", "slack_bolt", "prometheus_client", "starlette", "apscheduler",
+             "bot.router", "bot.commands", "bot.outbox.dispatcher")  # fmt: skip
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = ['loyalty', 'report', '--format', 'json']\n"
+        "try:\n    runpy.run_module('bot', run_name='__main__')\n"
+        "except SystemExit as done:\n    assert not done.code, done.code\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "DATABASE_URL": migrated_url, "LOYALTY_ENV": "development"}
+    ran = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=tmp_path)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["liability_points"] == 0
+    assert ran.stderr.strip().splitlines()[-1] == "[]"

@@ -15,7 +15,8 @@ def test_quick_reports_benchmark_measures_three_sides(monkeypatch: pytest.Monkey
     assert history.journals_in_range == result.sizes.journals  # every seeded journal counts
     assert 0 < default.journals_in_range < history.journals_in_range
     for period in result.periods:
-        assert len(period.cli) == len(period.in_process) == len(period.bare) == 2
+        assert len(period.cli) == len(period.cli_cached) == len(period.in_process) == 2
+        assert len(period.bare) == 2
         assert all(mb > 0 for mb in period.cli_mb)
     assert "ix_lot_expiry_due" in result.indexes["whole history"]["expiring"]
     assert "| whole history | 5,000 |" in result.markdown()
