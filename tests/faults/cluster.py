@@ -101,10 +101,11 @@ class Worker:
         """The running process's id."""
         return self._process.pid if self.alive and self._process is not None else None
 
-    def start(self, timeout: float = 60.0, attempts: int = 3) -> int:
+    def start(self, timeout: float = 120.0, attempts: int = 3) -> int:
         """Start a process and wait until it answers /healthz; a process that exits while
         starting (its database connection was cut, say) is started again, as a supervisor
-        does. How many starts it took."""
+        does. How many starts it took. (`timeout` is generous: with other test runs loading
+        both cores, a worker once took over 60 s to answer its first /healthz.)"""
         for attempt in range(1, attempts + 1):
             try:
                 self._start_once(timeout)
