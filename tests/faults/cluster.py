@@ -85,6 +85,7 @@ class Worker:
         self._process: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self.lives: list[Life] = []
+        self.start_seconds: list[float] = []  # from each start to its first /healthz answer
 
     @property
     def database_url(self) -> str:
@@ -138,6 +139,7 @@ class Worker:
                 raise WorkerExited(f"worker {self.index} exited at start:\n{self.log()}")
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    self.start_seconds.append(time.monotonic() - life.started)
                     return
             time.sleep(0.05)
         raise AssertionError(f"worker {self.index} never became healthy:\n{self.log()}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import statistics
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -218,6 +219,13 @@ async def _settle(deliveries: list[Delivery], engine: Engine) -> None:
         await asyncio.sleep(0.5)
 
 
+def _spread(values: list[float]) -> str:
+    """Median (min-max) of `values`."""
+    if not values:
+        return "-"
+    return f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
+
+
 def _check(
     run: Run,
     engine: Engine,
@@ -252,6 +260,8 @@ def _check(
         f"\n  faults injected: {dict(injected | platform_faults)}"
         f"\n  PostgreSQL was restarted {injected[POSTGRES_RESTART]} time(s) under load"
         f" (pg_ctl restart -m fast took {run.chaos.restart_seconds or 0:.2f} s)"
+        f"\n  a worker took {_spread([t for w in cluster.workers for t in w.start_seconds])} s"
+        " from its start to its first /healthz answer"
         f"\n  messages sent: telegram {messages.telegram}, slack {messages.slack};"
         f" peak telegram sends in 1 s: {peak} (limit {TELEGRAM_LIMIT};"
         f" {peak_all} counting the calls the fake failed on purpose),"
