@@ -72,8 +72,9 @@ def _services(settings: Settings) -> Services:
 
 
 def _chat() -> None:
-    from bot.console import Console
+    from bot.console import Console, log_to_file
     from bot.scheduler import catch_up, tier_jobs
+    from core.errors import StorageUnavailable
 
     services = _services(_settings())
     # A piped script that is not UTF-8 must not stop the console: such lines are answered
@@ -82,8 +83,12 @@ def _chat() -> None:
         sys.stdin.reconfigure(errors="surrogateescape")
     try:
         # No scheduler runs beside the console: bring a demo database up to date once, quietly.
-        catch_up(services.loyalty, tier_jobs(services.gamification))
-        Console(services, sys.stdout).run(sys.stdin, interactive=sys.stdin.isatty())
+        try:
+            catch_up(services.loyalty, tier_jobs(services.gamification))
+        except StorageUnavailable as error:  # reading may still work: let the operator look
+            typer.echo(f"The database is {error.reason}: due points were not released.", err=True)
+        log = log_to_file()
+        Console(services, sys.stdout, log).run(sys.stdin, interactive=sys.stdin.isatty())
     finally:
         services.close()
 

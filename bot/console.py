@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.bootstrap import Services
-from bot.replies import Reply
+from bot.replies import Line, Reply
 from bot.requests import ChatRequest
 from core.model import Identity, Role
 from core.text import shown
@@ -30,14 +30,33 @@ _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 # Where the console saves the files a reply carries (report charts, a member's export).
 FILES = Path("loyalty-files")
+# The terminal is the chat, so log records (an unexpected failure's traceback) go here.
+LOG = FILES / "console.log"
+# Replies after which the operator is told where the log is.
+_LOGGED = frozenset({"error.unexpected", "error.storage_unavailable"})
+
+
+def log_to_file(path: Path = LOG) -> Path:
+    """Send log records to `path` instead of the terminal, where they would land between the
+    chat's lines; the console points to the file when a reply says something went wrong."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if type(handler) is logging.StreamHandler:  # stderr; a FileHandler is a subclass
+            root.removeHandler(handler)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    return path
 
 
 class Console:
     """Reads chat lines and prints the bot's replies."""
 
-    def __init__(self, services: Services, out: TextIO) -> None:
+    def __init__(self, services: Services, out: TextIO, log: Path | None = None) -> None:
         self.services = services
         self.out = out
+        self.log = log  # where log records go, if not to the terminal (see log_to_file)
         self.speaker = self._identity(DEFAULT_SPEAKER)
         # Delivery keys stand in for receipts and key awards: a new session must never reuse
         # one, or its commands would replay (or conflict with) the last session's.
@@ -72,8 +91,16 @@ class Console:
                 self._print(self.services.router.handle(request))
         except Exception:
             log.exception("console line failed (delivery %s)", key)
-            apology = self.services.renderer.text(Reply.say("error.unexpected"), "en")
-            self.out.write(apology + "\n")
+            # Not through _print: finding the speaker's language reads the database, which may
+            # be what failed.
+            renderer = self.services.renderer
+            self.out.write(renderer.text(Reply.say("error.unexpected"), "en") + "\n")
+            self._point_to_log("en")
+
+    def _point_to_log(self, language: str) -> None:
+        if self.log is not None:
+            line = Line("console.logged", {"path": str(self.log)})
+            self.out.write(self.services.renderer.line(line, language) + "\n")
 
     def _switch(self, args: tuple[str, ...]) -> None:
         if not 1 <= len(args) <= 2 or not _NAME.fullmatch(args[0]) or args[0] == "@":
@@ -108,6 +135,8 @@ class Console:
             path = FILES / Path(upload.filename).name
             path.write_bytes(upload.data)
             self.out.write(f"  📎 {path} ({len(upload.data):,} bytes)\n")
+        if any(line.key in _LOGGED for line in reply.lines):
+            self._point_to_log(language)
         self.out.flush()
 
     def _member_language(self) -> str | None:

@@ -20,7 +20,7 @@ from bot.requests import MAX_LINE, ChatRequest
 from core import deliveries
 from core.attempts import CARD_TOKENS
 from core.deliveries import DeliveryTaken
-from core.errors import DomainError, NotEnrolled
+from core.errors import DomainError, NotEnrolled, StorageUnavailable
 from core.gamification import Gamification
 from core.loyalty import Loyalty
 from core.model import Member, Role
@@ -84,11 +84,13 @@ Handler = Callable[[Context], Reply]
 
 def outcome_of(reply: Reply) -> str:
     """What became of a request, for metrics: ok, usage, denied, unknown, error (a domain
-    error's reply) or unexpected (the apology)."""
+    error's reply), unavailable (the database could not serve it) or unexpected (the apology)."""
     key = reply.lines[0].key if reply.lines else ""
     prefix = key.partition(".")[0]
     if key == "error.unexpected":
         return "unexpected"
+    if key == "error.storage_unavailable":
+        return "unavailable"
     if key == "unknown_command":
         return "unknown"
     return {"usage": "usage", "denied": "denied", "error": "error", "line": "usage"}.get(
@@ -143,6 +145,9 @@ class Router:
         identity = request.identity
         try:
             member = self.loyalty.identify(identity.platform, identity.external_id)
+        except StorageUnavailable as error:
+            log.error("identifying the sender of %s: the database is %s", request.key, error.reason)
+            return Reply.say("error.storage_unavailable")
         except Exception:
             log.exception("identifying the sender of %s failed", request.key)
             return Reply.say("error.unexpected")
@@ -190,6 +195,12 @@ class Router:
             return Reply.say(f"error.{error.code}", **self._shown(error.params))
         except DeliveryTaken:  # another worker handled this delivery: no answer from here
             raise
+        except StorageUnavailable as error:  # not a bug: one line in the log, no traceback
+            log.error("command /%s: the database is %s (delivery %s)",
+                      request.command, error.reason, request.key)  # fmt: skip
+            if (delivery := deliveries.current()) is not None:
+                delivery.failed = True  # left pending: handled again after its lease
+            return Reply.say("error.storage_unavailable")
         except Exception:
             log.exception("command /%s failed (delivery %s)", request.command, request.key)
             if (delivery := deliveries.current()) is not None:

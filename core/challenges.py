@@ -10,6 +10,7 @@ target in the open period takes the reward back through the ledger's claw-back p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
@@ -83,6 +84,32 @@ class _Opened:
     day: date
     state: ChallengeState
 
+    def counted(
+        self,
+        member_id: int,
+        kinds: frozenset[ChallengeKind],
+        source: str,
+        at: datetime,
+        *,
+        by_member: bool = False,
+        quiet: bool = False,
+        items: bool = True,
+        new: Fact | None = None,
+    ) -> _Counted:
+        """The event to count, on the local day and in the zone this read found."""
+        return _Counted(
+            member_id=member_id,
+            day=self.day,
+            zone=self.zone,
+            kinds=kinds,
+            source=source,
+            at=at,
+            by_member=by_member,
+            quiet=quiet,
+            items=items,
+            new=new,
+        )
+
 
 class ChallengeTracker:
     """Counts events towards the program's challenges, inside the event's transaction."""
@@ -145,23 +172,11 @@ class ChallengeTracker:
             for n, item in enumerate(event.items)
         ]
         # Without item lines a purchase moves no products or categories challenge.
-        self.count(
-            uow,
-            opened,
-            _Counted(
-                member_id=event.member_id,
-                day=opened.day,
-                zone=opened.zone,
-                kinds=PURCHASE_KINDS,
-                source=key,
-                at=event.occurred_at,
-                quiet=event.quiet,
-                items=bool(lines),
-                new=_fact(row),
-            ),
-            row,
-            lines,
-        )
+        counted = opened.counted(
+            event.member_id, PURCHASE_KINDS, key, event.occurred_at,
+            quiet=event.quiet, items=bool(lines), new=_fact(row),
+        )  # fmt: skip
+        self.count(uow, opened, counted, row, lines)
 
     def purchase_refunded(self, event: PurchaseRefunded, uow: UnitOfWork) -> None:
         """A refund is a negative fact of its purchase: it takes back what that gave."""
@@ -171,80 +186,51 @@ class ChallengeTracker:
         key = f"refund:{event.refund_id}"
         row = replace(purchase, key=key, amount_minor=-event.amount_minor)
         opened = self.open(uow, event.member_id, event.occurred_at, PURCHASE_KINDS, purchase.day)
-        self.count(
-            uow,
-            opened,
-            _Counted(
-                member_id=event.member_id,
-                day=purchase.day,
-                zone=opened.zone,
-                kinds=PURCHASE_KINDS,
-                source=key,
-                at=event.occurred_at,
-            ),
-            row,
-        )
+        counted = opened.counted(event.member_id, PURCHASE_KINDS, key, event.occurred_at)
+        self.count(uow, opened, counted, row)
 
     def checked_in(self, event: CheckedIn, uow: UnitOfWork) -> None:
         """A check-in is a visit on the member's local day."""
-        opened = self.open(uow, event.member_id, event.occurred_at, VISIT_KINDS)
         key = f"checkin:{event.store_id}:{event.day.isoformat()}"
-        row = FactRow(key=key, ref=key, kind=FactKind.CHECKIN, day=opened.day, store=event.store_id)
-        self.count(
-            uow,
-            opened,
-            _Counted(
-                member_id=event.member_id,
-                day=opened.day,
-                zone=opened.zone,
-                kinds=VISIT_KINDS,
-                source=key,
-                at=event.occurred_at,
-                by_member=True,
-                new=_fact(row),
-            ),
-            row,
-        )
+        self._count_new(
+            uow, event.member_id, event.occurred_at, VISIT_KINDS,
+            lambda day: FactRow(key=key, ref=key, kind=FactKind.CHECKIN, day=day,
+                                store=event.store_id),
+            by_member=True,
+        )  # fmt: skip
 
     def points_awarded(self, event: PointsAwarded, uow: UnitOfWork) -> None:
         """An awarded program action (a review, a share) counts towards actions challenges."""
         if event.action is None or event.action not in self._counted_actions:
             return
-        opened = self.open(uow, event.member_id, event.occurred_at, ACTION_KINDS)
-        key = f"action:{event.journal_id}"
-        row = FactRow(key=key, ref=key, kind=FactKind.ACTION, day=opened.day, action=event.action)
-        self.count(
-            uow,
-            opened,
-            _Counted(
-                member_id=event.member_id,
-                day=opened.day,
-                zone=opened.zone,
-                kinds=ACTION_KINDS,
-                source=key,
-                at=event.occurred_at,
-                new=_fact(row),
-            ),
-            row,
-        )
+        key, action = f"action:{event.journal_id}", event.action
+        self._count_new(
+            uow, event.member_id, event.occurred_at, ACTION_KINDS,
+            lambda day: FactRow(key=key, ref=key, kind=FactKind.ACTION, day=day, action=action),
+        )  # fmt: skip
+
+    def _count_new(
+        self,
+        uow: UnitOfWork,
+        member_id: int,
+        at: datetime,
+        kinds: frozenset[ChallengeKind],
+        fact_on: Callable[[date], FactRow],
+        *,
+        by_member: bool = False,
+    ) -> None:
+        """Count one new fact made on the member's local day (known only after the read)."""
+        opened = self.open(uow, member_id, at, kinds)
+        row = fact_on(opened.day)
+        counted = opened.counted(member_id, kinds, row.key, at, by_member=by_member, new=_fact(row))
+        self.count(uow, opened, counted, row)
 
     def joined(self, uow: UnitOfWork, member_id: int, challenge: Challenge, now: datetime) -> None:
         """Count what the member did earlier today towards a challenge they just joined."""
         kinds = frozenset({challenge.kind})
         opened = self.open(uow, member_id, now, kinds)
-        self.count(
-            uow,
-            opened,
-            _Counted(
-                member_id=member_id,
-                day=opened.day,
-                zone=opened.zone,
-                kinds=kinds,
-                source=f"join:{challenge.id}",
-                at=now,
-                by_member=True,
-            ),
-        )
+        counted = opened.counted(member_id, kinds, f"join:{challenge.id}", now, by_member=True)
+        self.count(uow, opened, counted)
 
     def _all_closed(self, made: datetime, now: datetime) -> bool:
         """True when every window that can hold `made` (in any time zone) ended before `now`."""

@@ -16,6 +16,16 @@ class DomainError(Exception):
         self.params: dict[str, object] = params
 
 
+class StorageUnavailable(Exception):
+    """The database could not take the unit of work (unreachable, busy past every retry, full
+    or read-only). Nothing was written, and the same request may well succeed later, so the
+    edge answers "try again" (a chat line, an HTTP 503) instead of an unexpected failure."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "busy", "full", "read-only" or "unreachable"
+
+
 class ProgramError(Exception):
     """The program file is invalid; the message names the field and what is wrong."""
 

@@ -15,11 +15,11 @@ from sqlalchemy.pool import PoolProxiedConnection
 from core import deliveries
 from core.bus import MessageBus
 from core.deliveries import DeliveryTaken
-from core.errors import DomainError
+from core.errors import DomainError, StorageUnavailable
 from core.model import Purpose
 from core.ports import RecognitionUnitOfWork
 from storage.engine import create_engine_for
-from storage.errors import is_transient
+from storage.errors import is_transient, unavailable_reason
 from storage.sql import Cursor, Sql, flavor_for
 from storage.uow import SqlUnitOfWork
 
@@ -100,6 +100,8 @@ class SqlDatabase:
                 raise
             except Exception as exc:
                 if attempt >= self._attempts or not is_transient(exc):
+                    if (reason := unavailable_reason(exc)) is not None:
+                        raise StorageUnavailable(reason) from exc
                     raise
                 log.info("retrying transaction (attempt %d): %s", attempt, exc)
                 if self.on_retry is not None:

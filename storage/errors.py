@@ -10,6 +10,10 @@ from sqlalchemy.exc import DBAPIError
 
 SQLITE_BUSY = 5
 SQLITE_LOCKED = 6
+SQLITE_READONLY = 8
+SQLITE_IOERR = 10
+SQLITE_FULL = 13
+SQLITE_CANTOPEN = 14
 
 # Unique keys two concurrent requests can both try to insert; the loser's re-run finds the
 # winner's row (same journal key or receipt, same chat identity) or draws a new member code.
@@ -43,6 +47,37 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, psycopg.Error):
         return _postgres_transient(exc)
     return False
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why the database cannot serve any unit of work right now ("busy", "full", "read-only",
+    "unreachable"), or None when the failure is the work's own (a bug, a constraint)."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    if isinstance(exc, sqlite3.OperationalError):
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        reasons = {
+            SQLITE_BUSY: "busy",
+            SQLITE_LOCKED: "busy",
+            SQLITE_FULL: "full",
+            SQLITE_READONLY: "read-only",
+            SQLITE_IOERR: "unreachable",
+            SQLITE_CANTOPEN: "unreachable",
+        }
+        return reasons.get(code, "busy" if "database is locked" in str(exc) else None)
+    if isinstance(exc, psycopg.Error):
+        state = exc.sqlstate or ""
+        if state == "53100":  # disk_full
+            return "full"
+        if state == "25006":  # read_only_sql_transaction: a standby, or a read-only server
+            return "read-only"
+        if state in _PG_RETRY_STATES or state == "55P03":  # lock_not_available
+            return "busy"
+        if state.startswith(("08", "53", "57P")) or (
+            isinstance(exc, psycopg.OperationalError) and not state
+        ):  # connection lost or refused, out of resources, shutting down
+            return "unreachable"
+    return None
 
 
 def _sqlite_transient(exc: sqlite3.Error) -> bool:

@@ -13,7 +13,7 @@ import psycopg
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
@@ -21,6 +21,7 @@ from core.bus import MessageBus
 from storage.database import SqlDatabase
 from storage.engine import create_engine_for
 from storage.migrate import alembic_config, upgrade
+from storage.tables import metadata
 
 
 class DatabaseProblem(Exception):
@@ -68,8 +69,8 @@ def _check_revision(engine: Engine, shown: str) -> None:
     head = scripts.get_current_head()
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
-    if current == head:
-        return
+    if current is not None and current == head:
+        return _check_schema(engine, shown, current)
     if current is None:
         raise DatabaseProblem(
             f"the database at {shown} is not migrated: run `loyalty db upgrade` first"
@@ -82,6 +83,36 @@ def _check_revision(engine: Engine, shown: str) -> None:
     raise DatabaseProblem(
         f"the database at {shown} is at revision {current}, not {head}: run `loyalty db upgrade`"
     )
+
+
+def _check_schema(engine: Engine, shown: str, revision: str) -> None:
+    """The revision is the head, yet every table and column must be there too: a database
+    made while a migration was later re-ordered (a development build's) says it is up to date
+    but lacks what the moved migration makes, and every command would fail on it."""
+    with engine.connect() as connection:
+        found = inspect(connection).get_multi_columns()
+    present = {
+        (table, column["name"]) for (_, table), columns in found.items() for column in columns
+    }
+    tables = {table for table, _ in present}
+    missing = [
+        table.name if table.name not in tables else f"{table.name}.{column.name}"
+        for table in metadata.sorted_tables
+        for column in table.columns
+        if (table.name, column.name) not in present
+    ]
+    if missing:
+        raise DatabaseProblem(
+            f"the database at {shown} says it is at revision {revision} but lacks"
+            f" {_listed(list(dict.fromkeys(missing)))}: it was made by a development build whose"
+            " migrations changed since; keep a copy and start from a new database"
+        )
+
+
+def _listed(names: list[str]) -> str:
+    """At most three names, then how many more."""
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return ", ".join(names[:3]) + more
 
 
 def _shown(url: str) -> str:

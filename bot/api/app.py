@@ -6,6 +6,7 @@ then FastAPI validates the JSON, and the handlers call one core use case each.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -37,6 +38,8 @@ from core.pos import ExternalPurchase, ExternalPurchaseResult
 from core.program import Program
 from core.results import RefundResult
 from core.text import normalize_receipt
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -254,6 +257,15 @@ def _install_error_shapes(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
         return JSONResponse(error.body.model_dump(), status_code=error.status)
+
+    @app.exception_handler(errors.StorageUnavailable)
+    async def storage_unavailable(
+        request: Request, error: errors.StorageUnavailable
+    ) -> JSONResponse:
+        # The till retries the same purchase id later: idempotency makes that safe.
+        log.error("%s %s: the database is %s", request.method, request.url.path, error.reason)
+        body = Problem(error="unavailable", message=f"the database is {error.reason}; retry later")
+        return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -251,11 +251,6 @@ class SqlChallengeRepository:
     def facts(self, member_id: int, first_day: date, last_day: date) -> list[Fact]:
         """The facts of a range of local days, a purchase net of its refunds."""
         flavor = self._sql.flavor
-        params = {
-            "member_id": member_id,
-            "first": flavor.bind_day(first_day),
-            "last": flavor.bind_day(last_day),
-        }
         return [
             Fact(
                 ref=row[0],
@@ -266,17 +261,12 @@ class SqlChallengeRepository:
                 net_minor=int(row[5]),
                 gross_minor=max(int(row[6]), 0),
             )
-            for row in self._sql.all(_FACTS, params)
+            for row in self._sql.all(_FACTS, self._days(member_id, first_day, last_day))
         ]
 
     def items(self, member_id: int, first_day: date, last_day: date) -> list[ItemFact]:
         """Purchase lines of a range of local days."""
         flavor = self._sql.flavor
-        params = {
-            "member_id": member_id,
-            "first": flavor.bind_day(first_day),
-            "last": flavor.bind_day(last_day),
-        }
         return [
             ItemFact(
                 ref=row[0],
@@ -286,8 +276,13 @@ class SqlChallengeRepository:
                 category=row[4],
                 amount_minor=int(row[5]),
             )
-            for row in self._sql.all(_ITEMS, params)
+            for row in self._sql.all(_ITEMS, self._days(member_id, first_day, last_day))
         ]
+
+    def _days(self, member_id: int, first_day: date, last_day: date) -> dict[str, object]:
+        """The parameters of a member's range of local days."""
+        bind = self._sql.flavor.bind_day
+        return {"member_id": member_id, "first": bind(first_day), "last": bind(last_day)}
 
     def state(
         self, member_id: int, periods: Sequence[str], joins: bool, zones: bool = False

@@ -254,3 +254,34 @@ def test_a_body_without_a_content_type_is_read_as_json(client: TestClient, ann: 
     del headers["Content-Type"]
     response = client.post(PURCHASES, content=raw, headers=headers)
     assert (response.status_code, response.json()["receipt"]) == (201, "R-CT")
+
+
+def test_a_database_that_cannot_write_is_503_with_retry_after(tmp_path: Path) -> None:
+    path = tmp_path / "shop.db"
+    ready = build(Settings(database_url=f"sqlite:///{path}", _env_file=None), migrate=True)
+    identity = Identity(platform="telegram", external_id="1", display_name="Ann", username="ann")
+    code = ready.loyalty.enroll(identity).member.code
+    ready.close()
+    settings = Settings(
+        database_url=f"sqlite:///file:{path}?mode=ro&uri=true",  # as a full or read-only disk
+        pos_webhook_secret=SECRET,
+        _env_file=None,
+    )
+    services = build(settings, migrate=False)
+    try:
+        app = Starlette(routes=PurchaseApiComponent(services).routes())
+        with TestClient(app) as client:
+            answer = post(client, PURCHASES, purchase(code))
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["Retry-After"] == "5"
+        assert answer.json()["error"] == "unavailable"
+        assert "read-only" in answer.json()["message"]
+    finally:
+        services.close()
+    # Nothing was written: the till's retry, once the database can write, earns once.
+    writable = build(Settings(database_url=f"sqlite:///{path}", _env_file=None), migrate=False)
+    try:
+        ann = writable.loyalty.identify("telegram", "1")
+        assert ann is not None and writable.loyalty.balance(ann.id).pending == 0
+    finally:
+        writable.close()

@@ -5,34 +5,20 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-LOYALTY = Path(sys.executable).with_name("loyalty")
+from tests.e2e.console_support import LOYALTY, Chat, console_chat
 
 
 @pytest.fixture
-def chat(tmp_path: Path):  # type: ignore[no-untyped-def]
+def chat(tmp_path: Path) -> Chat:
     """Run `loyalty chat` on one SQLite file; each call pipes a script and returns stdout."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'loyalty.db'}"}
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    env.pop("SLACK_BOT_TOKEN", None)
-
-    def run(*lines: str) -> str:
-        done = subprocess.run(
-            [str(LOYALTY), "chat"], input="\n".join(lines) + "\n", capture_output=True,
-            text=True, env=env, cwd=tmp_path, timeout=60, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        assert "Traceback" not in done.stdout + done.stderr
-        return done.stdout
-
-    return run
+    return console_chat(tmp_path)
 
 
-def test_join_earn_balance_redeem_refund_and_bad_input(chat) -> None:  # type: ignore[no-untyped-def]
+def test_join_earn_balance_redeem_refund_and_bad_input(chat: Chat) -> None:
     out = chat(
         "/as sam staff",
         "/as ann",
@@ -93,7 +79,7 @@ def test_join_earn_balance_redeem_refund_and_bad_input(chat) -> None:  # type: i
     assert "I understand commands like /balance" in out
 
 
-def test_settings_change_language_and_notifications(chat) -> None:  # type: ignore[no-untyped-def]
+def test_settings_change_language_and_notifications(chat: Chat) -> None:
     out = chat(
         "/as ann",
         "/start",
@@ -124,7 +110,7 @@ def test_settings_change_language_and_notifications(chat) -> None:  # type: igno
     assert "Kullanım: /settings" in out
 
 
-def test_tier_multiplier_progress_and_perks(chat) -> None:  # type: ignore[no-untyped-def]
+def test_tier_multiplier_progress_and_perks(chat: Chat) -> None:
     out = chat(
         "/as sam staff",
         "/as ann",
@@ -148,7 +134,7 @@ def test_tier_multiplier_progress_and_perks(chat) -> None:  # type: ignore[no-un
     assert "✨ Silver perks: Free extra shot" in out
 
 
-def test_a_second_session_never_replays_the_first(chat) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_session_never_replays_the_first(chat: Chat) -> None:
     first = chat(
         "/as sam staff", "/as ann", "/start", "/as sam", "/award @ann 10 tidy", "/earn @ann 5"
     )
@@ -161,7 +147,7 @@ def test_a_second_session_never_replays_the_first(chat) -> None:  # type: ignore
     assert "⏳ +10 pending until" in second
 
 
-def test_piped_scripts_read_as_transcripts(chat, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_piped_scripts_read_as_transcripts(chat: Chat, tmp_path: Path) -> None:
     out = chat("\ufeff/as ann", "/start", "/as ''", "/as " + "a" * 40, "/as " + "a" * 10_000,
                "/as ann\x00x")  # fmt: skip
     lines = out.splitlines()
@@ -183,3 +169,21 @@ def test_a_line_that_is_not_utf8_is_answered_not_a_crash(tmp_path: Path) -> None
     assert done.returncode == 0 and b"Traceback" not in done.stderr
     assert "I couldn't read that message: it isn't valid text." in out
     assert "⭐ 25 points" in out
+
+
+def test_a_read_only_database_is_answered_and_logged_to_a_file(chat: Chat, tmp_path: Path) -> None:
+    chat("/as ann", "/start")
+    read_only = f"sqlite:///file:{tmp_path / 'loyalty.db'}?mode=ro&uri=true"
+    env = {**os.environ, "DATABASE_URL": read_only}
+    done = subprocess.run([str(LOYALTY), "chat"], input="/as ann\n/balance\n/settings zone UTC\n",
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+                          check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "⭐ 25 points" in done.stdout  # reading still works
+    assert "I can't reach the points database right now. Nothing was changed" in done.stdout
+    assert "(What went wrong is written to loyalty-files/console.log.)" in done.stdout
+    # The terminal is the chat: no traceback and no log line between its replies.
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "ERROR" not in done.stdout + done.stderr
+    log = (tmp_path / "loyalty-files" / "console.log").read_text()
+    assert "command /settings: the database is read-only" in log

@@ -4,19 +4,13 @@ guardrails on /earn and /award. Scripts are piped into the real console script."
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bot.settings import EXAMPLE_PROGRAM
-
-LOYALTY = Path(sys.executable).with_name("loyalty")
-Chat = Callable[..., str]
+from tests.e2e.console_support import Chat, console_chat
 
 
 @pytest.fixture
@@ -29,21 +23,7 @@ def chat(tmp_path: Path) -> Chat:
     assert quick.count("target = 1\n") == 2
     path = tmp_path / "program.toml"
     path.write_text(quick, encoding="utf-8")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'loyalty.db'}",
-           "LOYALTY_PROGRAM": str(path)}  # fmt: skip
-    env.pop("TELEGRAM_BOT_TOKEN", None)
-    env.pop("SLACK_BOT_TOKEN", None)
-
-    def run(*lines: str) -> str:
-        done = subprocess.run(
-            [str(LOYALTY), "chat"], input="\n".join(lines) + "\n", capture_output=True,
-            text=True, env=env, cwd=tmp_path, timeout=60, check=False,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        assert "Traceback" not in done.stdout + done.stderr
-        return done.stdout
-
-    return run
+    return console_chat(tmp_path, LOYALTY_PROGRAM=str(path))
 
 
 def test_challenges_join_storecode_checkin_badges_and_bad_input(chat: Chat) -> None:

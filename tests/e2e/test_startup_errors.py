@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -110,3 +111,19 @@ def test_an_unreachable_telegram_or_a_port_in_use_is_one_line(tmp_path: Path) ->
         )  # fmt: skip
     line = one_line(stderr)
     assert status == 1 and line.startswith(f"Start-up error: cannot listen on 127.0.0.1:{port}")
+
+
+def test_a_database_that_says_head_but_lacks_tables_is_one_line(tmp_path: Path) -> None:
+    """A database made while a migration was later re-ordered claims the head revision but
+    lacks that migration's work: refused at start, not by every command after."""
+    path = tmp_path / "drifted.db"
+    url = f"sqlite:///{path}"
+    assert loyalty(tmp_path, "db", "upgrade", DATABASE_URL=url)[0] == 0
+    with sqlite3.connect(path) as connection:
+        connection.execute("ALTER TABLE inbound_delivery RENAME TO inbound_event")
+        connection.execute("ALTER TABLE member DROP COLUMN quiet_start")
+    status, stderr = loyalty(tmp_path, "chat", DATABASE_URL=url)
+    line = one_line(stderr)
+    assert status == 2 and line.startswith("Database error:"), line
+    assert "lacks inbound_delivery, member.quiet_start" in line
+    assert "start from a new database" in line

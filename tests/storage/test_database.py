@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from sqlalchemy import insert, select
 
-from core.errors import InsufficientPoints
+from core.errors import InsufficientPoints, StorageUnavailable
 from core.model import LotState, MemberAccounts, Posting, Purpose
 from core.ports import UnitOfWork
 from storage.database import SqlDatabase
@@ -116,9 +116,12 @@ def test_retries_are_bounded(db: SqlDatabase) -> None:
         calls += 1
         raise sqlite3.OperationalError("database is locked")
 
-    with pytest.raises(sqlite3.OperationalError):
+    # Still locked after every attempt: the edge is told the database is busy, not a bug.
+    with pytest.raises(StorageUnavailable) as raised:
         SqlDatabase(db.engine, attempts=3).run(work)
     assert calls == 3
+    assert raised.value.reason == "busy"
+    assert isinstance(raised.value.__cause__, sqlite3.OperationalError)
 
 
 def test_read_only_work_sees_committed_data(db: SqlDatabase) -> None:

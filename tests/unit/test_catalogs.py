@@ -109,6 +109,19 @@ def test_every_command_has_usage_and_help() -> None:
     assert (missing_usage, missing_help) == (set(), set())
 
 
+@pytest.mark.parametrize("language", CATALOGS.languages)
+def test_every_help_line_reads_command_colon_description(language: str) -> None:
+    """/help lists them one style, and Telegram's command menu takes what follows ": "."""
+    help_keys = [k for k in CATALOGS.keys(language) if k.startswith("help.") and k != "help.title"]
+    texts = {key: str(CATALOGS.entry(key, language)) for key in help_keys}
+    odd = {
+        key: text
+        for key, text in texts.items()
+        if not re.match(rf"/{key.removeprefix('help.')}\b[^:]*: \S", text)
+    }
+    assert odd == {}
+
+
 def _write_po(path: Path, entries: dict[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     body = "".join(f'msgid "{key}"\nmsgstr "{text}"\n\n' for key, text in entries.items())

@@ -73,9 +73,12 @@ CHALLENGES = [
     ),
 ]
 
+# The rows, the item lines, and the refs refunded in full.
+History = tuple[list[FactRow], list[ItemFact], set[str]]
+
 
 @st.composite
-def histories(draw: st.DrawFn) -> tuple[list[FactRow], list[ItemFact], set[str]]:
+def histories(draw: st.DrawFn) -> History:
     """Purchases (with items), check-ins and actions in March, some purchases refunded (fully
     or in part); returns the rows, the item lines, and the refs refunded in full."""
     rows: list[FactRow] = []
@@ -142,7 +145,7 @@ def values(rows: list[FactRow], items: list[ItemFact], window: Window = MONTH) -
 @settings(max_examples=200, deadline=None)
 @given(histories(), st.data())
 def test_progress_is_the_same_in_any_order_and_however_often_a_fact_arrives(
-    history: tuple[list[FactRow], list[ItemFact], set[str]], data: st.DataObject
+    history: History, data: st.DataObject
 ) -> None:
     rows, items, _ = history
     shuffled = list(rows)
@@ -157,7 +160,7 @@ def test_progress_is_the_same_in_any_order_and_however_often_a_fact_arrives(
 @settings(max_examples=200, deadline=None)
 @given(histories())
 def test_a_full_refund_takes_back_exactly_what_its_purchase_gave(
-    history: tuple[list[FactRow], list[ItemFact], set[str]],
+    history: History,
 ) -> None:
     rows, items, fully = history
     # Without the refunded purchases at all (and without their refunds and items)...
@@ -169,7 +172,7 @@ def test_a_full_refund_takes_back_exactly_what_its_purchase_gave(
 @settings(max_examples=100, deadline=None)
 @given(histories())
 def test_progress_never_counts_outside_its_window(
-    history: tuple[list[FactRow], list[ItemFact], set[str]],
+    history: History,
 ) -> None:
     rows, items, _ = history
     april = window_on(WindowKind.MONTHLY, date(2026, 4, 1))
