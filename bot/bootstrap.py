@@ -25,6 +25,7 @@ from bot.router import Router
 from bot.scheduler import Leadership
 from bot.settings import Settings
 from core import gamification, notifications
+from core.broadcast_steps import Steps
 from core.broadcasts import Broadcasts
 from core.bus import MessageBus
 from core.deliveries import Inbound
@@ -38,6 +39,7 @@ from core.privacy import Privacy
 from core.program import Program, load_program
 from core.reports import Reports
 from storage.broadcast_store import SqlBroadcastStore
+from storage.compose_store import SqlComposeStore
 from storage.database import SqlDatabase
 from storage.leader import SoleLeader, leader_for
 from storage.nudge_store import SqlNudgeStore
@@ -123,8 +125,15 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     invites = InviteLinks()
     catalogs = shipped_catalogs()
     nudges = NudgePlanner(SqlNudgeStore(database), database, program)
-    broadcasts = Broadcasts(SqlBroadcastStore(database), database, program)
-    reports = Reports(SqlReports(database.run_sql, database.engine.dialect.name), program, clock)
+    zone = program.program.timezone
+    broadcasts = Broadcasts(SqlBroadcastStore(database, zone), database, program)
+    steps = Steps(SqlComposeStore(database), program)
+    # /cancel comes with the step-by-step broadcast, which also leaves composing with it (and
+    # otherwise drops a pending confirmation, as the member command did).
+    router_commands = [c for c in all_commands() if c.name != "cancel"]
+    reports = Reports(
+        SqlReports(database.run_sql, database.engine.dialect.name, zone), program, clock
+    )
     privacy_key = (
         settings.privacy_key.encode()
         if settings.privacy_key
@@ -133,7 +142,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     privacy = Privacy(SqlPrivacyStore(database.run_sql), clock, privacy_key)
     router = Router(
         loyalty,
-        [*all_commands(), *broadcast_commands(broadcasts)],
+        [*router_commands, *broadcast_commands(broadcasts, steps)],
         cards,
         tuple(catalogs.languages),
         nonces,

@@ -82,10 +82,8 @@ class Console:
         """Answer one line (an unexpected failure is logged and answered with an apology)."""
         key = f"console:{self._session}:{next(self._deliveries)}"
         try:
-            request = ChatRequest.parse(self.speaker, text, key)
-            if request is None:
-                self._print(Reply.say("free_text"))
-            elif request.command == "as" and request.problem is None:
+            request = ChatRequest.read(self.speaker, text, key)
+            if request.command == "as" and request.problem is None:
                 self._switch(request.args)
             else:
                 self._print(self.services.router.handle(request))

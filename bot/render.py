@@ -13,6 +13,7 @@ from babel.numbers import format_currency, format_decimal
 
 from bot.i18n import Catalogs
 from bot.replies import (
+    DayMonth,
     LanguageName,
     Line,
     LocalTime,
@@ -83,6 +84,8 @@ class Renderer:
                 return str(Locale.parse(code).get_display_name(code)).capitalize()
             case Timestamp(at=at):
                 return format_datetime(at.astimezone(self.zone), "d MMM HH:mm", locale=language)
+            case DayMonth(day=day):
+                return format_date(day, "d MMM", locale=language)
             case LocalTime(at=at):
                 return format_time(at, "HH:mm", locale=language)
             case time():

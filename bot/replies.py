@@ -84,6 +84,13 @@ class LanguageName:
 
 
 @dataclass(frozen=True)
+class DayMonth:
+    """A day of the year without its year ("14 Mar"): a birthday."""
+
+    day: date
+
+
+@dataclass(frozen=True)
 class LocalTime:
     """A time of day (HH:mm) in the zone the datetime carries: the reader's own, not the
     program's."""

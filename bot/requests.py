@@ -16,6 +16,9 @@ from core.text import INVISIBLE, has_control, is_readable
 
 # Telegram's own limit for a message; Slack and the console get the same.
 MAX_LINE = 4096
+# The command name of a message that is not a command (`ChatRequest.read`): nobody can type
+# it, since a typed command name never holds a space.
+FREE_TEXT = "free text"
 
 # A quote opens a group only at the start of a word and closes only at the end of one, so
 # apostrophes ("Ann's review") stay ordinary letters.
@@ -30,6 +33,8 @@ class ChatRequest:
 
     `problem` is set when the line itself was refused ("too_long", "control",
     "unreadable"); the router answers with what is wrong instead of running anything.
+    `text` is the whole line as typed (line breaks kept), for commands whose last argument
+    is free prose, such as a broadcast's message (see `rest_of`).
     """
 
     identity: Identity
@@ -37,6 +42,7 @@ class ChatRequest:
     args: tuple[str, ...]
     key: str
     problem: str | None = None
+    text: str = ""
 
     @classmethod
     def parse(cls, identity: Identity, text: str, key: str) -> ChatRequest | None:
@@ -49,7 +55,30 @@ class ChatRequest:
             return None
         words = split_words(text)
         command = words[0][1:].split("@", 1)[0].lower()
-        return cls(identity, command, tuple(words[1:]), key)
+        return cls(identity, command, tuple(words[1:]), key, text=text)
+
+    @classmethod
+    def read(cls, identity: Identity, text: str, key: str) -> ChatRequest:
+        """As `parse`, with a message that is not a command as a FREE_TEXT request carrying
+        its text (the router's FREE_TEXT handler answers it: a step of a conversation, or a
+        hint towards the commands)."""
+        request = cls.parse(identity, text, key)
+        if request is not None:
+            return request
+        return cls(identity, FREE_TEXT, (), key, text=text.translate(INVISIBLE).strip())
+
+
+def rest_of(text: str, words: int) -> str:
+    """`text` after its first `words` words, as typed: line breaks, quotes and runs of spaces
+    kept (splitting into words would lose them). The skipped words are the leading command
+    and arguments, which hold no spaces."""
+    at = 0
+    for _ in range(words):
+        match = _WORD.search(text, at)
+        if match is None:
+            return ""
+        at = match.end()
+    return text[at:].strip()
 
 
 def line_problem(text: str) -> str | None:

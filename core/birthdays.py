@@ -1,9 +1,11 @@
 """Birthdays members tell the bot (`/settings birthday 14 Mar`): a day and month, no year
-needed (one is kept only when given; otherwise the year 2000, a leap year, so 29 Feb fits)."""
+needed (one is kept only when given; otherwise the year 2000, a leap year, so 29 Feb fits).
+In a year without 29 Feb, such a birthday is kept on 28 Feb (`observed_on`)."""
 
 from __future__ import annotations
 
 import re
+from calendar import isleap
 from datetime import date
 
 PLACEHOLDER_YEAR = 2000
@@ -32,6 +34,23 @@ _DAY_MONTH = re.compile(r"(\d{1,2})\s*[ ./-]?\s*([^\W\d_]+)\.?", re.UNICODE)
 _MONTH_DAY = re.compile(r"([^\W\d_]+)\.?\s*(\d{1,2})", re.UNICODE)
 _NUMERIC = re.compile(r"(\d{1,2})[./](\d{1,2})")
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def observed_on(birthday: date, year: int) -> date:
+    """The day of `year` on which the birthday is kept: 29 Feb falls on 28 Feb in a year
+    without it (the day before, so it stays in February and is never missed)."""
+    if (birthday.month, birthday.day) == (2, 29) and not isleap(year):
+        return date(year, 2, 28)
+    return birthday.replace(year=year)
+
+
+def month_days(day: date) -> list[str]:
+    """The stored birthdays (MM-DD) kept on `day`: its own, and 02-29 on 28 Feb of a year
+    without it."""
+    days = [day.strftime("%m-%d")]
+    if (day.month, day.day) == (2, 28) and not isleap(day.year):
+        days.append("02-29")
+    return days
 
 
 def parse_birthday(text: str) -> date | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from core import categories, errors
 from core.members import get_member
@@ -28,6 +28,7 @@ class MemberSettings:
     quiet_default: bool
     subscriptions: tuple[tuple[str, bool], ...]  # (marketing category, receives it)
     leaderboard: bool | None = None  # shown to others on leaderboards (None: the program has none)
+    birthday: date | None = None  # for the birthday nudge (the year 2000 when none was given)
 
 
 def settings_of(uow: UnitOfWork, program: Program, member_id: int, now: datetime) -> MemberSettings:
@@ -52,6 +53,7 @@ def settings_of(uow: UnitOfWork, program: Program, member_id: int, now: datetime
         leaderboard=(
             not uow.leaderboard.is_hidden(member_id) if program.leaderboard is not None else None
         ),
+        birthday=uow.members.birthday(member_id),
     )
 
 

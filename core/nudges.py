@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from core import categories
+from core.birthdays import month_days, observed_on
 from core.bonuses import give_bonus
 from core.model import Purpose
 from core.nudge_rules import Nudges
@@ -204,8 +205,8 @@ class NudgePlanner:
         elif kind == "tier_keep" and rules.tier_keep is not None:
             measure = self._program.tier_qualification.measure
             rows = store.tiers_closing(window, now + rules.tier_keep.days * day, measure)
-        elif kind == "birthday":
-            days = [(now + offset * day).strftime("%m-%d") for offset in (-1, 0, 1)]
+        elif kind == "birthday":  # today somewhere: the days around today in UTC
+            days = [md for n in (-1, 0, 1) for md in month_days((now + n * day).date())]
             rows = store.birthdays(window, days)
         else:
             rows = []
@@ -343,7 +344,7 @@ class NudgePlanner:
 
     def _birthday(self, due: Due, today: date, rules: Nudges) -> _Made | None:
         assert rules.birthday is not None
-        if due.ref[5:10] != today.strftime("%m-%d"):
+        if observed_on(date.fromisoformat(due.ref[:10]), today.year) != today:
             return None
         bonus = rules.birthday.bonus_points or 0
         key = "nudge.birthday_bonus" if bonus else "nudge.birthday"

@@ -14,7 +14,7 @@ from core.outbox import OutboxMessage
 from core.segments import Segment
 from storage.database import SqlDatabase
 from storage.outbox_codec import dump_buttons, dump_params
-from storage.sql import Query, Row, Sql, flavor_for
+from storage.sql import Flavor, Query, Row, Sql, flavor_for
 
 T = TypeVar("T")
 
@@ -101,21 +101,42 @@ _MARK_LIFT = {
     )
     for days in (7, 30)
 }
-# Per member: days with a purchase, spend (purchase_day is kept per UTC day) and redemptions
-# in the window; per group: the count, sums and sums of squares (means and variances).
-_LIFT = Query(
+# Per member, over [start, end): visits (the days in the program's zone with a purchase not
+# refunded whole; purchase_day is kept per UTC day, which splits an evening visit in New York
+# in two), spend net of refunds, and redemptions; per group: the count, sums and sums of
+# squares (means and variances). Both read purchases along (member_id, occurred_at).
+_LIFT_SQL = (
     "SELECT holdout, COUNT(*), SUM(visits), SUM(visits * visits), SUM(spend),"
     " SUM(spend * spend), SUM(redemptions), SUM(redemptions * redemptions) FROM ("
     " SELECT bm.holdout AS holdout,"
-    " (SELECT COUNT(*) FROM purchase_day d WHERE d.member_id = bm.member_id"
-    " AND d.day >= :first AND d.day < :last AND d.spend_minor > 0) AS visits,"
-    " (SELECT COALESCE(SUM(d.spend_minor), 0) FROM purchase_day d"
-    " WHERE d.member_id = bm.member_id AND d.day >= :first AND d.day < :last) AS spend,"
+    " (SELECT COUNT(DISTINCT {local_day}) FROM purchase p WHERE p.member_id = bm.member_id"
+    " AND p.occurred_at >= :start AND p.occurred_at < :end"
+    " AND p.amount_minor > p.refunded_minor) AS visits,"
+    " (SELECT COALESCE(SUM(p.amount_minor - p.refunded_minor), 0) FROM purchase p"
+    " WHERE p.member_id = bm.member_id AND p.occurred_at >= :start"
+    " AND p.occurred_at < :end) AS spend,"
     " (SELECT COUNT(*) FROM redemption r WHERE r.member_id = bm.member_id"
     " AND r.created_at >= :start AND r.created_at < :end) AS redemptions"
     " FROM broadcast_member bm WHERE bm.broadcast_id = :id) x GROUP BY holdout"
 )
+# SQLite has no time zones: `local_day` is a function `storage.engine` gives each connection.
+_LIFT = Query(
+    _LIFT_SQL.format(local_day="local_day(p.occurred_at, :zone)"),
+    postgresql=_LIFT_SQL.format(local_day="CAST(p.occurred_at AT TIME ZONE :zone AS DATE)"),
+)
 _STARTED = Query("SELECT started_at FROM broadcast WHERE id = :id")
+
+
+def lift_params(
+    flavor: Flavor, broadcast_id: int, start: datetime, end: datetime, zone: str
+) -> dict[str, object]:
+    """The parameters of the lift query (`_LIFT`), visits counted by days of `zone`."""
+    return {
+        "id": broadcast_id,
+        "start": flavor.bind_time(start),
+        "end": flavor.bind_time(end),
+        "zone": zone,
+    }
 
 
 def prefix(broadcast_id: int) -> str:
@@ -170,11 +191,13 @@ def audience_sql(segment: Segment) -> tuple[str, dict[str, object]]:
 
 
 class SqlBroadcastStore:
-    """Broadcasts on the database's engine; each call its own transaction."""
+    """Broadcasts on the database's engine; each call its own transaction. `zone` is the
+    program's (a visit in the lift is a day with a purchase there)."""
 
-    def __init__(self, database: SqlDatabase) -> None:
+    def __init__(self, database: SqlDatabase, zone: str = "UTC") -> None:
         self._database = database
         self._flavor = flavor_for(database.engine.dialect.name)
+        self._zone = zone
 
     def audience_size(self, segment: Segment, now: datetime) -> int:
         """How many members the segment holds now."""
@@ -315,14 +338,7 @@ class SqlBroadcastStore:
         self, broadcast_id: int, start: datetime, end: datetime
     ) -> tuple[GroupSums, GroupSums]:
         """(members sent the message, holdout): counts, sums and sums of squares."""
-        flavor = self._flavor
-        params = {
-            "id": broadcast_id,
-            "start": flavor.bind_time(start),
-            "end": flavor.bind_time(end),
-            "first": flavor.bind_day(start.date()),
-            "last": flavor.bind_day(end.date()),
-        }
+        params = lift_params(self._flavor, broadcast_id, start, end, self._zone)
         rows = self._run(lambda sql: sql.all(_LIFT, params), write=False)
         groups = {bool(row[0]): _group(row) for row in rows}
         return groups.get(False, GroupSums()), groups.get(True, GroupSums())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
@@ -52,6 +54,16 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
         f"busy_timeout = {BUSY_TIMEOUT_MS}",
     ):
         dbapi_connection.execute(f"PRAGMA {pragma}")
+    dbapi_connection.create_function("local_day", 2, local_day, deterministic=True)
+
+
+def local_day(moment: str | None, zone: str | None) -> str | None:
+    """SQLite's `local_day(at, 'Europe/Istanbul')`: the ISO calendar day, in that zone, of a
+    stored UTC moment (SQLite knows no zones; PostgreSQL says `AT TIME ZONE`)."""
+    if moment is None or zone is None:
+        return None
+    at = datetime.fromisoformat(moment).replace(tzinfo=UTC)
+    return at.astimezone(ZoneInfo(zone)).date().isoformat()
 
 
 def _sqlite_on_begin(conn: Connection) -> None:

@@ -120,7 +120,8 @@ TIER_KEEP = {
 }
 _BIRTHDAY = (
     "SELECT id AS member_id, '' AS subject, CAST(birthday AS TEXT) AS ref, 0 AS amount,"
-    " NULL AS at FROM member WHERE birthday IS NOT NULL AND {month_day} IN (:d1, :d2, :d3)"
+    " NULL AS at FROM member WHERE birthday IS NOT NULL"
+    " AND {month_day} IN (:d1, :d2, :d3, :d4)"
 )
 BIRTHDAY = _kind(
     _BIRTHDAY.format(month_day="substr(birthday, 6, 5)"),
@@ -186,9 +187,10 @@ class SqlNudgeStore:
         return self._due(TIER_KEEP[measure], window, self._until(window, until))
 
     def birthdays(self, window: Window, month_days: Sequence[str]) -> list[Due]:
-        """Members whose birthday (MM-DD) is one of three days around today."""
-        d1, d2, d3 = month_days
-        return self._due(BIRTHDAY, window, {"d1": d1, "d2": d2, "d3": d3})
+        """Members whose birthday (MM-DD) is one of the days around today: three, and 02-29
+        when one of them is 28 Feb of a year without it (the list is padded to four)."""
+        days = [*month_days, *[month_days[-1]] * (4 - len(month_days))]
+        return self._due(BIRTHDAY, window, {f"d{n}": md for n, md in enumerate(days, 1)})
 
     def planned_before(self, keys: Sequence[str]) -> set[str]:
         """Which of these dedupe keys were planned already."""

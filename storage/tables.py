@@ -692,6 +692,18 @@ class BroadcastMemberRow(SQLModel, table=True):
     )
 
 
+class BroadcastComposeRow(SQLModel, table=True):
+    """Where a staff member is in composing a broadcast step by step (`core.broadcast_steps`)."""
+
+    __tablename__ = "broadcast_compose"
+
+    author_id: int = _member_key()
+    step: str = Field(sa_type=Text)
+    segment: str | None = Field(default=None, sa_type=Text)
+    holdout_percent: int = Field(sa_type=Integer)
+    expires_at: datetime = _when()
+
+
 class ForgottenIdentityRow(SQLModel, table=True):
     """A chat identity whose member asked to be forgotten, by a keyed hash of the identity (the
     id itself is erased): adapters do not enrol it again until it sends /start."""

@@ -87,8 +87,8 @@ class BotUnderTest:
     def say(self, line: str, as_: str = "ann") -> Said:
         """Send `line` as `as_` (enrolled or not) and return what the bot answers."""
         identity = self.identity(as_)
-        request = ChatRequest.parse(identity, line, f"testbot:{next(self._keys)}")
-        reply = Reply.say("free_text") if request is None else self.services.router.handle(request)
+        request = ChatRequest.read(identity, line, f"testbot:{next(self._keys)}")
+        reply = self.services.router.handle(request)
         renderer = self.services.renderer
         member = self.services.loyalty.identify(identity.platform, identity.external_id)
         language = renderer.catalogs.language_for(

@@ -2,38 +2,55 @@
 send it now, schedule it in their own time zone, or cancel it.
 
     /broadcast <segment> [holdout:<percent>] <text>
+    /broadcast            (step by step: `bot.commands.broadcast_steps`)
     /broadcast send <id> | schedule <id> <when> | cancel <id> | status <id>
 """
 
 from __future__ import annotations
 
+from bot.commands.broadcast_steps import Guide
 from bot.replies import Button, Line, LocalTime, Reply
+from bot.requests import rest_of
 from bot.router import Command, Context, UsageError
+from core.broadcast_steps import Steps
 from core.broadcasts import DEFAULT_HOLDOUT, Body, Broadcasts, Draft, parse_when
 from core.model import Role
 from core.zones import zone_of
 
 ACTIONS = frozenset({"send", "schedule", "cancel", "status"})
+CHOOSE = "to"  # `/broadcast to <segment>`: a segment button of the step-by-step flow
 HOLDOUT_PREFIX = "holdout:"
 
 
-def commands(broadcasts: Broadcasts) -> list[Command]:
-    """The /broadcast command, bound to the broadcast service."""
+def commands(broadcasts: Broadcasts, steps: Steps | None = None) -> list[Command]:
+    """The /broadcast command, bound to the broadcast service; with `steps`, also composing
+    step by step (and its /cancel and the handler of messages that are not commands)."""
+
+    def finish(ctx: Context, segment: str, holdout: int, body: str) -> Reply:
+        return draft_reply(ctx, broadcasts, guide, segment=segment, holdout=holdout, body=body)
+
+    guide = Guide(steps, finish) if steps is not None else None
 
     def handle(ctx: Context) -> Reply:
         args = ctx.args
         if not args:
-            raise UsageError("broadcast")
+            if guide is None:
+                raise UsageError("broadcast")
+            return guide.begin(ctx)
         action = args[0].lower()
         if action in ACTIONS:
             return _act(ctx, broadcasts, action, args[1:])
-        return _compose(ctx, broadcasts, args)
+        if action == CHOOSE and guide is not None:
+            return guide.choose(ctx, args[1:])
+        return _compose(ctx, broadcasts, guide, args)
 
-    return [Command("broadcast", handle, role=Role.STAFF)]
+    extra = guide.commands() if guide is not None else []
+    return [Command("broadcast", handle, role=Role.STAFF), *extra]
 
 
-def _compose(ctx: Context, broadcasts: Broadcasts, args: tuple[str, ...]) -> Reply:
-    author = ctx.require_member()
+def _compose(
+    ctx: Context, broadcasts: Broadcasts, guide: Guide | None, args: tuple[str, ...]
+) -> Reply:
     segment, rest = args[0], list(args[1:])
     holdout = DEFAULT_HOLDOUT
     if rest and rest[0].lower().startswith(HOLDOUT_PREFIX):
@@ -41,13 +58,29 @@ def _compose(ctx: Context, broadcasts: Broadcasts, args: tuple[str, ...]) -> Rep
         if not value.isdigit():
             return Reply.say("error.broadcast_bad_holdout", percent=value)
         holdout = int(value)
+    # The text as typed, line breaks included (the words were split on every space); a request
+    # built without its line (none of today's adapters) falls back to the words.
+    consumed = 1 + len(args) - len(rest)  # the command word, the segment, the holdout
+    body = rest_of(ctx.request.text, consumed) if ctx.request.text else " ".join(rest)
+    return draft_reply(ctx, broadcasts, guide, segment=segment, holdout=holdout, body=body)
+
+
+def draft_reply(
+    ctx: Context, broadcasts: Broadcasts, guide: Guide | None, *, segment: str, holdout: int,
+    body: str,
+) -> Reply:  # fmt: skip
+    """Record the draft and answer with its preview: the end of both the one-line form and the
+    step-by-step one (which it finishes: the author is not composing any more)."""
+    author = ctx.require_member()
     draft = broadcasts.compose(
         author_id=author.id,
         segment_text=segment,
-        body=" ".join(rest),
+        body=body,
         now=ctx.loyalty.clock.now(),
         holdout_percent=holdout,
     )
+    if guide is not None:
+        guide.leave(author.id)
     return preview(draft)
 
 

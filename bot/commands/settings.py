@@ -5,7 +5,7 @@ Every answer shows where the member stands now, with buttons for the likely next
 
 from __future__ import annotations
 
-from bot.replies import Button, LanguageName, Line, LocalTime, Reply
+from bot.replies import Button, DayMonth, LanguageName, Line, LocalTime, Reply
 from bot.router import Context, UsageError
 from core import categories
 from core.birthdays import parse_birthday
@@ -83,6 +83,8 @@ def settings_reply(ctx: Context, state: MemberSettings, saved: bool = False) -> 
                 "settings.leaderboard_shown" if state.leaderboard else "settings.leaderboard_hidden"
             )
         )
+    if state.birthday is not None:
+        lines.append(Line("settings.birthday", {"day": DayMonth(state.birthday)}))
     lines += [Line("settings.always"), Line("settings.how")]
     return Reply(lines, buttons=_buttons(ctx, state, language), language=language)
 

@@ -39,7 +39,7 @@ from core import deliveries
 from core.deliveries import Delivery, DeliveryTaken, Inbound, new_handling
 from core.gamification import Gamification
 from core.loyalty import Loyalty
-from core.model import Member
+from core.model import Member, Role
 
 log = logging.getLogger(__name__)
 # Across channels: a generous workspace-wide pace; per channel the 1/s gap is what counts.
@@ -338,6 +338,9 @@ class SlackListeners:
         text = str(event.get("text") or "")
         # Not a command to the bot: a message it cannot read is simply not a gift.
         request = plus_message(text) if line_problem(text) is None else None
+        if request is None and event.get("channel_type") == "im" and event.get("user"):
+            await self._direct_message(str(event["user"]), text, client, context)
+            return
         if request is None or not event.get("user"):
             return
         key, member = admitted(context)
@@ -350,6 +353,20 @@ class SlackListeners:
                 channel=channel, text=text, thread_ts=event.get("thread_ts")
             )
         await self._ephemeral(client, channel, event["user"], self.giving.private_reply(outcome))
+
+    async def _direct_message(
+        self, user_id: str, text: str, client: AsyncWebClient, context: AsyncBoltContext
+    ) -> None:
+        """A direct message from staff that is no gift: the next step of a conversation (a
+        broadcast composed step by step). Anything else stays unanswered, as direct messages
+        always were here (the router's hint towards the commands is not sent)."""
+        key, member = admitted(context)
+        if member is None or member.role < Role.STAFF or line_problem(text) is not None:
+            return
+        person = await self.people.person(user_id)
+        request = ChatRequest.read(identity_of(person), text, key)
+        answer = DirectMessage(client, user_id)
+        await self.kudos_command.run(answer, request, person, member, frozenset({"free_text"}))
 
     async def on_reaction_added(
         self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext

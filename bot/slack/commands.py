@@ -117,11 +117,15 @@ class KudosCommand:
         await self.run(respond, request, person, member)
 
     async def run(
-        self, respond: Respond, request: ChatRequest, person: Person, member: Member | None
-    ) -> None:
+        self, respond: Respond, request: ChatRequest, person: Person, member: Member | None,
+        unanswered: frozenset[str] = frozenset(),
+    ) -> None:  # fmt: skip
         """A shared router command for an identified sender, answered with text and buttons
-        in their language (the one a `settings language` reply names, if it does)."""
+        in their language (the one a `settings language` reply names, if it does); a reply
+        whose first line is one of `unanswered` is not sent."""
         reply = await asyncio.to_thread(self.router.handle_as, request, member)
+        if reply.lines and reply.lines[0].key in unanswered:
+            return
         if reply.language:
             language = self.giving.renderer.catalogs.language_for(reply.language)
         else:

@@ -116,11 +116,11 @@ class TelegramAdapter:
             await self._serve(update, query.from_user, chat.id, data)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Plain text: a short hint towards the commands."""
+        """Plain text: the next step of a conversation (a broadcast composed step by step), or
+        else a short hint towards the commands; the router decides (`ChatRequest.read`)."""
         message, user = update.effective_message, update.effective_user
-        if message is not None and user is not None and self._for_us(message.text):
-            language = await asyncio.to_thread(self._language, identity_of(user), None)
-            await self._send(message.chat_id, Reply.say("free_text"), language)
+        if message is not None and user is not None and (text := self._for_us(message.text)):
+            await self._serve(update, user, message.chat_id, text)
 
     def _for_us(self, text: object) -> str | None:
         """The text of a message the bot should answer; None for one to ignore quietly: not
@@ -202,9 +202,7 @@ class TelegramAdapter:
         )
         if not held:
             return None
-        request = ChatRequest.parse(identity, text, delivery.key)
-        if request is None:
-            return Reply.say("free_text"), self._language(identity, None), Role.MEMBER
+        request = ChatRequest.read(identity, text, delivery.key)
         # The command's write transaction marks the update handled, in the same commit.
         with handling(delivery):
             return self._run(request, member)

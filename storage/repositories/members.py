@@ -73,6 +73,7 @@ _ADD_IDENTITY = Query(
     " ON CONFLICT (platform, external_id) DO NOTHING"
 )
 _SET_BIRTHDAY = Query("UPDATE member SET birthday = :birthday WHERE id = :id")
+_BIRTHDAY = Query("SELECT birthday FROM member WHERE id = :id")
 _IDENTITIES = Query(
     "SELECT platform, external_id, display_name, username, language, time_zone"
     " FROM identity WHERE member_id = :member_id ORDER BY platform, external_id"
@@ -202,6 +203,12 @@ class SqlMemberRepository:
         """Store (or clear) a member's birthday."""
         value = birthday.isoformat() if birthday and self._sql.flavor.name == "sqlite" else birthday
         self._sql.run(_SET_BIRTHDAY, {"id": member_id, "birthday": value})
+
+    def birthday(self, member_id: int) -> date | None:
+        """The member's birthday, if they told it (SQLite keeps it as ISO text)."""
+        row = self._sql.one(_BIRTHDAY, {"id": member_id})
+        value = row[0] if row else None
+        return date.fromisoformat(value) if isinstance(value, str) else value
 
     def _member(self, row: Row | None) -> Member | None:
         if row is None:

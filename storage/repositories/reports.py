@@ -28,7 +28,7 @@ from core.report_figures import (
     ValueCount,
     Vouchers,
 )
-from storage.broadcast_store import _LIFT, _group
+from storage.broadcast_store import _LIFT, _group, lift_params
 from storage.predicates import AVAILABLE_OPEN
 from storage.sql import Query, Sql
 
@@ -138,10 +138,11 @@ _BROADCASTS = Query(
 class SqlReportReader:
     """`core.report_figures.ReportReader` on one transaction's cursor."""
 
-    __slots__ = ("_sql",)
+    __slots__ = ("_sql", "_zone")
 
-    def __init__(self, sql: Sql) -> None:
+    def __init__(self, sql: Sql, zone: str = "UTC") -> None:
         self._sql = sql
+        self._zone = zone  # the program's: a broadcast's lift counts visits by its days
 
     def _range(self, start: datetime, end: datetime) -> dict[str, Any]:
         bind = self._sql.flavor.bind_time
@@ -247,13 +248,7 @@ class SqlReportReader:
         for row in self._sql.all(_BROADCASTS, self._range(start, end)):
             started = flavor.read_time(row[2])
             until = started + timedelta(days=days)
-            params = {
-                "id": int(row[0]),
-                "start": flavor.bind_time(started),
-                "end": flavor.bind_time(until),
-                "first": flavor.bind_day(started.date()),
-                "last": flavor.bind_day(until.date()),
-            }
+            params = lift_params(flavor, int(row[0]), started, until, self._zone)
             groups = {bool(g[0]): _group(g) for g in self._sql.all(_LIFT, params)}
             found.append(
                 BroadcastCount(
@@ -285,9 +280,10 @@ _WORK_MEM = Query("SET LOCAL work_mem = '64MB'")
 class SqlReports:
     """Runs report reads in one read-only transaction of `run_sql` (a `SqlDatabase`'s)."""
 
-    def __init__(self, run_sql: Callable[..., Any], flavor_name: str) -> None:
+    def __init__(self, run_sql: Callable[..., Any], flavor_name: str, zone: str = "UTC") -> None:
         self._run_sql = run_sql
         self._snapshot = flavor_name == "postgresql"
+        self._zone = zone
 
     def read(self, work: Callable[[ReportReader], T]) -> T:
         """`work` over one consistent view of the database."""
@@ -296,7 +292,7 @@ class SqlReports:
             if self._snapshot:  # the first statement: every later one reads the same snapshot
                 sql.run(_SNAPSHOT)
                 sql.run(_WORK_MEM)
-            return work(SqlReportReader(sql))
+            return work(SqlReportReader(sql, self._zone))
 
         result: T = self._run_sql(transaction, write=False)
         return result

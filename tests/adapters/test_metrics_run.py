@@ -76,7 +76,8 @@ def test_metrics_count_a_scripted_session(tmp_path: Path) -> None:
             [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, stderr=subprocess.PIPE
         )
         try:
-            fake.wait_for_sync(lambda: fake.calls_to("getUpdates"), timeout=20)
+            # Start-up (imports, migrations) on a busy machine may take a while: a deadline.
+            fake.wait_for_sync(lambda: fake.calls_to("getUpdates"), timeout=60)
             script = [
                 (ANN, "/start", None),
                 (BEA, "/start", "bea"),

@@ -57,7 +57,7 @@ def test_bad_input_is_one_line_and_queues_nothing(testbot: BotUnderTest) -> None
         "/broadcast gold+silver hi": "I don't know the segment",
         "/broadcast all holdout:90 hi": "from 0 to 50",
         "/broadcast platform:slack " + "x" * 3000: "at most 2,984",
-        "/broadcast": "Usage: /broadcast",
+        "/broadcast send x": "Usage: /broadcast",
     }
     for line, expected in cases.items():
         said = testbot.say(line, as_="sam")
@@ -226,3 +226,47 @@ def test_lift_with_too_few_members_says_so(testbot: BotUnderTest) -> None:
     assert broadcasts.report_lift(bot.clock.now() + timedelta(days=7)) == 1
     told = _rows(bot, "SELECT message_key FROM outbox WHERE dedupe_key = 'broadcast:1:lift7'")
     assert told == [("broadcast.lift_not_enough",)]
+
+
+def test_line_breaks_in_the_text_reach_members_as_typed(testbot: BotUnderTest) -> None:
+    bot = testbot
+    bot.person("sam", Role.STAFF)
+    _crowd(bot, 2)
+    typed = 'Fresh pastries today!\nOpen till 20:00\n\n  "Sam" & the team'
+    said = bot.say(f"/broadcast all holdout:0 {typed}", as_="sam")
+    assert said.plain.endswith("📣 " + typed)
+    assert said.html.endswith("📣 " + typed.replace("&", "&amp;"))
+    assert _rows(bot, "SELECT body FROM broadcast") == [(typed,)]
+    bot.say("/broadcast send 1", as_="sam")
+    params = _rows(bot, "SELECT params FROM outbox WHERE dedupe_key LIKE 'broadcast:1:%'")
+    assert {json.loads(row[0])["text"]["$body"] for row in params} == {typed}
+
+
+def test_lift_counts_visits_by_the_programs_local_day(testbot: BotUnderTest) -> None:
+    """Two purchases on one New York evening fall on two UTC days: one visit, not two."""
+    bot = testbot
+    sam = bot.person("sam", Role.STAFF)
+    _crowd(bot, 99)
+    broadcasts = bot.services.broadcasts
+    draft = broadcasts.compose(
+        author_id=sam.id, segment_text="all", body="Come in", now=bot.clock.now(),
+        holdout_percent=40,
+    )  # fmt: skip
+    broadcasts.send_now(draft.broadcast.id, bot.clock.now())
+    got = [
+        int(r[0]) for r in _rows(bot, "SELECT member_id FROM broadcast_member WHERE NOT holdout")
+    ]
+    evening = bot.clock.now().replace(hour=23, minute=30) + timedelta(days=1)  # 18:30 in NY
+    for n, member_id in enumerate(got):
+        for visit, at in enumerate((evening, evening + timedelta(hours=1))):  # 00:30 UTC next
+            bot.clock.current = at
+            bot.services.loyalty.record_purchase(
+                RecordPurchase(member_id=member_id, receipt=f"E-{n}-{visit}", amount_minor=500)
+            )
+    lift = bot.services.broadcasts.store.lift_sums(
+        1, draft.broadcast.created_at, draft.broadcast.created_at + timedelta(days=7)
+    )
+    audience, holdout = lift
+    assert (audience.members, holdout.members) == (60, 40)
+    assert audience.sums[0] == 60  # visits: one each
+    assert audience.sums[1] == 60 * 1000  # spend: both purchases
