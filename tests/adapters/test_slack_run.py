@@ -28,7 +28,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+def wait_healthy(base: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Wait for start-up (imports, migrations), which on a busy machine takes a while."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

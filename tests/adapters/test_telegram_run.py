@@ -28,7 +28,7 @@ def test_run_starts_telegram_and_the_dispatcher(tmp_path: Path) -> None:
             [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, stderr=subprocess.PIPE
         )
         try:
-            fake.wait_for_sync(lambda: fake.calls_to("getUpdates"), timeout=20)
+            fake.wait_for_sync(lambda: fake.calls_to("getUpdates"), timeout=60)  # start-up
             fake.push_update(make_command_update(fake.next_update_id(), 77, "/start"))
             welcome = fake.wait_for_sync(lambda: fake.sent_messages(77), timeout=10)
             assert "Welcome to" in (welcome[0].text or "")
