@@ -1,11 +1,10 @@
 """Faults injected while the load runs: workers killed and restarted, their database
-connections terminated, the platforms slow, failing, rate-limiting, timing out, a member who
-blocked the bot. Each is counted, so the suite can print what it survived.
+connections terminated, PostgreSQL restarted once, the platforms slow, failing,
+rate-limiting, timing out, a member who blocked the bot. Each is counted, so the suite can
+print what it survived.
 
-PostgreSQL itself is not restarted: the server is shared with other test runs on this
-machine, and restarting it would break them. Terminating every connection of every worker at
-once stands in for it: from the workers' side a restart looks the same (every pooled
-connection broken, every advisory lock gone).
+The restart is of the suite's own server (tests/faults/server.py), never of the one other
+test runs share.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ import asyncio
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import psycopg
@@ -23,7 +23,7 @@ from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.faults.cluster import Cluster, Worker
 
-RESTART_STAND_IN = "every connection terminated (restart stand-in)"
+POSTGRES_RESTART = "PostgreSQL restart"
 # What the platforms do in each phase of the run, in turn.
 PHASES = [
     FaultPlan(),
@@ -58,7 +58,9 @@ class Chaos:
         slack: FakeSlackApi,
         server_dsn: str,
         blocked_chats: list[int],
+        restart_postgres: Callable[[], float],
         *,
+        restart_after: float = 30.0,
         kill_every: float = 4.0,
         terminate_every: float = 9.0,
         phase_seconds: float = 12.0,
@@ -75,12 +77,20 @@ class Chaos:
         self._random = random.Random(seed)
         self._stop = asyncio.Event()
         self._restarting: set[int] = set()  # workers being started again: not killed meanwhile
+        self._restart_postgres = restart_postgres
+        self._restart_after = restart_after
+        # Held while PostgreSQL restarts: no connection is terminated (the suite's own
+        # connection would fail) and no worker is killed meanwhile.
+        self._server = asyncio.Lock()
         self.injected = Injected()
+        self.restart_seconds: float | None = None  # how long the server was away
 
     async def run(self) -> None:
         """Every fault loop, until `stop()`; the platforms are healthy again afterwards."""
         try:
-            await asyncio.gather(self._kills(), self._terminations(), self._platforms())
+            await asyncio.gather(
+                self._kills(), self._terminations(), self._postgres(), self._platforms()
+            )
         finally:
             self._telegram.faults.clear()
             self._slack.faults.clear()
@@ -103,7 +113,7 @@ class Chaos:
         round_, restarts = 0, []
         while await self._pause(self._kill_every * (0.6 + 0.8 * self._random.random())):
             alive = [w for w in self._cluster.alive() if w.index not in self._restarting]
-            if len(alive) < 2:
+            if len(alive) < 2 or self._server.locked():
                 continue  # one worker keeps serving while the others restart
             round_ += 1
             leader = self._cluster.leader()
@@ -127,21 +137,34 @@ class Chaos:
         self.injected.counts["restart that had to be retried"] += starts > 1
 
     async def _terminations(self) -> None:
-        """pg_terminate_backend on one worker's connections; once, on every worker's at once
-        (what a PostgreSQL restart does to them)."""
-        everything_done = False
+        """pg_terminate_backend on one worker's connections every few seconds."""
         while await self._pause(self._terminate_every * (0.6 + 0.8 * self._random.random())):
-            workers = self._cluster.alive()
-            if not workers:
-                continue
-            if not everything_done and self.injected.counts["pg_terminate_backend"] >= 2:
-                everything_done = True
-                ended = await asyncio.to_thread(self._terminate, self._cluster.workers)
-                self.injected.counts[RESTART_STAND_IN] += 1
-            else:
+            async with self._server:
+                workers = self._cluster.alive()
+                if not workers:
+                    continue
                 ended = await asyncio.to_thread(self._terminate, [self._random.choice(workers)])
-                self.injected.counts["pg_terminate_backend"] += 1
+            self.injected.counts["pg_terminate_backend"] += 1
             self.injected.counts["connections terminated"] += ended
+
+    async def _postgres(self) -> None:
+        """Restart PostgreSQL once, with every worker's connections open and the load running
+        (`pg_ctl restart -m fast`): each connection is closed and each advisory lock
+        released, and the server refuses connections until it is back. Not while a killed
+        worker is starting: that is a supervisor's retry, not the workers riding the restart."""
+        if not await self._pause(self._restart_after):
+            return
+        async with self._server:
+            deadline = time.monotonic() + 60
+            while self._restarting and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            began = time.monotonic()
+            self.restart_seconds = await asyncio.to_thread(self._restart_postgres)
+            # Every worker's session ended: the leader's lock went with it.
+            self.injected.terminated.extend(
+                (began, w.application_name) for w in self._cluster.workers
+            )
+            self.injected.counts[POSTGRES_RESTART] += 1
 
     def _terminate(self, workers: list[Worker]) -> int:
         names = [w.application_name for w in workers]

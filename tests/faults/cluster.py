@@ -85,6 +85,7 @@ class Worker:
         self._process: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self.lives: list[Life] = []
+        self.start_seconds: list[float] = []  # from each start to its first /healthz answer
 
     @property
     def database_url(self) -> str:
@@ -101,10 +102,11 @@ class Worker:
         """The running process's id."""
         return self._process.pid if self.alive and self._process is not None else None
 
-    def start(self, timeout: float = 60.0, attempts: int = 3) -> int:
+    def start(self, timeout: float = 120.0, attempts: int = 3) -> int:
         """Start a process and wait until it answers /healthz; a process that exits while
         starting (its database connection was cut, say) is started again, as a supervisor
-        does. How many starts it took."""
+        does. How many starts it took. (`timeout` is generous: with other test runs loading
+        both cores, a worker once took over 60 s to answer its first /healthz.)"""
         for attempt in range(1, attempts + 1):
             try:
                 self._start_once(timeout)
@@ -137,6 +139,7 @@ class Worker:
                 raise WorkerExited(f"worker {self.index} exited at start:\n{self.log()}")
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    self.start_seconds.append(time.monotonic() - life.started)
                     return
             time.sleep(0.05)
         raise AssertionError(f"worker {self.index} never became healthy:\n{self.log()}")

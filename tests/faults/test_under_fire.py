@@ -1,6 +1,11 @@
 """Three `loyalty run` workers on one PostgreSQL database, behind a load balancer that
-re-delivers what was not acknowledged, while workers are killed, their connections cut and
-the platforms fail: nothing acknowledged is lost, nothing is done twice.
+re-delivers what was not acknowledged, while workers are killed, their connections cut,
+PostgreSQL restarts and the platforms fail: nothing acknowledged is lost, nothing is done
+twice.
+
+The database is on a PostgreSQL server the suite creates for itself (tests/faults/server.py)
+with the machine's PostgreSQL binaries, so that it may restart it; the shared test server
+is never touched.
 
 Every wait is on a condition with a deadline; nothing is timed. The figures are printed
 (`pytest -s tests/faults` shows them). LOYALTY_FAULTS_SECONDS sets how long the load runs.
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import statistics
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -33,8 +39,9 @@ from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.faults import checks
 from tests.faults.balancer import Balancer, Delivery, Kind
-from tests.faults.chaos import RESTART_STAND_IN, Chaos
+from tests.faults.chaos import POSTGRES_RESTART, Chaos
 from tests.faults.cluster import Cluster, Platforms
+from tests.faults.server import PrivateServer, private_server
 from tests.faults.workload import (
     COLLEAGUE_IDS,
     MEMBER_IDS,
@@ -43,7 +50,6 @@ from tests.faults.workload import (
     admins,
     customers,
 )  # fmt: skip
-from tests.storage.fixtures import _libpq, postgres_schema, require_postgres
 from tests.storage.ledger_checks import LedgerChecker
 
 WORKERS = 3
@@ -58,13 +64,13 @@ BLOCKED = MEMBER_IDS[:2]
 
 @pytest.mark.timeout(540)  # load, settling and checks: about 3 minutes when nothing is lost
 def test_nothing_lost_nothing_doubled_under_fire(tmp_path: Path) -> None:
-    server = require_postgres()
     tag = f"faults{os.getpid()}"
     with (
-        postgres_schema(server) as url,
+        private_server() as server,
         FakeTelegramApi.run_in_thread() as telegram,
         FakeSlackApi.run_in_thread() as slack,
     ):
+        url = server.url
         upgrade(url)
         program = program_file(tmp_path)
         database = SqlDatabase.from_url(url)
@@ -110,12 +116,15 @@ async def _under_fire(
     slack: FakeSlackApi,
     engine: Engine,
     workload: Workload,
-    server: str,
+    server: PrivateServer,
 ) -> Run:
     balancer = Balancer(cluster.alive, slack_secret=SLACK_SECRET, pos_secret=POS_SECRET)
     try:
         await _warm_up(balancer, workload, engine)
-        chaos = Chaos(cluster, telegram, slack, _libpq(server), BLOCKED)
+        chaos = Chaos(
+            cluster, telegram, slack, server.libpq, BLOCKED, server.restart,
+            restart_after=LOAD_SECONDS / 2,  # after the broadcast is queued
+        )  # fmt: skip
         faults = asyncio.create_task(chaos.run())
         give_up = time.monotonic() + LOAD_SECONDS + SETTLE / 2
         tasks: set[asyncio.Task[Delivery]] = set()
@@ -130,6 +139,8 @@ async def _under_fire(
             await asyncio.sleep(max(0.0, (len(balancer.deliveries) / PER_SECOND) - elapsed))
         chaos.stop()
         await faults
+        # This process's own pooled connections did not survive the restart.
+        await asyncio.to_thread(engine.dispose)
         for worker in cluster.workers:  # a supervisor brings every worker back
             if not worker.alive:
                 await asyncio.to_thread(worker.start)
@@ -208,6 +219,13 @@ async def _settle(deliveries: list[Delivery], engine: Engine) -> None:
         await asyncio.sleep(0.5)
 
 
+def _spread(values: list[float]) -> str:
+    """Median (min-max) of `values`."""
+    if not values:
+        return "-"
+    return f"{statistics.median(values):.1f} ({min(values):.1f}-{max(values):.1f})"
+
+
 def _check(
     run: Run,
     engine: Engine,
@@ -230,7 +248,7 @@ def _check(
     # A message a worker sent and died (or lost its connection) before recording, or whose
     # answer timed out, may go again: at most the dispatcher's messages in flight per worker
     # and crash or cut, and one per timeout.
-    cut_off = injected["pg_terminate_backend"] + WORKERS * injected[RESTART_STAND_IN]
+    cut_off = injected["pg_terminate_backend"] + WORKERS * injected[POSTGRES_RESTART]
     in_flight = IN_FLIGHT * (injected["SIGKILL"] + cut_off) + timeouts
     by_kind = Counter(str(d.kind) for d in run.deliveries if d.acked)
     print(
@@ -240,6 +258,10 @@ def _check(
         f"\n  effects handled exactly once: {handled.effects_once}"
         f" (of them re-delivered: {handled.redelivered_once})"
         f"\n  faults injected: {dict(injected | platform_faults)}"
+        f"\n  PostgreSQL was restarted {injected[POSTGRES_RESTART]} time(s) under load"
+        f" (pg_ctl restart -m fast took {run.chaos.restart_seconds or 0:.2f} s)"
+        f"\n  a worker took {_spread([t for w in cluster.workers for t in w.start_seconds])} s"
+        " from its start to its first /healthz answer"
         f"\n  messages sent: telegram {messages.telegram}, slack {messages.slack};"
         f" peak telegram sends in 1 s: {peak} (limit {TELEGRAM_LIMIT};"
         f" {peak_all} counting the calls the fake failed on purpose),"
@@ -258,3 +280,4 @@ def _check(
     assert peak <= TELEGRAM_LIMIT, checks.busiest_second(telegram)
     assert not overlaps, overlaps
     assert injected["SIGKILL"] >= 3 and injected["connections terminated"] >= 1
+    assert injected[POSTGRES_RESTART] == 1
