@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardMarkup, InputFile, Update, User
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, RetryAfter
 from telegram.ext import (
     CallbackQueryHandler,
@@ -116,11 +116,18 @@ class TelegramAdapter:
             await self._serve(update, query.from_user, chat.id, data)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Plain text: the next step of a conversation (a broadcast composed step by step), or
-        else a short hint towards the commands; the router decides (`ChatRequest.read`)."""
+        """Plain text in a private chat: the next step of a conversation (a broadcast composed
+        step by step), or else a short hint towards the commands; the router decides
+        (`ChatRequest.read`). In a group it is only the hint: what staff say there never
+        becomes a broadcast's text."""
         message, user = update.effective_message, update.effective_user
-        if message is not None and user is not None and (text := self._for_us(message.text)):
+        if message is None or user is None or not (text := self._for_us(message.text)):
+            return
+        if message.chat.type == ChatType.PRIVATE:
             await self._serve(update, user, message.chat_id, text)
+            return
+        language = await asyncio.to_thread(self._language, identity_of(user), None)
+        await self._send(message.chat_id, Reply.say("free_text"), language)
 
     def _for_us(self, text: object) -> str | None:
         """The text of a message the bot should answer; None for one to ignore quietly: not

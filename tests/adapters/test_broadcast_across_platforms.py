@@ -187,6 +187,12 @@ async def test_telegram_staff_compose_step_by_step(both: Both) -> None:
     assert "/broadcast to platform:slack" in taps
     chosen = await both.telegram_answer(SAM, "/broadcast to platform:slack", tap=True)
     assert "Now send the text" in chosen["text"]
+    # Chatter in a group the bot is in never becomes the text: there it is only the hint.
+    group = make_text_update(both.telegram.next_update_id(), SAM, "morning all", first_name="Sam")
+    group["message"]["chat"] = {"id": -100, "type": "group", "title": "Cafe"}
+    both.telegram.push_update(group)
+    (hint,) = await both.telegram.wait_for_messages(-100, 1, timeout=10)
+    assert str(hint.params["text"]).startswith("I understand commands like /balance")
     preview = await both.telegram_answer(SAM, TEXT)
     assert "1 member." in preview["text"] and preview["text"].endswith("📣 " + TEXT)
     taps = [b["callback_data"] for row in preview["reply_markup"]["inline_keyboard"] for b in row]
