@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from benchmarks.databases import Target, fresh_target
 from benchmarks.docs import replace_section
+from benchmarks.results import machine
 from benchmarks.settings import BENCHMARKS_DOC, RESULTS_DIR, postgres_url
 from benchmarks.telegram_support import (
     RecordingFake,
@@ -280,11 +280,7 @@ def run_and_report(
 
 
 def _machine() -> str:
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load} at start,"
-        f" Python {platform.python_version()}; PostgreSQL over TCP on localhost"
-    )
+    return machine("PostgreSQL over TCP on localhost")
 
 
 if __name__ == "__main__" and len(sys.argv) == 4 and sys.argv[1] == "--child":

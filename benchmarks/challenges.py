@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ import psycopg
 
 from benchmarks.databases import Target, fresh_target
 from benchmarks.docs import replace_section
+from benchmarks.results import machine
 from benchmarks.seed import FixedClock, enroll_pool
 from benchmarks.settings import BENCHMARKS_DOC, NOW, PROGRAM_FILE, RESULTS_DIR, postgres_url
 from benchmarks.trace import StatementLog
@@ -282,11 +282,4 @@ def run_and_report(
 
 
 def _machine() -> str:
-    import os
-
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load} at start,"
-        f" Python {platform.python_version()}; SQLite file in WAL with synchronous=NORMAL;"
-        " PostgreSQL over TCP on localhost"
-    )
+    return machine("SQLite file in WAL with synchronous=NORMAL; PostgreSQL over TCP on localhost")

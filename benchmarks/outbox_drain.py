@@ -16,8 +16,6 @@ benchmarks/outbox_workers.py); a fresh fake counts each run.
 from __future__ import annotations
 
 import asyncio
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -27,6 +25,7 @@ from telegram import Bot
 
 from benchmarks.docs import replace_section
 from benchmarks.outbox_workers import DrainResult, drain, seed_outbox
+from benchmarks.results import machine
 from benchmarks.settings import BENCHMARKS_DOC, PROGRAM_FILE, RESULTS_DIR
 from benchmarks.telegram_support import TOKEN, RecordingFake, running_fake
 from bot.i18n import shipped_catalogs
@@ -164,11 +163,9 @@ def run(sizes: Sizes, echo: Callable[[str], None] = print) -> Report:
 
 
 def _machine() -> str:
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load} at start,"
-        f" Python {platform.python_version()}; workers in webhook mode, PostgreSQL over TCP on"
-        " localhost, the fake Bot API on 127.0.0.1 in the driver"
+    return machine(
+        "workers in webhook mode, PostgreSQL over TCP on localhost,"
+        " the fake Bot API on 127.0.0.1 in the driver"
     )
 
 

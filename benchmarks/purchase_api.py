@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import httpx
 
 from benchmarks.databases import Target, fresh_target
 from benchmarks.docs import replace_section
+from benchmarks.results import machine
 from benchmarks.settings import BENCHMARKS_DOC, postgres_url
 from benchmarks.slack_kudos import _free_port, _servers
 from bot.api.signing import signed_headers
@@ -91,12 +91,7 @@ class Result:
 
 
 def _machine() -> str:
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load} at the end,"
-        f" Python {platform.python_version()}; PostgreSQL, both servers and the clients on"
-        " the same machine"
-    )
+    return machine("PostgreSQL, both servers and the clients on the same machine", "at the end")
 
 
 def _seed(url: str, count: int) -> list[str]:

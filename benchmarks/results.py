@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import platform
 import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -102,3 +104,13 @@ class Report:
             "notes": self.notes,
         }
         (directory / f"{name}.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+
+def machine(setup: str, when: str = "at start") -> str:
+    """The line under a table: the cores, the load average `when` (how much other work shared
+    them: noisy numbers otherwise look real), Python, then what the run was set up on."""
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load} {when},"
+        f" Python {platform.python_version()}; {setup}"
+    )

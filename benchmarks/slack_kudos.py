@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import platform
 import signal
 import socket
 import subprocess
@@ -26,6 +25,7 @@ from pathlib import Path
 import httpx
 
 from benchmarks.docs import replace_section
+from benchmarks.results import machine
 from benchmarks.settings import BENCHMARKS_DOC
 from bot.settings import EXAMPLE_PROGRAM
 from tests.fakes import slack_signing
@@ -107,11 +107,7 @@ class Result:
 
 
 def _machine() -> str:
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load} at the end, "
-        f"Python {platform.python_version()}; fake Slack Web API on 127.0.0.1 in the driver"
-    )
+    return machine("fake Slack Web API on 127.0.0.1 in the driver", "at the end")
 
 
 def _free_port() -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from collections.abc import Callable
 
@@ -11,7 +9,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from benchmarks.databases import fresh_target
-from benchmarks.results import Report
+from benchmarks.results import Report, machine
 from benchmarks.runner import Bench
 from benchmarks.settings import Sizes, postgres_url
 
@@ -43,13 +41,7 @@ def run_suite(
 
 
 def _machine() -> str:
-    # The load average says how much other work shared the cores: noisy numbers otherwise look real.
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load} at start,"
-        f" Python {platform.python_version()}; SQLite file in WAL with synchronous=NORMAL;"
-        " PostgreSQL over TCP on localhost"
-    )
+    return machine("SQLite file in WAL with synchronous=NORMAL; PostgreSQL over TCP on localhost")
 
 
 def _postgres_problem(url: str) -> str | None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import platform
 import pstats
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.outbox_rate import run_outbox
+from benchmarks.results import machine
 from benchmarks.telegram_balance import BalanceSizes, run_balance
 from benchmarks.telegram_report import TelegramReport
 
@@ -44,12 +43,7 @@ def run_telegram(
 
 
 def _machine() -> str:
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.machine()}, {os.cpu_count()} CPUs, load average {load} at start,"
-        f" Python {platform.python_version()}; the bot and the fake Bot API on the same"
-        " machine, SQLite file in WAL"
-    )
+    return machine("the bot and the fake Bot API on the same machine, SQLite file in WAL")
 
 
 def profile_summary(directory: Path, top: int = 15) -> str:
