@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from tests.fakes.faults import Fault, FaultSwitch
+from tests.fakes.loop_thread import loop_in_thread
 
 T = TypeVar("T")
 
@@ -236,20 +237,12 @@ class FakeSlackApi:
             bot_name=bot_name,
             require_token=require_token,
         )
-        loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="fake-slack-api", daemon=True)
-        thread.start()
-        try:
+        with loop_in_thread("fake-slack-api", timeout=startup_timeout) as loop:
             asyncio.run_coroutine_threadsafe(fake.start(), loop).result(startup_timeout)
             try:
                 yield fake
             finally:
                 asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(startup_timeout)
-        finally:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(startup_timeout)
-            if not thread.is_alive():
-                loop.close()
 
     # ------------------------------------------------------------------ addresses
 

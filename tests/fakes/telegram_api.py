@@ -22,6 +22,7 @@ from typing import Any, Self, TypeVar
 from aiohttp import web
 
 from tests.fakes.faults import Fault, FaultSwitch
+from tests.fakes.loop_thread import loop_in_thread
 
 T = TypeVar("T")
 
@@ -203,26 +204,12 @@ class FakeTelegramApi:
         """Run a fake in its own event loop on a background thread (e.g. for a bot subprocess)."""
         fake = cls(**kwargs)
         fake._in_thread = True
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(fake.start())
-            started.set()
-            loop.run_forever()
-
-        thread = threading.Thread(target=serve, name="fake-telegram-api", daemon=True)
-        thread.start()
-        if not started.wait(10):
-            raise RuntimeError("fake Telegram API did not start")
-        try:
-            yield fake
-        finally:
-            asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
-            loop.close()
+        with loop_in_thread("fake-telegram-api", timeout=10) as loop:
+            asyncio.run_coroutine_threadsafe(fake.start(), loop).result(10)
+            try:
+                yield fake
+            finally:
+                asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
 
     @property
     def base_url(self) -> str:
