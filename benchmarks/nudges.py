@@ -9,8 +9,9 @@ process (so its peak resident memory is the planner's own), rounds alternate the
 
 - **bare SQL**: each kind's selecting query run on the driver, rows fetched, nothing else;
 - **planner**: `NudgePlanner.plan(now)`: the same queries, then each member's local time,
-  quiet hours, the cap, the dedupe check and the nudges queued in the outbox (nudge and outbox
-  tables emptied before each round, so every round plans the same day from scratch).
+  quiet hours, the cap, the dedupe check and the nudges queued in the outbox (the outbox and
+  the day's nudges emptied before each round, so every round plans the same day from scratch;
+  the win-backs of earlier days stay, as in a running program).
 
 The win-back and birthday bonuses are off here: each is a ledger journal per member (measured
 by the ledger suite), which would swamp what this measures.
@@ -94,6 +95,18 @@ SEED = [
     " WHERE g % 10 = 3",
 ]
 
+# The win-backs of earlier days: a member away for longer than a week past the cut-off had
+# theirs when they crossed it (one per spell, keyed by the spell's start as the planner keys
+# it), planned more than a week ago, so the cap does not count it. Only the spells that began
+# in the week past the cut-off are still owed one, as on any day of a running program.
+HISTORY = (
+    "INSERT INTO nudge (dedupe_key, member_id, kind, planned_at)"
+    " SELECT 'winback:' || s.id || ':' || CAST(s.seen AS TEXT), s.id, 'winback',"
+    " s.seen + interval '30 days' FROM (SELECT m.id, COALESCE(MAX(p.occurred_at), m.created_at)"
+    " AS seen FROM member m LEFT JOIN purchase p ON p.member_id = m.id GROUP BY m.id) s"
+    " WHERE s.seen <= %(now)s - interval '37 days'"
+)
+
 
 @dataclass
 class Report:
@@ -148,7 +161,7 @@ def seed(target: Target, members: int) -> float:
         "tomorrow_ends": (today_ends.replace(day=local.day + 2)).astimezone(UTC),
     }
     with target.connect() as conn:
-        for statement in SEED:
+        for statement in [*SEED, HISTORY]:
             # Modulo is `%` in SQL, which psycopg reads as a placeholder unless doubled.
             sql = statement.format(n=members).replace(" % ", " %% ")
             conn.execute(sql, params)  # type: ignore[arg-type]
@@ -191,8 +204,9 @@ def child(url: str, rounds: int) -> dict[str, object]:
         return time.perf_counter() - started
 
     def plan() -> tuple[float, object]:
+        # This day's nudges go; the earlier days' win-backs (HISTORY) stay.
         database.run_sql(lambda sql: sql.run_text("DELETE FROM outbox") + sql.run_text(
-            "DELETE FROM nudge"))  # fmt: skip
+            "DELETE FROM nudge WHERE planned_at >= %s", [NOW]))  # fmt: skip
         started = time.perf_counter()
         result = planner.plan(NOW)
         return time.perf_counter() - started, result

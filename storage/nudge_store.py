@@ -46,6 +46,7 @@ def _kind(inner: str, postgresql: str | None = None, **fragments: str) -> Query:
 # Members who earned in the last week and whose balance now lies in a reward's approach band
 # (`{bands}`: one range per reward); the latest open lot tells one approach from the next.
 # Lots are read along the partial index on open lots (its predicate repeated here).
+RECENT = timedelta(days=7)
 _NEAR_REWARD = (
     "SELECT a.member_id AS member_id, '' AS subject,"
     " CAST((SELECT MAX(l.id) FROM lot l WHERE l.member_id = a.member_id"
@@ -87,21 +88,23 @@ CHALLENGE_ENDING = _kind(
     " window_end AS at FROM challenge_progress WHERE completed_at IS NULL"
     " AND window_end > :now AND window_end <= :until"
 )
-# Members whose last purchase (or, never buying, their joining) fell in the week before the
-# cut-off: the day they became inactive for N days, or a few days late (a cap or quiet hours
-# held them back). That moment names the spell, so a member who comes back and drifts off
-# again is nudged again, once.
+# Members whose last purchase (or, never buying, their joining) is `:before` or earlier: inactive
+# for N days or more, however long ago they became so (the operator turned win-backs on today,
+# the scheduler was down a week, the cap held them back). That moment starts the spell and names
+# it (the dedupe key), so a member who comes back and drifts off again is nudged again, once.
+# Spells that had their win-back (one planned since the spell began) are left out here: the
+# rows stay those still owed one, however long ago the members left. On PostgreSQL the members,
+# their last purchases and their win-backs are read in member order and merged (the win-backs
+# along ix_nudge_winback): no hashing of a million keys.
 _INACTIVE = (
-    "SELECT p.member_id AS member_id, '' AS subject, CAST(p.occurred_at AS TEXT) AS ref,"
-    " 0 AS amount, NULL AS at FROM purchase p WHERE p.occurred_at > :since"
-    " AND p.occurred_at <= :before AND NOT EXISTS (SELECT 1 FROM purchase q"
-    " WHERE q.member_id = p.member_id AND q.occurred_at > p.occurred_at)"
-    " UNION ALL SELECT m2.id AS member_id, '' AS subject, CAST(m2.created_at AS TEXT) AS ref,"
-    " 0 AS amount, NULL AS at FROM member m2 WHERE m2.created_at > :since"
-    " AND m2.created_at <= :before"
-    " AND NOT EXISTS (SELECT 1 FROM purchase p2 WHERE p2.member_id = m2.id)"
+    "SELECT m.id AS member_id, '' AS subject,"
+    " CAST(COALESCE(l.last_at, m.created_at) AS TEXT) AS ref, 0 AS amount, NULL AS at"
+    " FROM member m LEFT JOIN (SELECT member_id, MAX(occurred_at) AS last_at FROM purchase"
+    " GROUP BY member_id) l ON l.member_id = m.id"
+    " WHERE m.merged_into IS NULL AND COALESCE(l.last_at, m.created_at) <= :before"
+    " AND NOT EXISTS (SELECT 1 FROM nudge n WHERE n.member_id = m.id AND n.kind = 'winback'"
+    " AND n.planned_at > COALESCE(l.last_at, m.created_at))"
 )
-LATE_BY = timedelta(days=7)
 WINBACK = _kind(_INACTIVE)
 _TIER = (
     "SELECT t.member_id AS member_id, t.tier_id AS subject, CAST(t.until AS TEXT) AS ref,"
@@ -155,7 +158,7 @@ class SqlNudgeStore:
 
     def near_reward(self, window: Window, bands: Sequence[tuple[int, int]]) -> list[Due]:
         """Members who earned in the last week with a balance in one of the bands."""
-        params: dict[str, object] = {"recent": self._flavor.bind_time(window.now - LATE_BY)}
+        params: dict[str, object] = {"recent": self._flavor.bind_time(window.now - RECENT)}
         for n, (low, high) in enumerate(bands):
             params[f"lo{n}"], params[f"hi{n}"] = low, high
         return self._due(near_reward_query(len(bands)), window, params)
@@ -177,10 +180,9 @@ class SqlNudgeStore:
         return self._due(CHALLENGE_ENDING, window, self._until(window, until))
 
     def inactive(self, window: Window, before: datetime) -> list[Due]:
-        """Members whose last purchase (or joining) was in the week up to `before`."""
-        bind = self._flavor.bind_time
-        params = {"before": bind(before), "since": bind(before - LATE_BY)}
-        return self._due(WINBACK, window, params)
+        """Members whose last purchase (or joining) was `before` or earlier, without a win-back
+        planned for that spell yet."""
+        return self._due(WINBACK, window, {"before": self._flavor.bind_time(before)})
 
     def tiers_closing(self, window: Window, until: datetime, measure: str) -> list[Due]:
         """Tier windows closing before `until`, with the spend (or points) counted so far."""

@@ -645,8 +645,12 @@ class NudgeRow(SQLModel, table=True):
     rows of the last week are what the frequency cap counts."""
 
     __tablename__ = "nudge"
-    # The cap reads the last week's rows by time, each with its member (index only).
-    __table_args__ = (Index("ix_nudge_planned", "planned_at", "member_id"),)
+    # The cap reads the last week's rows by time, each with its member (index only); the
+    # win-back query reads each member's win-backs in time order (merged with the members).
+    __table_args__ = (
+        Index("ix_nudge_planned", "planned_at", "member_id"),
+        _partial("ix_nudge_winback", "kind = 'winback'", "member_id", "planned_at"),
+    )
 
     dedupe_key: str = Field(sa_type=Text, primary_key=True)
     member_id: int = _ref("member.id")
