@@ -207,7 +207,7 @@ def child(url: str, rounds: int) -> dict[str, object]:
     def bare() -> float:
         started = time.perf_counter()
         for kind in rules.enabled():
-            window = Window(now=NOW, per_week=rules.per_week, category=KIND_CATEGORY[kind])
+            window = Window(now=NOW, category=KIND_CATEGORY[kind])
             selecting._select(kind, rules, window)
         return time.perf_counter() - started
 

@@ -49,10 +49,9 @@ Buttons = tuple[tuple[MessageButton, ...], ...]
 
 @dataclass(frozen=True, kw_only=True)
 class Window:
-    """What every kind's query is asked with: the moment, the cap and the category."""
+    """What every kind's query is asked with: the moment and the category."""
 
     now: datetime
-    per_week: int
     category: str
 
 
@@ -120,13 +119,14 @@ class NudgePlan:
     planned: list[Planned] = field(default_factory=list)
     count: int = 0
     due: dict[str, int] = field(default_factory=dict)  # rows each kind's query selected
-    capped: int = 0
+    capped: int = 0  # held back by the cap (the day's or the week's)
     waiting: int = 0  # not yet their hour, or inside their quiet hours
     queued: int = 0
 
 
 class NudgeStore(Protocol):
-    """One query per kind; each leaves out members who opted out or reached the weekly cap."""
+    """One query per kind; each leaves out members who opted out of it, and gives with each row
+    the member's nudges of the last day and week, for the cap the planner keeps."""
 
     def near_reward(self, window: Window, bands: Sequence[tuple[int, int]]) -> list[Due]: ...
     def points_expiring(self, window: Window, until: datetime) -> list[Due]: ...
@@ -221,7 +221,7 @@ class NudgePlanner:
         taken: dict[int, int] = {}  # nudges given to a member in this run (the cap)
         per_day, per_week = rules.per_day, rules.per_week
         for kind in rules.enabled():
-            window = Window(now=now, per_week=per_week, category=KIND_CATEGORY[kind])
+            window = Window(now=now, category=KIND_CATEGORY[kind])
             rows = self._select(kind, rules, window)
             plan.due[kind] = len(rows)
             maker: Callable[[Due, _Local, Nudges, bool], _Made | None] = getattr(self, f"_{kind}")

@@ -1,6 +1,7 @@
 """`core.nudges.NudgeStore` on SQL: one set-based query per nudge kind selecting the members due,
-each already without members who opted out of the kind or reached the weekly cap, and the
-planned nudges written in bulk (a nudge row and an outbox row per dedupe key, once).
+each already without members who opted out of the kind (with their nudges of the last day and
+week, for the planner's cap), and the planned nudges written in bulk (a nudge row and an outbox
+row per dedupe key, once).
 """
 
 from __future__ import annotations
@@ -283,7 +284,6 @@ class SqlNudgeStore:
             **extra,
             "day_ago": bind(window.now - timedelta(days=1)),
             "week_ago": bind(window.now - timedelta(days=7)),
-            "per_week": window.per_week,
             "category": window.category,
         }
 
