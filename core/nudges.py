@@ -6,6 +6,11 @@ local day and time (their zone, their quiet hours, the program's `send_from`), a
 frequency cap across kinds inside one run. Each nudge has a dedupe key naming what it is about
 (a lot, a voucher, a period, a tier window), so it is planned once however often the planner
 runs; it is queued in the outbox in the member's category, with a one-tap next step.
+
+A day can select a hundred thousand rows, so the work per row is kept to what differs per row:
+the local time is worked out once per zone and quiet hours (`_LocalDays`), each kind's buttons
+are made once (a row names its variant), and the nudges go to the store as columns, written in
+bulk (`NudgeBatch`); message objects and the reasons are made for the dry run only.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from core import categories
 from core.birthdays import month_days, observed_on
@@ -39,33 +44,41 @@ KIND_CATEGORY = {
     "birthday": categories.BIRTHDAY,
 }
 
-
-# What a kind's method makes of a row: (ref, message key, parameters, why, bonus points).
-_Made = tuple[str, str, dict[str, object], str, int]
+Buttons = tuple[tuple[MessageButton, ...], ...]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Window:
-    """What every kind's query is asked with: the moment, the cap and the category."""
+    """What every kind's query is asked with: the moment and the category."""
 
     now: datetime
-    per_week: int
     category: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class Due:
-    """A member a kind's query selected, with what the nudge is about and how to reach them."""
+class Due(NamedTuple):
+    """A member a kind's query selected, with what the nudge is about and how to reach them
+    (a tuple: there may be a hundred thousand of them)."""
 
     member_id: int
     subject: str  # a reward, voucher's reward, challenge or tier id ("" when none)
     ref: str  # what makes this nudge this one: a lot, a voucher, a period, a window's end
     amount: int  # points, what is left, what was spent so far
-    at: datetime | None  # an expiry, the end of a streak, a challenge or a tier window
+    at: datetime | None  # an expiry, the end of a streak, a challenge or a tier window (UTC)
     time_zone: str | None
     quiet: tuple[int, int] | None  # minutes after local midnight, None: the default
     last_day: int  # nudges planned for the member in the last 24 hours
     last_week: int  # and in the last 7 days
+
+
+class _Made(NamedTuple):
+    """What a kind's method makes of a row."""
+
+    ref: str  # the dedupe key's last part
+    key: str  # the message's catalog key
+    params: dict[str, object]
+    button: str  # the kind's button variant ("" the kind's own; "redeem:<reward>")
+    bonus: int
+    why: str  # for the dry run ("" otherwise)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +94,24 @@ class Planned:
 
 
 @dataclass(kw_only=True)
+class NudgeBatch:
+    """One kind's nudges to record and queue, as columns (one entry per nudge): the store
+    writes them in bulk. `buttons[i]` names one of `button_rows`, made once per variant."""
+
+    kind: str
+    category: str
+    member_ids: list[int] = field(default_factory=list)
+    dedupe_keys: list[str] = field(default_factory=list)  # the outbox's is "nudge:" + this
+    message_keys: list[str] = field(default_factory=list)
+    params: list[dict[str, object]] = field(default_factory=list)
+    buttons: list[str] = field(default_factory=list)
+    button_rows: dict[str, Buttons] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.member_ids)
+
+
+@dataclass(kw_only=True)
 class NudgePlan:
     """What one planner run decided: `count` nudges (listed in `planned` on a dry run only);
     `queued` counts what was new in the outbox."""
@@ -88,13 +119,14 @@ class NudgePlan:
     planned: list[Planned] = field(default_factory=list)
     count: int = 0
     due: dict[str, int] = field(default_factory=dict)  # rows each kind's query selected
-    capped: int = 0
+    capped: int = 0  # held back by the cap (the day's or the week's)
     waiting: int = 0  # not yet their hour, or inside their quiet hours
     queued: int = 0
 
 
 class NudgeStore(Protocol):
-    """One query per kind; each leaves out members who opted out or reached the weekly cap."""
+    """One query per kind; each leaves out members who opted out of it, and gives with each row
+    the member's nudges of the last day and week, for the cap the planner keeps."""
 
     def near_reward(self, window: Window, bands: Sequence[tuple[int, int]]) -> list[Due]: ...
     def points_expiring(self, window: Window, until: datetime) -> list[Due]: ...
@@ -105,16 +137,60 @@ class NudgeStore(Protocol):
     def tiers_closing(self, window: Window, until: datetime, measure: str) -> list[Due]: ...
     def birthdays(self, window: Window, month_days: Sequence[str]) -> list[Due]: ...
     def planned_before(self, keys: Sequence[str]) -> set[str]: ...
-    def queue(self, planned: Sequence[Planned], now: datetime) -> int: ...
-
-
-def _button(label: str, command: str, **params: object) -> tuple[tuple[MessageButton, ...], ...]:
-    return ((MessageButton(label=label, label_params=dict(params), command=command),),)
+    def queue(self, batch: NudgeBatch, now: datetime) -> int: ...
 
 
 def last_day(moment: datetime, zone: tzinfo) -> date:
     """The local day an exclusive end (a midnight) closes."""
     return (moment - timedelta(microseconds=1)).astimezone(zone).date()
+
+
+class _Local:
+    """A member's day at the planning moment: their zone, today there, and the local day an
+    end closes (remembered per end: many rows share one)."""
+
+    __slots__ = ("_ends", "today", "zone")
+
+    def __init__(self, zone: tzinfo, today: date) -> None:
+        self.zone = zone
+        self.today = today
+        self._ends: dict[datetime, date] = {}
+
+    def last_day(self, moment: datetime) -> date:
+        """`last_day(moment, self.zone)`."""
+        found = self._ends.get(moment)
+        if found is None:
+            found = self._ends[moment] = last_day(moment, self.zone)
+        return found
+
+
+class _LocalDays:
+    """Local time at one moment, worked out once per zone and quiet hours, not once per row:
+    a member's day, and whether a nudge may go to them now."""
+
+    def __init__(self, now: datetime, rules: Nudges, fallback: tzinfo) -> None:
+        self._now = now
+        self._rules = rules
+        self._fallback = fallback
+        self._open: dict[tuple[str | None, tuple[int, int] | None], _Local | None] = {}
+        self._zones: dict[str | None, _Local] = {}
+
+    def open(self, time_zone: str | None, quiet: tuple[int, int] | None) -> _Local | None:
+        """The member's day if it is their hour (from `send_from`, outside their quiet hours);
+        None while a nudge must wait."""
+        try:
+            return self._open[time_zone, quiet]
+        except KeyError:
+            pass
+        day = self._zones.get(time_zone)
+        if day is None:
+            zone = zone_of(time_zone, self._fallback)
+            day = self._zones[time_zone] = _Local(zone, self._now.astimezone(zone).date())
+        local = self._now.astimezone(day.zone).time().replace(tzinfo=None)
+        hours = QuietHours.from_minutes(*quiet) if quiet else DEFAULT_QUIET_HOURS
+        its_hour = local >= self._rules.send_from and hours.ends_at(self._now, day.zone) is None
+        found = self._open[time_zone, quiet] = day if its_hour else None
+        return found
 
 
 class NudgePlanner:
@@ -124,6 +200,7 @@ class NudgePlanner:
         self._store = store
         self._database = database
         self._program = program
+        self._rewards = sorted(program.rewards, key=lambda r: (r.price, r.id))
 
     @property
     def rules(self) -> Nudges | None:
@@ -140,49 +217,92 @@ class NudgePlanner:
         rules = self._program.nudges
         if rules is None:
             return plan
+        days = _LocalDays(now, rules, self._program.zone)
         taken: dict[int, int] = {}  # nudges given to a member in this run (the cap)
+        per_day, per_week = rules.per_day, rules.per_week
         for kind in rules.enabled():
-            window = Window(now=now, per_week=rules.per_week, category=KIND_CATEGORY[kind])
+            window = Window(now=now, category=KIND_CATEGORY[kind])
             rows = self._select(kind, rules, window)
             plan.due[kind] = len(rows)
-            candidates: list[tuple[Planned, Due]] = []
+            maker: Callable[[Due, _Local, Nudges, bool], _Made | None] = getattr(self, f"_{kind}")
+            made: list[tuple[Due, _Made]] = []
             for due in rows:
                 already = taken.get(due.member_id, 0)
-                if due.last_day + already >= rules.per_day or (
-                    due.last_week + already >= rules.per_week
-                ):
+                if due.last_day + already >= per_day or due.last_week + already >= per_week:
                     plan.capped += 1
                     continue
-                zone = zone_of(due.time_zone, self._program.zone)
-                if not self._its_hour(rules, due, now, zone):
+                local = days.open(due.time_zone, due.quiet)
+                if local is None:
                     plan.waiting += 1
                     continue
-                made = self._make(kind, rules, due, now, zone)
-                if made is not None:
-                    candidates.append((made, due))
+                item = maker(due, local, rules, dry_run)
+                if item is not None:
+                    made.append((due, item))
             del rows
-            known = self._store.planned_before([item.dedupe_key for item, _ in candidates])
-            chosen: list[Planned] = []
-            for item, due in candidates:
-                if item.dedupe_key in known:
+            keys = [f"{kind}:{due.member_id}:{item.ref}" for due, item in made]
+            known = self._store.planned_before(keys)
+            batch = NudgeBatch(kind=kind, category=KIND_CATEGORY[kind])
+            bonuses: list[tuple[int, str, int]] = []
+            for (due, item), key in zip(made, keys, strict=True):
+                if key in known:
                     continue  # this lot, voucher or period was nudged about before
-                already = taken.get(item.member_id, 0)
-                if due.last_day + already >= rules.per_day or (
-                    due.last_week + already >= rules.per_week
-                ):
+                already = taken.get(due.member_id, 0)
+                if due.last_day + already >= per_day or due.last_week + already >= per_week:
                     plan.capped += 1  # an earlier kind took the member's share today
                     continue
-                taken[item.member_id] = already + 1
-                chosen.append(item)
-            plan.count += len(chosen)
-            if dry_run:
-                plan.planned.extend(chosen)
+                taken[due.member_id] = already + 1
+                self._add(batch, due.member_id, key, item)
+                if dry_run:
+                    plan.planned.append(self._planned(batch, item))
+                elif item.bonus:
+                    bonuses.append((due.member_id, key, item.bonus))
+            del made, keys
+            plan.count += len(batch)
+            if dry_run or not batch:
                 continue
-            for item in chosen:
-                if item.bonus:
-                    self._give(item, now)
-            plan.queued += self._store.queue(chosen, now) if chosen else 0
+            for member_id, key, points in bonuses:
+                self._give(kind, member_id, key, points, now)
+            plan.queued += self._store.queue(batch, now)
         return plan
+
+    def _add(self, batch: NudgeBatch, member_id: int, key: str, item: _Made) -> None:
+        batch.member_ids.append(member_id)
+        batch.dedupe_keys.append(key)
+        batch.message_keys.append(item.key)
+        batch.params.append(item.params)
+        batch.buttons.append(item.button)
+        if item.button not in batch.button_rows:
+            batch.button_rows[item.button] = self._buttons(batch.kind, item.button)
+
+    def _buttons(self, kind: str, variant: str) -> Buttons:
+        """The one-tap next step under a kind's nudges (near a reward: Redeem when affordable)."""
+        label, command = _NEXT_STEP[kind]
+        params: dict[str, object] = {}
+        if variant.startswith("redeem:"):
+            reward = self._program.reward(variant.removeprefix("redeem:"))
+            label, command = "nudge.button.redeem", f"/redeem {variant.removeprefix('redeem:')}"
+            params = {"reward": reward.name if reward is not None else variant}
+        return ((MessageButton(label=label, label_params=params, command=command),),)
+
+    def _planned(self, batch: NudgeBatch, item: _Made) -> Planned:
+        """The last nudge added to `batch`, as the dry run lists it."""
+        member_id, key = batch.member_ids[-1], batch.dedupe_keys[-1]
+        message = OutboxMessage(
+            recipient=Recipient.member(member_id),
+            key=item.key,
+            params=item.params,
+            dedupe_key=f"nudge:{key}",
+            category=batch.category,
+            buttons=batch.button_rows[item.button],
+        )
+        return Planned(
+            member_id=member_id,
+            kind=batch.kind,
+            dedupe_key=key,
+            message=message,
+            why=item.why,
+            bonus=item.bonus,
+        )
 
     def _select(self, kind: str, rules: Nudges, window: Window) -> list[Due]:
         now, store = window.now, self._store
@@ -212,51 +332,13 @@ class NudgePlanner:
             rows = []
         return rows
 
-    def _its_hour(self, rules: Nudges, due: Due, now: datetime, zone: tzinfo) -> bool:
-        """From `send_from` in the member's day, and never inside their quiet hours."""
-        local = now.astimezone(zone)
-        if local.time().replace(tzinfo=None) < rules.send_from:
-            return False
-        quiet = QuietHours.from_minutes(*due.quiet) if due.quiet else DEFAULT_QUIET_HOURS
-        return quiet.ends_at(now, zone) is None
+    # One method per kind: what it makes of a row (`_Made`), or None when it is no nudge after
+    # all; `explain`: say why (the dry run).
 
-    def _make(
-        self, kind: str, rules: Nudges, due: Due, now: datetime, zone: tzinfo
-    ) -> Planned | None:
-        today = now.astimezone(zone).date()
-        maker: Callable[[Due, date, Nudges], _Made | None] = getattr(self, f"_{kind}")
-        made = maker(due, today, rules)
-        if made is None:
-            return None
-        ref, key, params, why, bonus = made
-        dedupe_key = f"{kind}:{due.member_id}:{ref}"
-        label, command = _NEXT_STEP[kind]
-        if kind == "near_reward" and params.get("redeem"):
-            label, command = "nudge.button.redeem", f"/redeem {params['redeem']}"
-        message = OutboxMessage(
-            recipient=Recipient.member(due.member_id),
-            key=key,
-            params={k: v for k, v in params.items() if k != "redeem"},
-            dedupe_key=f"nudge:{dedupe_key}",
-            category=KIND_CATEGORY[kind],
-            buttons=_button(label, command, **_label_params(params)),
-        )
-        return Planned(
-            member_id=due.member_id,
-            kind=kind,
-            dedupe_key=dedupe_key,
-            message=message,
-            why=why,
-            bonus=bonus,
-        )
-
-    # One method per kind: (ref, message key, parameters, why, bonus points) or None.
-
-    def _near_reward(self, due: Due, today: date, rules: Nudges) -> _Made | None:
+    def _near_reward(self, due: Due, local: _Local, rules: Nudges, explain: bool) -> _Made | None:
         assert rules.near_reward is not None
         balance = due.amount
-        rewards = sorted(self._program.rewards, key=lambda r: (r.price, r.id))
-        affordable = [r for r in rewards if r.price <= balance]
+        rewards = self._rewards
         near = next((r for r in rewards if r.price > balance), None)
         if near is None or near.price - balance > rules.near_reward.within_points:
             return None
@@ -265,45 +347,51 @@ class NudgePlanner:
             "reward": near.name,
             "points": balance,
         }
-        key = "nudge.near_reward"
-        if affordable:
-            best = affordable[-1]
-            params |= {"redeem": best.id, "affordable": best.name}
-            key = "nudge.near_reward_affordable"
-        why = f"{balance} points, {near.price - balance} from {near.name}"
-        return f"{near.id}:{due.ref}", key, params, why, 0
+        key, button = "nudge.near_reward", ""
+        best = next((r for r in reversed(rewards) if r.price <= balance), None)
+        if best is not None:
+            params["affordable"] = best.name
+            key, button = "nudge.near_reward_affordable", f"redeem:{best.id}"
+        why = f"{balance} points, {near.price - balance} from {near.name}" if explain else ""
+        return _Made(f"{near.id}:{due.ref}", key, params, button, 0, why)
 
-    def _points_expiring(self, due: Due, today: date, rules: Nudges) -> _Made | None:
+    def _points_expiring(
+        self, due: Due, local: _Local, rules: Nudges, explain: bool
+    ) -> _Made | None:
         if due.at is None or due.amount <= 0:
             return None
-        why = f"{due.amount} points expire {due.at.isoformat()}"
-        return due.ref, "nudge.points_expiring", {"points": due.amount, "date": due.at}, why, 0
+        why = f"{due.amount} points expire {due.at.isoformat()}" if explain else ""
+        params: dict[str, object] = {"points": due.amount, "date": due.at}
+        return _Made(due.ref, "nudge.points_expiring", params, "", 0, why)
 
-    def _voucher_expiring(self, due: Due, today: date, rules: Nudges) -> _Made | None:
+    def _voucher_expiring(
+        self, due: Due, local: _Local, rules: Nudges, explain: bool
+    ) -> _Made | None:
         if due.at is None:
             return None
         reward = self._program.reward(due.subject)
         name = reward.name if reward is not None else due.subject
-        why = f"voucher {due.ref} ({name}) expires {due.at.isoformat()}"
+        why = f"voucher {due.ref} ({name}) expires {due.at.isoformat()}" if explain else ""
         params: dict[str, object] = {"reward": name, "date": due.at}
-        return due.ref, "nudge.voucher_expiring", params, why, 0
+        return _Made(due.ref, "nudge.voucher_expiring", params, "", 0, why)
 
-    def _streak(self, due: Due, today: date, rules: Nudges) -> _Made | None:
-        zone = zone_of(due.time_zone, self._program.zone)
+    def _streak(self, due: Due, local: _Local, rules: Nudges, explain: bool) -> _Made | None:
+        today = local.today
         # One day is no streak to lose yet.
-        if due.at is None or last_day(due.at, zone) != today or due.amount < 2:
+        if due.at is None or due.amount < 2 or local.last_day(due.at) != today:
             return None
         challenge = self._program.challenge(due.subject)
         if challenge is None:
             return None
-        why = f"{due.amount}-day streak on {challenge.id} ends today ({today})"
+        why = f"{due.amount}-day streak on {challenge.id} ends today ({today})" if explain else ""
         params: dict[str, object] = {"days": due.amount, "challenge": challenge.name}
-        return f"{due.subject}:{due.ref}:{today}", "nudge.streak", params, why, 0
+        return _Made(f"{due.subject}:{due.ref}:{today}", "nudge.streak", params, "", 0, why)
 
-    def _challenge_ending(self, due: Due, today: date, rules: Nudges) -> _Made | None:
-        zone = zone_of(due.time_zone, self._program.zone)
-        tomorrow = today + timedelta(days=1)
-        if due.at is None or last_day(due.at, zone) != tomorrow or due.amount <= 0:
+    def _challenge_ending(
+        self, due: Due, local: _Local, rules: Nudges, explain: bool
+    ) -> _Made | None:
+        tomorrow = local.today + timedelta(days=1)
+        if due.at is None or due.amount <= 0 or local.last_day(due.at) != tomorrow:
             return None
         challenge = self._program.challenge(due.subject)
         if challenge is None:
@@ -312,24 +400,27 @@ class NudgePlanner:
         key = f"nudge.challenge_ending.{challenge.kind.value}"
         if challenge.kind.value == "spend":
             left = self._money(due.amount)
-        why = f"{challenge.id} ends {tomorrow}, {left} left"
+        why = f"{challenge.id} ends {tomorrow}, {left} left" if explain else ""
         params: dict[str, object] = {"challenge": challenge.name, "left": left}
-        return f"{due.subject}:{due.ref}", key, params, why, 0
+        return _Made(f"{due.subject}:{due.ref}", key, params, "", 0, why)
 
-    def _winback(self, due: Due, today: date, rules: Nudges) -> _Made | None:
+    def _winback(self, due: Due, local: _Local, rules: Nudges, explain: bool) -> _Made | None:
         assert rules.winback is not None
         bonus = rules.winback.bonus_points or 0
         key = "nudge.winback_bonus" if bonus else "nudge.winback"
-        why = f"no purchase since {due.ref[:10]}" + (f", {bonus} bonus points" if bonus else "")
+        why = ""
+        if explain:
+            why = f"no purchase since {due.ref[:10]}" + (f", {bonus} bonus points" if bonus else "")
         params: dict[str, object] = {"points": bonus, "program": self._program.program.name}
-        return due.ref, key, params, why, bonus
+        return _Made(due.ref, key, params, "", bonus, why)
 
-    def _tier_keep(self, due: Due, today: date, rules: Nudges) -> _Made | None:
+    def _tier_keep(self, due: Due, local: _Local, rules: Nudges, explain: bool) -> _Made | None:
         index = self._program.tier_index(due.subject)
         if index is None or index == 0 or due.at is None:
             return None
         tier = self._program.tiers[index]
-        if self._program.tier_qualification.measure == "spend":
+        measure = self._program.tier_qualification.measure
+        if measure == "spend":
             needed = self._program.to_minor(tier.threshold) - due.amount
             left: object = self._money(needed)
         else:
@@ -337,37 +428,39 @@ class NudgePlanner:
             left = needed
         if needed <= 0:
             return None
-        key = f"nudge.tier_keep_{self._program.tier_qualification.measure}"
-        why = f"{tier.id} window closes {due.at.isoformat()}, {left} to go"
+        why = f"{tier.id} window closes {due.at.isoformat()}, {left} to go" if explain else ""
         params: dict[str, object] = {"tier": tier.name, "left": left, "date": due.at}
-        return f"{tier.id}:{due.ref}", key, params, why, 0
+        return _Made(f"{tier.id}:{due.ref}", f"nudge.tier_keep_{measure}", params, "", 0, why)
 
-    def _birthday(self, due: Due, today: date, rules: Nudges) -> _Made | None:
+    def _birthday(self, due: Due, local: _Local, rules: Nudges, explain: bool) -> _Made | None:
         assert rules.birthday is not None
+        today = local.today
         if observed_on(date.fromisoformat(due.ref[:10]), today.year) != today:
             return None
         bonus = rules.birthday.bonus_points or 0
         key = "nudge.birthday_bonus" if bonus else "nudge.birthday"
-        why = f"birthday today ({today})" + (f", {bonus} bonus points" if bonus else "")
+        why = ""
+        if explain:
+            why = f"birthday today ({today})" + (f", {bonus} bonus points" if bonus else "")
         params: dict[str, object] = {"points": bonus, "program": self._program.program.name}
-        return str(today.year), key, params, why, bonus
+        return _Made(str(today.year), key, params, "", bonus, why)
 
     def _money(self, minor: int) -> str:
         info = self._program.program
         amount = Decimal(minor).scaleb(-info.currency_decimals)
         return f"{amount:.{info.currency_decimals}f} {info.currency}"
 
-    def _give(self, item: Planned, now: datetime) -> None:
+    def _give(self, kind: str, member_id: int, key: str, points: int, now: datetime) -> None:
         """The bonus a nudge announces, once per nudge (its dedupe key is the journal's key)."""
         self._database.run(
             lambda uow: give_bonus(
                 uow,
                 self._program,
-                member_id=item.member_id,
-                key=f"nudge:{item.dedupe_key}",
-                points=item.bonus,
+                member_id=member_id,
+                key=f"nudge:{key}",
+                points=points,
                 source=Purpose.ISSUED_ACTION,
-                reason=item.kind,
+                reason=kind,
                 hold_days=0,
                 now=now,
             )
@@ -385,7 +478,3 @@ _NEXT_STEP = {
     "tier_keep": ("nudge.button.balance", "/balance"),
     "birthday": ("nudge.button.rewards", "/rewards"),
 }
-
-
-def _label_params(params: dict[str, object]) -> dict[str, object]:
-    return {"reward": params["affordable"]} if "affordable" in params else {}

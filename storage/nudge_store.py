@@ -1,6 +1,7 @@
 """`core.nudges.NudgeStore` on SQL: one set-based query per nudge kind selecting the members due,
-each already without members who opted out of the kind or reached the weekly cap, and the
-planned nudges written in bulk (a nudge row and an outbox row per dedupe key, once).
+each already without members who opted out of the kind (with their nudges of the last day and
+week, for the planner's cap), and the planned nudges written in bulk (a nudge row and an outbox
+row per dedupe key, once).
 """
 
 from __future__ import annotations
@@ -8,34 +9,41 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import cache, partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from core.nudges import Due, Planned, Window
+from core.nudges import Due, NudgeBatch, Window
 from storage.database import SqlDatabase
 from storage.outbox_codec import dump_buttons, dump_params
 from storage.predicates import AVAILABLE_OPEN, VOUCHER_UNUSED
-from storage.sql import Query, Row, Sql, flavor_for, in_list, insert_rows, unnest_rows
+from storage.sql import Query, Row, Sql, flavor_for, in_list, insert_rows
 
 T = TypeVar("T")
 
 # Every kind's inner query yields (member_id, subject, ref, amount, at); the outer part adds what
 # decides whether and when the member may get it: their zone and quiet hours (the local-time
-# checks are done on these few rows in Python), their nudges in the last day and week.
+# checks are done on these rows in Python), their nudges in the last day and week. Those are
+# counted per selected member along ix_nudge_member (a few index entries each): the cost follows
+# the rows selected, not the week's nudges (a running program plans a day's worth every day,
+# and each kind's run sees what the kinds before it planned).
 _OUTER = (
-    "SELECT d.member_id, d.subject, d.ref, d.amount, d.at, m.time_zone,"
-    " (SELECT MIN(i.time_zone) FROM identity i WHERE i.member_id = d.member_id),"
-    " m.quiet_start, m.quiet_end, COALESCE(c.last_day, 0), COALESCE(c.last_week, 0)"
+    "SELECT x.* FROM (SELECT d.member_id, d.subject, d.ref, d.amount, d.at, COALESCE(m.time_zone,"
+    " (SELECT MIN(i.time_zone) FROM identity i WHERE i.member_id = d.member_id"
+    " AND i.time_zone IS NOT NULL)) AS time_zone,"
+    " m.quiet_start, m.quiet_end,"
+    " (SELECT COUNT(*) FROM nudge c WHERE c.member_id = d.member_id"
+    " AND c.planned_at > :day_ago) AS last_day,"
+    " (SELECT COUNT(*) FROM nudge c WHERE c.member_id = d.member_id"
+    " AND c.planned_at > :week_ago) AS last_week"
     " FROM ({inner}) d JOIN member m ON m.id = d.member_id"
-    # The last week's nudges, counted once per member and hash-joined: no lookup per row.
-    " LEFT JOIN (SELECT member_id, SUM(CASE WHEN planned_at > :day_ago THEN 1 ELSE 0 END)"
-    " AS last_day, COUNT(*) AS last_week FROM nudge WHERE planned_at > :week_ago"
-    " GROUP BY member_id) c ON c.member_id = d.member_id"
     " WHERE m.merged_into IS NULL"
     " AND NOT EXISTS (SELECT 1 FROM opt_out o WHERE o.member_id = d.member_id"
-    " AND o.category = :category)"
-    " AND COALESCE(c.last_week, 0) < :per_week"
-    " ORDER BY d.member_id, d.ref"
+    " AND o.category = :category)) x"
+    " ORDER BY x.member_id, x.ref"
 )
+
+
+def _flat(rows: list[list[Any]]) -> list[Any]:
+    return [value for row in rows for value in row]
 
 
 def _kind(inner: str, postgresql: str | None = None, **fragments: str) -> Query:
@@ -46,6 +54,7 @@ def _kind(inner: str, postgresql: str | None = None, **fragments: str) -> Query:
 # Members who earned in the last week and whose balance now lies in a reward's approach band
 # (`{bands}`: one range per reward); the latest open lot tells one approach from the next.
 # Lots are read along the partial index on open lots (its predicate repeated here).
+RECENT = timedelta(days=7)
 _NEAR_REWARD = (
     "SELECT a.member_id AS member_id, '' AS subject,"
     " CAST((SELECT MAX(l.id) FROM lot l WHERE l.member_id = a.member_id"
@@ -87,21 +96,23 @@ CHALLENGE_ENDING = _kind(
     " window_end AS at FROM challenge_progress WHERE completed_at IS NULL"
     " AND window_end > :now AND window_end <= :until"
 )
-# Members whose last purchase (or, never buying, their joining) fell in the week before the
-# cut-off: the day they became inactive for N days, or a few days late (a cap or quiet hours
-# held them back). That moment names the spell, so a member who comes back and drifts off
-# again is nudged again, once.
+# Members whose last purchase (or, never buying, their joining) is `:before` or earlier: inactive
+# for N days or more, however long ago they became so (the operator turned win-backs on today,
+# the scheduler was down a week, the cap held them back). That moment starts the spell and names
+# it (the dedupe key), so a member who comes back and drifts off again is nudged again, once.
+# Spells that had their win-back (one planned since the spell began) are left out here: the
+# rows stay those still owed one, however long ago the members left. On PostgreSQL the members,
+# their last purchases and their win-backs are read in member order and merged (the win-backs
+# along ix_nudge_winback): no hashing of a million keys.
 _INACTIVE = (
-    "SELECT p.member_id AS member_id, '' AS subject, CAST(p.occurred_at AS TEXT) AS ref,"
-    " 0 AS amount, NULL AS at FROM purchase p WHERE p.occurred_at > :since"
-    " AND p.occurred_at <= :before AND NOT EXISTS (SELECT 1 FROM purchase q"
-    " WHERE q.member_id = p.member_id AND q.occurred_at > p.occurred_at)"
-    " UNION ALL SELECT m2.id AS member_id, '' AS subject, CAST(m2.created_at AS TEXT) AS ref,"
-    " 0 AS amount, NULL AS at FROM member m2 WHERE m2.created_at > :since"
-    " AND m2.created_at <= :before"
-    " AND NOT EXISTS (SELECT 1 FROM purchase p2 WHERE p2.member_id = m2.id)"
+    "SELECT m.id AS member_id, '' AS subject,"
+    " CAST(COALESCE(l.last_at, m.created_at) AS TEXT) AS ref, 0 AS amount, NULL AS at"
+    " FROM member m LEFT JOIN (SELECT member_id, MAX(occurred_at) AS last_at FROM purchase"
+    " GROUP BY member_id) l ON l.member_id = m.id"
+    " WHERE m.merged_into IS NULL AND COALESCE(l.last_at, m.created_at) <= :before"
+    " AND NOT EXISTS (SELECT 1 FROM nudge n WHERE n.member_id = m.id AND n.kind = 'winback'"
+    " AND n.planned_at > COALESCE(l.last_at, m.created_at))"
 )
-LATE_BY = timedelta(days=7)
 WINBACK = _kind(_INACTIVE)
 _TIER = (
     "SELECT t.member_id AS member_id, t.tier_id AS subject, CAST(t.until AS TEXT) AS ref,"
@@ -129,20 +140,35 @@ BIRTHDAY = _kind(
 )
 
 _NUDGE_HEAD = "INSERT INTO nudge (dedupe_key, member_id, kind, planned_at)"
-_NUDGE_TYPES = ("text", "int", "text", "timestamptz")
 _NUDGE_TAIL = " ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
 _OUTBOX_HEAD = (
     "INSERT INTO outbox (member_id, message_key, params, buttons, category, dedupe_key, status,"
     " attempts, not_before, created_at)"
 )
-_OUTBOX_TYPES = ("int", "text", "text", "text", "text", "text", "text", "int", "timestamptz",
-                 "timestamptz")  # fmt: skip
 _OUTBOX_TAIL = " ON CONFLICT (dedupe_key) DO NOTHING"
+# PostgreSQL: a chunk of one kind's nudges in one statement, from one array per column that
+# differs per nudge (the kind, category and times are the chunk's): the nudge rows, and the
+# outbox rows of those that were new, as the data-modifying CTE returns them.
+_QUEUE_PG = (
+    "WITH r AS (SELECT * FROM unnest(%b::int[], %b::text[], %b::text[], %b::text[], %b::text[])"
+    " AS r(member_id, dedupe_key, message_key, params, buttons)),"
+    " n AS (INSERT INTO nudge (dedupe_key, member_id, kind, planned_at)"
+    " SELECT r.dedupe_key, r.member_id, %s, %s FROM r"
+    " ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key)"
+    " INSERT INTO outbox (member_id, message_key, params, buttons, category, dedupe_key, status,"
+    " attempts, not_before, created_at) SELECT r.member_id, r.message_key, r.params, r.buttons,"
+    " %s, 'nudge:' || r.dedupe_key, 'queued', 0, %s, %s"
+    " FROM r JOIN n ON n.dedupe_key = r.dedupe_key ON CONFLICT (dedupe_key) DO NOTHING"
+)
+# The counts per selected row lift PostgreSQL's cost estimates past `jit_above_cost`, and compiling
+# took longer (0.8 s at a million members) than these index-driven queries take to run.
+_NO_JIT = "SET LOCAL jit = off"
 _PLANNED_HEAD = "SELECT dedupe_key FROM nudge WHERE dedupe_key IN"
+# One array of every key: a short, constant query text, one round trip.
 _PLANNED_PG = "SELECT dedupe_key FROM nudge WHERE dedupe_key = ANY(%b::text[])"
 # Rows per statement: PostgreSQL takes them as arrays; SQLite's VALUES lists stay under its
 # limit on parameters.
-_CHUNKS = {"postgresql": 5000, "sqlite": 500}
+_CHUNKS = {"postgresql": 10_000, "sqlite": 500}
 
 
 class SqlNudgeStore:
@@ -155,7 +181,7 @@ class SqlNudgeStore:
 
     def near_reward(self, window: Window, bands: Sequence[tuple[int, int]]) -> list[Due]:
         """Members who earned in the last week with a balance in one of the bands."""
-        params: dict[str, object] = {"recent": self._flavor.bind_time(window.now - LATE_BY)}
+        params: dict[str, object] = {"recent": self._flavor.bind_time(window.now - RECENT)}
         for n, (low, high) in enumerate(bands):
             params[f"lo{n}"], params[f"hi{n}"] = low, high
         return self._due(near_reward_query(len(bands)), window, params)
@@ -177,10 +203,9 @@ class SqlNudgeStore:
         return self._due(CHALLENGE_ENDING, window, self._until(window, until))
 
     def inactive(self, window: Window, before: datetime) -> list[Due]:
-        """Members whose last purchase (or joining) was in the week up to `before`."""
-        bind = self._flavor.bind_time
-        params = {"before": bind(before), "since": bind(before - LATE_BY)}
-        return self._due(WINBACK, window, params)
+        """Members whose last purchase (or joining) was `before` or earlier, without a win-back
+        planned for that spell yet."""
+        return self._due(WINBACK, window, {"before": self._flavor.bind_time(before)})
 
     def tiers_closing(self, window: Window, until: datetime, measure: str) -> list[Due]:
         """Tier windows closing before `until`, with the spend (or points) counted so far."""
@@ -197,72 +222,57 @@ class SqlNudgeStore:
         chunk_size = self._chunk
 
         def work(sql: Sql) -> set[str]:
+            if sql.flavor.name == "postgresql":
+                return {str(row[0]) for row in sql.all_text(_PLANNED_PG, [list(keys)])}
             found: set[str] = set()
             for start in range(0, len(keys), chunk_size):
                 chunk = list(keys[start : start + chunk_size])
-                if sql.flavor.name == "postgresql":  # one array: a short, constant query text
-                    rows = sql.all_text(_PLANNED_PG, [chunk])
-                else:
-                    statement = in_list(sql.flavor, _PLANNED_HEAD, len(chunk))
-                    rows = sql.all_text(statement, chunk)
-                found.update(str(row[0]) for row in rows)
+                statement = in_list(sql.flavor, _PLANNED_HEAD, len(chunk))
+                found.update(str(row[0]) for row in sql.all_text(statement, chunk))
             return found
 
         return self._database.run_sql(work, write=False) if keys else set()
 
-    def queue(self, planned: Sequence[Planned], now: datetime) -> int:
-        """Record and queue the nudges, each once per dedupe key; how many were new."""
+    def queue(self, batch: NudgeBatch, now: datetime) -> int:
+        """Record and queue one kind's nudges, each once per dedupe key; how many were new."""
+        buttons = {variant: dump_buttons(rows) for variant, rows in batch.button_rows.items()}
         added = 0
-        for start in range(0, len(planned), self._chunk):
-            chunk = planned[start : start + self._chunk]
-            added += self._database.run_sql(partial(self._queue, chunk=chunk, now=now))
+        for start in range(0, len(batch), self._chunk):
+            end = start + self._chunk
+            columns: list[list[Any]] = [
+                batch.member_ids[start:end],
+                batch.dedupe_keys[start:end],
+                batch.message_keys[start:end],
+                [dump_params(params) for params in batch.params[start:end]],
+                [buttons[variant] for variant in batch.buttons[start:end]],
+            ]
+            work = partial(self._queue, columns=columns, batch=batch, now=now)
+            added += self._database.run_sql(work)
         return added
 
-    def _queue(self, sql: Sql, *, chunk: Sequence[Planned], now: datetime) -> int:
-        flavor = sql.flavor
-        at = flavor.bind_time(now)
-        nudges: list[list[object]] = [[i.dedupe_key for i in chunk], [i.member_id for i in chunk],
-                  [i.kind for i in chunk], [at] * len(chunk)]  # fmt: skip
-        new = self._insert(sql, _NUDGE_HEAD, _NUDGE_TYPES, nudges, _NUDGE_TAIL)
-        fresh = {str(row[0]) for row in new}
-        messages = [item for item in chunk if item.dedupe_key in fresh]
-        if not messages:
-            return 0
-        columns: list[list[object]] = [[] for _ in _OUTBOX_TYPES]
-        for item in messages:
-            message = item.message
-            row = (
-                item.member_id,
-                message.key,
-                dump_params(message.params),
-                dump_buttons(message.buttons) if message.buttons else None,
-                message.category,
-                f"nudge:{item.dedupe_key}",
-                "queued",
-                0,
-                flavor.bind_time(message.not_before or now),
-                at,
-            )
-            for column, value in zip(columns, row, strict=True):
-                column.append(value)
-        self._insert(sql, _OUTBOX_HEAD, _OUTBOX_TYPES, columns, _OUTBOX_TAIL)
-        return len(messages)
-
-    def _insert(
-        self, sql: Sql, head: str, types: tuple[str, ...], columns: list[list[object]], tail: str
-    ) -> list[Row]:
-        """Many rows in one statement: arrays on PostgreSQL, a VALUES list on SQLite; the
-        rows RETURNING gives (none without it)."""
+    def _queue(
+        self, sql: Sql, *, columns: list[list[Any]], batch: NudgeBatch, now: datetime
+    ) -> int:
+        at = sql.flavor.bind_time(now)
         if sql.flavor.name == "postgresql":
-            statement, params = f"{head} {unnest_rows(types)}{tail}", columns
-        else:
-            rows = len(columns[0])
-            params = [value for row in zip(*columns, strict=True) for value in row]
-            statement = insert_rows(sql.flavor, head, rows, len(types)) + tail
-        if "RETURNING" in tail:
-            return sql.all_text(statement, params)
-        sql.run_text(statement, params)
-        return []
+            params = [*columns, batch.kind, at, batch.category, at, at]
+            return sql.run_text(_QUEUE_PG, params)
+        member_ids, keys, message_keys, texts, buttons = columns
+        nudges = [[k, m, batch.kind, at] for k, m in zip(keys, member_ids, strict=True)]
+        statement = insert_rows(sql.flavor, _NUDGE_HEAD, len(nudges), 4) + _NUDGE_TAIL
+        fresh = {str(row[0]) for row in sql.all_text(statement, _flat(nudges))}
+        rows = [
+            [member_id, message_key, text, button, batch.category, f"nudge:{key}", "queued", 0,
+             at, at]
+            for member_id, key, message_key, text, button in zip(
+                member_ids, keys, message_keys, texts, buttons, strict=True
+            )
+            if key in fresh
+        ]  # fmt: skip
+        if rows:
+            statement = insert_rows(sql.flavor, _OUTBOX_HEAD, len(rows), 10) + _OUTBOX_TAIL
+            sql.run_text(statement, _flat(rows))
+        return len(rows)
 
     def _until(self, window: Window, until: datetime) -> dict[str, object]:
         bind = self._flavor.bind_time
@@ -274,25 +284,33 @@ class SqlNudgeStore:
             **extra,
             "day_ago": bind(window.now - timedelta(days=1)),
             "week_ago": bind(window.now - timedelta(days=7)),
-            "per_week": window.per_week,
             "category": window.category,
         }
-        rows = self._run(lambda sql: sql.all(query, params))
-        return [self._row(row) for row in rows]
 
-    def _row(self, row: Row) -> Due:
-        quiet = None if row[7] is None or row[8] is None else (int(row[7]), int(row[8]))
-        return Due(
-            member_id=int(row[0]),
-            subject=str(row[1] or ""),
-            ref=str(row[2] or ""),
-            amount=int(row[3] or 0),
-            at=self._flavor.read_time(row[4]) if row[4] is not None else None,
-            time_zone=row[5] or row[6],
-            quiet=quiet,
-            last_day=int(row[9]),
-            last_week=int(row[10]),
-        )
+        def select(sql: Sql) -> list[Row]:
+            if sql.flavor.name == "postgresql":
+                sql.run_text(_NO_JIT)
+            return sql.all(query, params)
+
+        return self._rows(self._run(select))
+
+    def _rows(self, rows: list[Row]) -> list[Due]:
+        """The rows as `Due`s; each distinct time read once (many rows share an expiry)."""
+        read = self._flavor.read_time
+        times: dict[Any, datetime] = {}
+        found: list[Due] = []
+        for member_id, subject, ref, amount, at, zone, start, end, day, week in rows:
+            moment = None
+            if at is not None:
+                moment = times.get(at)
+                if moment is None:
+                    moment = times[at] = read(at)
+            quiet = None if start is None or end is None else (int(start), int(end))
+            found.append(
+                Due(int(member_id), subject or "", ref or "", int(amount or 0), moment, zone,
+                    quiet, int(day), int(week))
+            )  # fmt: skip
+        return found
 
     def _run(self, work: Callable[[Sql], T]) -> T:
         return self._database.run_sql(work, write=False)

@@ -88,7 +88,12 @@ class IdentityRow(SQLModel, table=True):
     """One chat identity (platform, external id) of a member."""
 
     __tablename__ = "identity"
-    __table_args__ = (Index("ix_identity_username_key", "username_key"),)
+    __table_args__ = (
+        Index("ix_identity_username_key", "username_key"),
+        # A member's zone as a platform told it (Slack), looked up for each member a nudge
+        # kind selects: index only, and most identities (Telegram) are not in it at all.
+        _partial("ix_identity_time_zone", "time_zone IS NOT NULL", "member_id", "time_zone"),
+    )
 
     platform: str = Field(sa_type=Text, primary_key=True)
     external_id: str = Field(sa_type=Text, primary_key=True)
@@ -645,8 +650,12 @@ class NudgeRow(SQLModel, table=True):
     rows of the last week are what the frequency cap counts."""
 
     __tablename__ = "nudge"
-    # The cap reads the last week's rows by time, each with its member (index only).
-    __table_args__ = (Index("ix_nudge_planned", "planned_at", "member_id"),)
+    # The cap counts a member's rows of the last day and week (index only); the win-back
+    # query reads each member's win-backs in time order (merged with the members).
+    __table_args__ = (
+        Index("ix_nudge_member", "member_id", "planned_at"),
+        _partial("ix_nudge_winback", "kind = 'winback'", "member_id", "planned_at"),
+    )
 
     dedupe_key: str = Field(sa_type=Text, primary_key=True)
     member_id: int = _ref("member.id")

@@ -1,7 +1,8 @@
 """Nudge dates with a controlled clock, on SQLite and PostgreSQL: a 29 Feb birthday is kept on
 28 Feb in other years (once a year), and a win-back reaches a member once per spell away
 however often the planner runs in the week it may go, and again only after a new visit and
-a new lapse."""
+a new lapse; a member away for longer than the week after the cut-off (win-backs just turned on,
+the scheduler down) still gets one, once, and the frequency cap only delays it."""
 
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ def test_a_29_february_birthday_fires_on_28_february_once_a_year(migrated_url: s
         w = nw.w
         ann = w.join("ann")
         w.loyalty.set_birthday(ann.id, date(2000, 2, 29))
+        # Away since she joined: a win-back would take one of her three nudges of the week.
+        w.loyalty.subscribe(ann.id, ["winback"], False)
         every = timedelta(hours=5)  # at every hour of the day over the weeks
         _plan_every(nw, datetime(2026, 2, 25, tzinfo=NY), datetime(2026, 3, 3, tzinfo=NY), every)
         assert _planned(nw, "birthday") == [date(2026, 2, 28)]
@@ -75,6 +78,39 @@ def test_win_back_once_per_spell_away_and_again_after_a_new_lapse(migrated_url: 
         _plan_every(nw, morning + 41 * daily, morning + 100 * daily, daily)
         assert _planned(nw, "winback") == [date(2026, 4, 1), date(2026, 6, 4)]
         assert w.balance(ann)[0] == 5 + 2 + 2 * 40
+
+
+def test_win_back_reaches_members_away_for_months_once_the_cap_allows(migrated_url: str) -> None:
+    start = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    with nudge_world(migrated_url, at=start) as nw:
+        w = nw.w
+        ann, bob, dan = w.join("ann"), w.join("bob"), w.join("dan")
+        w.buy(ann, 100)  # her last visit, 2 Mar; bob never bought (he joined on 2 Mar)
+        w.buy(dan, 100)
+        w.loyalty.set_birthday(dan.id, date(1990, 6, 1))  # more urgent than a win-back
+        w.at(datetime(2026, 5, 20, 10, 0, tzinfo=NY))
+        cy = w.join("cy")
+        w.buy(cy, 100)  # away for 12 days only
+        # The first planning run in three months (win-backs turned on, or the scheduler down).
+        first = datetime(2026, 6, 1, 11, 0, tzinfo=NY)
+        nw.plan(first)
+        winback = set(w.rows("SELECT member_id FROM nudge WHERE kind = 'winback'"))
+        assert winback == {(ann.id,), (bob.id,)}
+        assert _kinds(nw, dan) == ["birthday_wishes"]  # one a day: the win-back waits
+        _plan_every(nw, first + timedelta(hours=4), first + timedelta(days=6), timedelta(hours=7))
+        # His birthday bonus put him near a cookie, more urgent again: the win-back a day later.
+        assert _kinds(nw, dan) == ["birthday_wishes", "near_reward", "winback"]
+        for member in (ann, bob):
+            assert _kinds(nw, member) == ["winback"]  # once per spell, however often it runs
+        assert _planned(nw, "winback") == [date(2026, 6, 1), date(2026, 6, 1), date(2026, 6, 3)]
+        assert "winback" not in _kinds(nw, cy)  # 30 days away only from 19 June on: then once
+        nw.plan(datetime(2026, 6, 21, 11, 0, tzinfo=NY))
+        assert _kinds(nw, cy) == ["winback"]
+        assert w.balance(ann)[0] == 5 + 1 + 40  # one bonus
+
+
+def _kinds(nw: NudgeWorld, member: object) -> list[str]:
+    return [category for category, _ in nw.nudges(member)]  # type: ignore[arg-type]
 
 
 def test_settings_show_the_saved_birthday(testbot: BotUnderTest) -> None:
