@@ -38,13 +38,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from benchmarks.databases import Target, fresh_target
 from benchmarks.docs import replace_section
 from benchmarks.settings import BENCHMARKS_DOC, PROGRAM_FILE, RESULTS_DIR, postgres_url
 from bot.clock import SystemClock
 from core.program import load_program
-from core.report_period import ReportPeriod, period_of
+from core.report_period import ReportPeriod, local_midnights, period_of
 from core.reports import EXPIRY_HORIZONS, TOP_REWARDS, Reports
 from storage.database import SqlDatabase
 from storage.repositories import reports as report_sql
@@ -54,6 +55,7 @@ START = "<!-- reports:start (written by python -m benchmarks reports) -->"
 END = "<!-- reports:end -->"
 GOAL_SECONDS, GOAL_MB = 3.0, 200.0
 HISTORY_DAYS = 400
+BENCH_ZONE = "America/New_York"  # the program file's, which the report buckets days in
 
 _SEED = [
     # Members over the history, three accounts each (available < pending < debt, as enrolment).
@@ -218,17 +220,17 @@ def seed(target: Target, sizes: Sizes) -> float:
 
 def _statements(period: ReportPeriod, now: datetime) -> list[tuple[str, str, dict[str, Any]]]:
     """(name, PostgreSQL text, parameters) of every statement a report runs."""
-    window = {"start": period.start, "end": period.end, "no": False}
-    flows = {"start": period.start, "end": max(period.end, now), "no": False,
-             "zone": "America/New_York"}  # fmt: skip
-    expiring = [
-        (f"expiring_{d}", report_sql._EXPIRING, {"now": now, "until": now + timedelta(days=d)})
-        for d in EXPIRY_HORIZONS
-    ]
+    window: dict[str, Any] = {"start": period.start, "end": period.end, "no": False}
+    flows_end = max(period.end, now)
+    days = local_midnights(period.start, flows_end, ZoneInfo(BENCH_ZONE))
+    flows: dict[str, Any] = {"start": period.start, "end": flows_end, "no": False, "days": days}
+    horizons = [now + timedelta(days=d) for d in EXPIRY_HORIZONS]
+    expiring: dict[str, Any] = {"now": now, "last": max(horizons)}
+    expiring.update({f"until_{n}": until for n, until in enumerate(horizons)})
     named = [
         ("liability", report_sql._LIABILITY, {}),
         ("flows", report_sql._FLOWS, flows),
-        *expiring,
+        ("expiring", report_sql._expiring(len(horizons)), expiring),
         ("top_rewards", report_sql._TOP_REWARDS, {**window, "limit": TOP_REWARDS}),
         ("vouchers", report_sql._VOUCHERS, window),
         ("members", report_sql._MEMBERS, window),
@@ -264,8 +266,7 @@ def indexes_used(target: Target, period: ReportPeriod, now: datetime) -> dict[st
         for name, text, params in _statements(period, now):
             (plan,) = conn.execute("EXPLAIN (FORMAT JSON) " + text, params).fetchone()
             found = sorted(set(_index_names(plan[0]["Plan"])))
-            key = name.split("_")[0] if name.startswith("expiring") else name
-            used.setdefault(key, found)
+            used[name] = found
     return used
 
 
