@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 from benchmarks.databases import Target, fresh_target
 from benchmarks.docs import replace_section
+from benchmarks.results import machine
 from benchmarks.settings import BENCHMARKS_DOC, PROGRAM_FILE, RESULTS_DIR, postgres_url
 from bot.clock import SystemClock
 from core.program import load_program
@@ -164,6 +165,7 @@ class ReportsResult:
     seed_seconds: float
     periods: list[PeriodResult]
     indexes: dict[str, dict[str, list[str]]]  # period label -> statement -> index names
+    notes: list[str] = field(default_factory=list)  # the machine line: cores, load, Python
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def markdown(self) -> str:
@@ -186,6 +188,8 @@ class ReportsResult:
                 f" {_spread(p.in_process, 's')} |"
                 f" {_spread(p.bare, 's')} | < {GOAL_SECONDS:.0f} s, < {GOAL_MB:.0f} MB |"
             )
+        if self.notes:
+            lines += ["", " ".join(self.notes)]
         for label, plans in self.indexes.items():
             lines += ["", f"Indexes in the plans (EXPLAIN), {label}:", ""]
             for name, used in plans.items():
@@ -320,6 +324,7 @@ def run(sizes: Sizes, echo: Callable[[str], None] = print) -> ReportsResult:
                 ("whole history", period_of(today - timedelta(days=HISTORY_DAYS), today, zone)),
             ]
             results = []
+            notes = [machine(_SETUP, "before timing") + "."]
             cli_report(target, periods[0][1], pycache.name)  # fills the byte-code cache
             for label, period in periods:
                 result = PeriodResult(label, _journals_in(target, period))
@@ -342,9 +347,17 @@ def run(sizes: Sizes, echo: Callable[[str], None] = print) -> ReportsResult:
                 )
                 results.append(result)
             indexes = {label: indexes_used(target, p, now) for label, p in periods}
+            notes.append(f"Load average {_load()} at the end.")
         finally:
             database.dispose()
-    return ReportsResult(sizes, seeded, results, indexes)
+    return ReportsResult(sizes, seeded, results, indexes, notes)
+
+
+_SETUP = "PostgreSQL over TCP on localhost, each report in one REPEATABLE READ transaction"
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _cli(target: Target, period: ReportPeriod, result: PeriodResult) -> None:
