@@ -67,6 +67,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "checkin": ("member_id", "store_id", "day", "checked_in_at"),
     "forgotten_identity": ("identity_hash", "forgotten_at"),
+    "flow_block": ("block", "journals", "zone", "first_at", "last_at"),
+    "flow_day": ("block", "day", "kind", "purpose", "points"),
     "gift": (
         "key",
         "journal_id",

@@ -33,6 +33,7 @@ from core.report_figures import (
 )
 from core.report_period import local_midnights
 from storage.broadcast_store import _LIFT, _group, lift_params
+from storage.flow_cache import cached_flows
 from storage.predicates import AVAILABLE_OPEN
 from storage.sql import Query, Sql
 
@@ -188,10 +189,14 @@ class SqlReportReader:
         purpose."""
         params: dict[str, Any] = self._range(start, end)
         if self._sql.flavor.name == "postgresql":
+            # Settled blocks of journals from their cached sums, the rest live (storage.flow_cache).
             params["days"] = local_midnights(start, end, ZoneInfo(zone))
+            rows = cached_flows(self._sql, start, end, zone, _FLOWS, params)
+        else:
+            rows = [tuple(r) for r in self._sql.all(_FLOWS, params)]
         return [
             Flow(hour=self._hour(r[0]), kind=str(r[1]), purpose=str(r[2]), points=int(r[3]))
-            for r in self._sql.all(_FLOWS, params)
+            for r in rows
         ]
 
     def _hour(self, value: Any) -> datetime:
