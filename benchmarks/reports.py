@@ -38,22 +38,28 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from benchmarks.databases import Target, fresh_target
 from benchmarks.docs import replace_section
+from benchmarks.results import machine
 from benchmarks.settings import BENCHMARKS_DOC, PROGRAM_FILE, RESULTS_DIR, postgres_url
 from bot.clock import SystemClock
 from core.program import load_program
-from core.report_period import ReportPeriod, period_of
+from core.report_period import ReportPeriod, local_midnights, period_of
 from core.reports import EXPIRY_HORIZONS, TOP_REWARDS, Reports
+from storage import flow_cache
 from storage.database import SqlDatabase
+from storage.flow_cache import FlowCache, cached_flows
 from storage.repositories import reports as report_sql
 from storage.repositories.reports import SqlReports
+from storage.sql import Sql, flavor_for
 
 START = "<!-- reports:start (written by python -m benchmarks reports) -->"
 END = "<!-- reports:end -->"
 GOAL_SECONDS, GOAL_MB = 3.0, 200.0
 HISTORY_DAYS = 400
+BENCH_ZONE = "America/New_York"  # the program file's, which the report buckets days in
 
 _SEED = [
     # Members over the history, three accounts each (available < pending < debt, as enrolment).
@@ -162,6 +168,7 @@ class ReportsResult:
     seed_seconds: float
     periods: list[PeriodResult]
     indexes: dict[str, dict[str, list[str]]]  # period label -> statement -> index names
+    notes: list[str] = field(default_factory=list)  # the machine line: cores, load, Python
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def markdown(self) -> str:
@@ -184,6 +191,8 @@ class ReportsResult:
                 f" {_spread(p.in_process, 's')} |"
                 f" {_spread(p.bare, 's')} | < {GOAL_SECONDS:.0f} s, < {GOAL_MB:.0f} MB |"
             )
+        if self.notes:
+            lines += ["", " ".join(self.notes)]
         for label, plans in self.indexes.items():
             lines += ["", f"Indexes in the plans (EXPLAIN), {label}:", ""]
             for name, used in plans.items():
@@ -217,18 +226,14 @@ def seed(target: Target, sizes: Sizes) -> float:
 
 
 def _statements(period: ReportPeriod, now: datetime) -> list[tuple[str, str, dict[str, Any]]]:
-    """(name, PostgreSQL text, parameters) of every statement a report runs."""
-    window = {"start": period.start, "end": period.end, "no": False}
-    flows = {"start": period.start, "end": max(period.end, now), "no": False,
-             "zone": "America/New_York"}  # fmt: skip
-    expiring = [
-        (f"expiring_{d}", report_sql._EXPIRING, {"now": now, "until": now + timedelta(days=d)})
-        for d in EXPIRY_HORIZONS
-    ]
+    """(name, PostgreSQL text, parameters) of every statement a report runs but the flows'."""
+    window: dict[str, Any] = {"start": period.start, "end": period.end, "no": False}
+    horizons = [now + timedelta(days=d) for d in EXPIRY_HORIZONS]
+    expiring: dict[str, Any] = {"now": now, "last": max(horizons)}
+    expiring.update({f"until_{n}": until for n, until in enumerate(horizons)})
     named = [
         ("liability", report_sql._LIABILITY, {}),
-        ("flows", report_sql._FLOWS, flows),
-        *expiring,
+        ("expiring", report_sql._expiring(len(horizons)), expiring),
         ("top_rewards", report_sql._TOP_REWARDS, {**window, "limit": TOP_REWARDS}),
         ("vouchers", report_sql._VOUCHERS, window),
         ("members", report_sql._MEMBERS, window),
@@ -245,12 +250,55 @@ def _statements(period: ReportPeriod, now: datetime) -> list[tuple[str, str, dic
     return [(name, query.postgresql, params) for name, query, params in named]
 
 
+def _flow_statements(
+    conn: Any, period: ReportPeriod, now: datetime
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(name, PostgreSQL text, parameters) of the flows' statements with the cache as it is:
+    the usable blocks' counts, their cached sums and the live rest."""
+    end = max(period.end, now)
+    zone = ZoneInfo(BENCH_ZONE)
+    cut = local_midnights(end, end + timedelta(microseconds=1), zone)[0]
+    bounds = {"zone": BENCH_ZONE, "start": period.start, "cut": cut, "size": flow_cache.BLOCK}
+    usable = [int(r[0]) for r in conn.execute(flow_cache._USABLE.postgresql, bounds).fetchall()]
+    days = local_midnights(period.start, end, zone)
+    live = {"start": period.start, "end": end, "no": False, "days": days, "cut": cut}
+    ranges = flow_cache._outside(usable)
+    live.update({f"lo_{n}": lo for n, (lo, _) in enumerate(ranges)})
+    live.update({f"hi_{n}": hi for n, (_, hi) in enumerate(ranges)})
+    sums = {"blocks": usable, "start": period.start, "cut": cut}
+    return [
+        ("flow cache counts", flow_cache._USABLE.postgresql, bounds),
+        ("flow cache sums", flow_cache._CACHED_SUMS.postgresql, sums),
+        ("flows (live rest)", flow_cache._live(len(ranges)).postgresql, live),
+    ]
+
+
+def fill_flow_cache(database: SqlDatabase, now: datetime) -> tuple[float, int]:
+    """The flow cache job's work after the seed, as it runs once the seeded journals settled
+    (an hour after they were written: `now` moved on by `SETTLE`); seconds and blocks."""
+    cache = FlowCache(database.run_sql, "postgresql", BENCH_ZONE)
+    started, blocks = time.perf_counter(), 0
+    while (done := cache.refresh(now + flow_cache.SETTLE + timedelta(minutes=1), 16)).lots:
+        blocks += done.lots
+    with database.engine.connect() as conn:  # fresh statistics for the new tables
+        conn.exec_driver_sql("ANALYZE flow_block")
+        conn.exec_driver_sql("ANALYZE flow_day")
+        conn.commit()
+    return time.perf_counter() - started, blocks
+
+
 def bare_sql(target: Target, period: ReportPeriod, now: datetime) -> float:
     """The report's statements on a bare connection, in one read transaction; seconds."""
     with target.connect() as conn:
         started = time.perf_counter()
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
         conn.execute("SET LOCAL work_mem = '64MB'")
+        # The flows as the report reads them: the cached blocks' sums and the rest live.
+        end = max(period.end, now)
+        flows = {"start": period.start, "end": end, "no": False}
+        flows["days"] = local_midnights(period.start, end, ZoneInfo(BENCH_ZONE))
+        sql = Sql(conn, flavor_for("postgresql"))
+        cached_flows(sql, period.start, end, BENCH_ZONE, report_sql._FLOWS, flows)
         for _, text, params in _statements(period, now):
             conn.execute(text, params).fetchall()
         conn.rollback()
@@ -261,11 +309,10 @@ def indexes_used(target: Target, period: ReportPeriod, now: datetime) -> dict[st
     """Index names in each statement's plan."""
     used: dict[str, list[str]] = {}
     with target.connect() as conn:
-        for name, text, params in _statements(period, now):
+        for name, text, params in _flow_statements(conn, period, now) + _statements(period, now):
             (plan,) = conn.execute("EXPLAIN (FORMAT JSON) " + text, params).fetchone()
             found = sorted(set(_index_names(plan[0]["Plan"])))
-            key = name.split("_")[0] if name.startswith("expiring") else name
-            used.setdefault(key, found)
+            used[name] = found
     return used
 
 
@@ -312,6 +359,8 @@ def run(sizes: Sizes, echo: Callable[[str], None] = print) -> ReportsResult:
         try:
             reports = Reports(SqlReports(database.run_sql, "postgresql"), program, SystemClock())
             now = datetime.now(UTC)
+            cache_seconds, blocks = fill_flow_cache(database, now)
+            echo(f"reports: flow cache filled, {blocks} blocks in {cache_seconds:.1f} s")
             today = now.astimezone(program.zone).date()
             zone = program.zone
             periods = [
@@ -319,6 +368,13 @@ def run(sizes: Sizes, echo: Callable[[str], None] = print) -> ReportsResult:
                 ("whole history", period_of(today - timedelta(days=HISTORY_DAYS), today, zone)),
             ]
             results = []
+            notes = [
+                machine(_SETUP, "before timing") + ".",
+                f"Every side reads the flow cache, filled after the seed as the hourly job fills"
+                f" it once the journals settled ({blocks} blocks of {flow_cache.BLOCK:,} journal"
+                f" ids in {cache_seconds:.0f} s); the bare SQL runs the same flow statements"
+                " (the blocks' counts, their sums, the rest live).",
+            ]
             cli_report(target, periods[0][1], pycache.name)  # fills the byte-code cache
             for label, period in periods:
                 result = PeriodResult(label, _journals_in(target, period))
@@ -341,9 +397,17 @@ def run(sizes: Sizes, echo: Callable[[str], None] = print) -> ReportsResult:
                 )
                 results.append(result)
             indexes = {label: indexes_used(target, p, now) for label, p in periods}
+            notes.append(f"Load average {_load()} at the end.")
         finally:
             database.dispose()
-    return ReportsResult(sizes, seeded, results, indexes)
+    return ReportsResult(sizes, seeded, results, indexes, notes)
+
+
+_SETUP = "PostgreSQL over TCP on localhost, each report in one REPEATABLE READ transaction"
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _cli(target: Target, period: ReportPeriod, result: PeriodResult) -> None:

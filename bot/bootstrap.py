@@ -147,7 +147,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     from bot.invites import InviteLinks
     from bot.nonces import ConfirmNonces
     from bot.router import Router
-    from bot.scheduler import broadcast_jobs, nudge_jobs, tier_jobs
+    from bot.scheduler import broadcast_jobs, flow_cache_jobs, nudge_jobs, tier_jobs
     from core.broadcast_steps import Steps
     from core.broadcasts import Broadcasts
     from core.deliveries import Inbound
@@ -158,6 +158,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
     from core.privacy import Privacy
     from storage.broadcast_store import SqlBroadcastStore
     from storage.compose_store import SqlComposeStore
+    from storage.flow_cache import FlowCache
     from storage.leader import leader_for
     from storage.nudge_store import SqlNudgeStore
     from storage.outbox_queue import SqlOutboxQueue
@@ -220,6 +221,7 @@ def build(settings: Settings, clock: Clock | None = None, migrate: bool | None =
         *tier_jobs(games),
         *nudge_jobs(nudges, clock),
         *broadcast_jobs(broadcasts, clock),
+        *flow_cache_jobs(FlowCache(database.run_sql, database.engine.dialect.name, zone), clock),
     ]
     return Services(
         settings=settings,

@@ -36,6 +36,9 @@ ELECT_EVERY = 10.0
 NUDGE_EVERY = 900.0
 BROADCAST_EVERY = 15.0  # a scheduled broadcast starts within this of its time
 LIFT_EVERY = 3600.0
+# The report's flow cache settles blocks an hour after their last journal: hourly is enough.
+FLOW_CACHE_EVERY = 3600.0
+FLOW_BLOCKS_PER_RUN = 16  # blocks of 16,384 journals per transaction
 
 
 class Sweeps(Protocol):
@@ -109,6 +112,27 @@ def broadcast_jobs(runs: BroadcastRuns, clock: Clock, every: float = BROADCAST_E
 def tier_jobs(tiers: TierReview, every: float = TIER_REVIEW_EVERY) -> list[Job]:
     """The tier review: members whose tier window ended keep or drop their tier."""
     return [Job(id="review-tiers", sweep=tiers.review_tiers, every=every, verb="tiers reviewed")]
+
+
+class FlowBlocks(Protocol):
+    """The report's per-block flow cache (`storage.flow_cache.FlowCache`)."""
+
+    def refresh(self, now: datetime, limit: int = ...) -> SweepResult: ...
+
+
+def flow_cache_jobs(cache: FlowBlocks, clock: Clock, every: float = FLOW_CACHE_EVERY) -> list[Job]:
+    """Cache the flows of settled blocks of journals, a few blocks per transaction."""
+
+    def refresh(_: int) -> SweepResult:
+        total = SweepResult()
+        for _ in range(MAX_BATCHES):
+            done = cache.refresh(clock.now(), limit=FLOW_BLOCKS_PER_RUN)
+            total += done
+            if done.candidates < FLOW_BLOCKS_PER_RUN:
+                break
+        return total
+
+    return [Job(id="flow-cache", sweep=refresh, every=every, verb="flow blocks cached", once=True)]
 
 
 class Leadership(Protocol):

@@ -54,6 +54,17 @@ def period_of(first: date, last: date, zone: ZoneInfo) -> ReportPeriod:
     return ReportPeriod(first=first, last=last, start=start, end=end)
 
 
+def local_midnights(start: datetime, end: datetime, zone: ZoneInfo) -> list[datetime]:
+    """The UTC instants at which each local day of `zone` that `[start, end)` touches begins,
+    in order: the first is at or before `start` (what a report buckets its flows by)."""
+    first = start.astimezone(zone).date()
+    last = max(first, (end - timedelta(microseconds=1)).astimezone(zone).date())
+    return [
+        datetime.combine(first + timedelta(days=n), time(), zone).astimezone(UTC)
+        for n in range((last - first).days + 1)
+    ]
+
+
 def parse_period(text: str | None, now: datetime, zone: ZoneInfo) -> ReportPeriod:
     """`today`, `yesterday`, `week` (the last 7 days), `month` (this month so far),
     `last-month`, `year` (this year so far), `<N>d` (the last N days, today included),

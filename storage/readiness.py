@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 import psycopg
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
@@ -100,20 +100,22 @@ def _check_revision(engine: Engine, shown: str) -> None:
 def _check_schema(engine: Engine, shown: str, revision: str) -> None:
     """The revision is the head, yet every table and column must be there too: a database
     made while a migration was later re-ordered (a development build's) says it is up to date
-    but lacks what the moved migration makes, and every command would fail on it."""
-    from storage.tables import metadata
+    but lacks what the moved migration makes, and every command would fail on it.
 
+    The expected names come from `storage.schema_columns` (kept equal to the models by a test)
+    and the present ones from one catalog query: importing the models and reflecting every
+    table took most of `loyalty report`'s start-up."""
+    from storage.schema_columns import COLUMNS
+
+    query = _PG_COLUMNS if engine.dialect.name == "postgresql" else _SQLITE_COLUMNS
     with engine.connect() as connection:
-        found = inspect(connection).get_multi_columns()
-    present = {
-        (table, column["name"]) for (_, table), columns in found.items() for column in columns
-    }
+        present = {(str(row[0]), str(row[1])) for row in connection.execute(query)}
     tables = {table for table, _ in present}
     missing = [
-        table.name if table.name not in tables else f"{table.name}.{column.name}"
-        for table in metadata.sorted_tables
-        for column in table.columns
-        if (table.name, column.name) not in present
+        table if table not in tables else f"{table}.{column}"
+        for table, columns in COLUMNS.items()
+        for column in columns
+        if (table, column) not in present
     ]
     if missing:
         raise DatabaseProblem(
@@ -121,6 +123,20 @@ def _check_schema(engine: Engine, shown: str, revision: str) -> None:
             f" {_listed(list(dict.fromkeys(missing)))}: it was made by a development build whose"
             " migrations changed since; keep a copy and start from a new database"
         )
+
+
+# Tables and their columns in the connection's schema (the search path's first, as the app's).
+_PG_COLUMNS = text(
+    "SELECT c.relname, a.attname FROM pg_catalog.pg_class c"
+    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+    " JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid"
+    " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+    " AND a.attnum > 0 AND NOT a.attisdropped"
+)
+_SQLITE_COLUMNS = text(
+    "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p"
+    " WHERE m.type = 'table'"
+)
 
 
 def _listed(names: list[str]) -> str:

@@ -236,6 +236,31 @@ class PurchaseDayRow(SQLModel, table=True):
     points: int = Field(default=0, sa_type=BigInteger)
 
 
+class FlowBlockRow(SQLModel, table=True):
+    """A block of journal ids (id // 16384) whose flows `flow_day` caches for the reports:
+    how many journals it held then, and the zone their local days were taken in."""
+
+    __tablename__ = "flow_block"
+
+    block: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    journals: int = Field(sa_type=Integer)
+    zone: str = Field(sa_type=Text)
+    first_at: datetime = _when()
+    last_at: datetime = _when()
+
+
+class FlowDayRow(SQLModel, table=True):
+    """A cached block's postings summed per local day (its midnight), kind and purpose."""
+
+    __tablename__ = "flow_day"
+
+    block: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    day: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True, nullable=False))
+    kind: str = Field(sa_type=Text, primary_key=True)
+    purpose: str = Field(sa_type=Text, primary_key=True)
+    points: int = Field(default=0, sa_type=BigInteger)
+
+
 class RewardStockRow(SQLModel, table=True):
     """How many units of a stocked reward were taken."""
 

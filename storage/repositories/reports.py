@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from core.lift import GroupSums
 from core.report_figures import (
@@ -29,7 +31,9 @@ from core.report_figures import (
     ValueCount,
     Vouchers,
 )
+from core.report_period import local_midnights
 from storage.broadcast_store import _LIFT, _group, lift_params
+from storage.flow_cache import cached_flows
 from storage.predicates import AVAILABLE_OPEN
 from storage.sql import Query, Sql
 
@@ -41,24 +45,43 @@ _LIABILITY = Query(
     " WHERE member_id IS NOT NULL AND purpose IN ('available', 'pending') GROUP BY purpose"
 )
 # Journals in the range through ix_journal_effective_at, their postings through
-# ix_posting_journal_id (or, over most of the history, a hash join of both). SQLite groups by
-# UTC hour (it has no time zones); PostgreSQL by the program's local day, 24 times fewer groups.
+# ix_posting_journal_id (or, over most of the history, a parallel hash join of both). SQLite
+# groups by UTC hour (it has no time zones); PostgreSQL by the program's local day, 24 times
+# fewer groups: each journal's day is its bucket among the period's local midnights (`:days`,
+# `core.report_period.local_midnights`), joined to them by number. Grouping by an expression of
+# `effective_at` instead made the planner expect a group per row (it knows the column's distinct
+# values, not the expression's): a serial plan that aggregates two million rows in one process
+# (measured: 2.3x the time of this form over the whole history of the benchmark's ledger).
 _FLOWS = Query(
     "SELECT substr(j.effective_at, 1, 13), j.kind, a.purpose, SUM(p.amount)"
     " FROM journal j JOIN posting p ON p.journal_id = j.id JOIN account a ON a.id = p.account_id"
     " WHERE j.effective_at >= :start AND j.effective_at < :end"
     " GROUP BY substr(j.effective_at, 1, 13), j.kind, a.purpose",
-    postgresql="SELECT date_trunc('day', j.effective_at AT TIME ZONE :zone) AT TIME ZONE :zone,"
-    " j.kind, a.purpose, SUM(p.amount)"
+    postgresql="SELECT d.midnight, j.kind, a.purpose, SUM(p.amount)"
     " FROM journal j JOIN posting p ON p.journal_id = j.id JOIN account a ON a.id = p.account_id"
+    " JOIN unnest(CAST(:days AS timestamptz[])) WITH ORDINALITY d(midnight, n)"
+    " ON d.n = width_bucket(j.effective_at, CAST(:days AS timestamptz[]))"
     " WHERE j.effective_at >= :start AND j.effective_at < :end GROUP BY 1, 2, 3",
 )
-# Open available lots through the partial index ix_lot_expiry_due (expires_at, id).
-_EXPIRING = Query(
-    "SELECT COALESCE(SUM(remaining), 0) FROM lot WHERE {open}"
-    " AND expires_at > :now AND expires_at <= :until",
-    open=AVAILABLE_OPEN,
-)
+
+
+# Open available lots due up to the furthest horizon, read once and summed up to each horizon
+# (a statement per horizon read the same lots three times). The partial index ix_lot_expiry_due
+# (expires_at, id) serves short horizons; when a fifth of all lots fall due within the 90 days
+# (the benchmark's ledger), PostgreSQL rightly prefers a sequential scan.
+@cache
+def _expiring(horizons: int) -> Query:
+    sums = ", ".join(
+        f"COALESCE(SUM(CASE WHEN expires_at <= :until_{n} THEN remaining ELSE 0 END), 0)"
+        for n in range(horizons)
+    )
+    return Query(
+        "SELECT {sums} FROM lot WHERE {open} AND expires_at > :now AND expires_at <= :last",
+        sums=sums,
+        open=AVAILABLE_OPEN,
+    )
+
+
 _TOP_REWARDS = Query(
     "SELECT reward_id, COUNT(*), SUM(points) FROM redemption"
     " WHERE created_at >= :start AND created_at < :end"
@@ -71,16 +94,17 @@ _VOUCHERS = Query(
     " (SELECT COUNT(*) FROM redemption WHERE returned_at >= :start AND returned_at < :end)"
 )
 # Active: a purchase (ix_purchase_occurred_at) or a check-in in the period; merged members'
-# rows moved with them, so ids are current.
+# rows moved with them, so ids are current. Each side is grouped before the UNION so that
+# PostgreSQL can group the purchases in parallel (about a fifth faster over a long history).
 _MEMBERS = Query(
     "SELECT"
     " (SELECT COUNT(*) FROM member WHERE merged_into IS NULL),"
     " (SELECT COUNT(*) FROM member WHERE merged_into IS NULL"
     "   AND created_at >= :start AND created_at < :end),"
     " (SELECT COUNT(*) FROM (SELECT member_id FROM purchase"
-    "   WHERE occurred_at >= :start AND occurred_at < :end"
+    "   WHERE occurred_at >= :start AND occurred_at < :end GROUP BY member_id"
     "   UNION SELECT member_id FROM checkin"
-    "   WHERE checked_in_at >= :start AND checked_in_at < :end) visits)"
+    "   WHERE checked_in_at >= :start AND checked_in_at < :end GROUP BY member_id) visits)"
 )
 _REFERRALS = Query(
     "SELECT"
@@ -163,10 +187,16 @@ class SqlReportReader:
     def flows(self, start: datetime, end: datetime, zone: str) -> list[Flow]:
         """Postings of journals effective in `[start, end)` by hour (or local day), kind and
         purpose."""
-        params = {**self._range(start, end), "zone": zone}
+        params: dict[str, Any] = self._range(start, end)
+        if self._sql.flavor.name == "postgresql":
+            # Settled blocks of journals from their cached sums, the rest live (storage.flow_cache).
+            params["days"] = local_midnights(start, end, ZoneInfo(zone))
+            rows = cached_flows(self._sql, start, end, zone, _FLOWS, params)
+        else:
+            rows = [tuple(r) for r in self._sql.all(_FLOWS, params)]
         return [
             Flow(hour=self._hour(r[0]), kind=str(r[1]), purpose=str(r[2]), points=int(r[3]))
-            for r in self._sql.all(_FLOWS, params)
+            for r in rows
         ]
 
     def _hour(self, value: Any) -> datetime:
@@ -176,11 +206,12 @@ class SqlReportReader:
 
     def expiring(self, now: datetime, horizons: Sequence[datetime]) -> list[int]:
         """Available points expiring after `now` up to each horizon."""
+        if not horizons:
+            return []
         bind = self._sql.flavor.bind_time
-        return [
-            int(self._scalar(_EXPIRING, {"now": bind(now), "until": bind(until)}))
-            for until in horizons
-        ]
+        params = {"now": bind(now), "last": bind(max(horizons))}
+        params.update({f"until_{n}": bind(until) for n, until in enumerate(horizons)})
+        return [int(value) for value in self._row(_expiring(len(horizons)), params)]
 
     def top_rewards(self, start: datetime, end: datetime, limit: int) -> list[RewardCount]:
         """The most redeemed rewards of the period."""
