@@ -144,18 +144,21 @@ class Loyalty:
         now = self.clock.now()
         return self.db.run(lambda uow: refunds.refund_purchase(uow, self.program, command, now))
 
-    def balance(self, member_id: int) -> BalanceSummary:
-        """Where the member stands, after releasing any points whose hold has ended."""
+    def balance(self, member_id: int, member: Member | None = None) -> BalanceSummary:
+        """Where the member stands, after releasing any points whose hold has ended.
+        `member`: the member as the caller read them a moment ago, not read again."""
         now = self.clock.now()
         result = self.db.run(
-            lambda uow: summary.balance_summary(uow, self.program, member_id, now), write=False
+            lambda uow: summary.balance_summary(uow, self.program, member_id, now, member),
+            write=False,
         )
         if result.next_release is None or result.next_release[0] > now:
             return result
         # Points whose return window has ended are released first, then summed up afresh.
         self.db.run(lambda uow: sweeps.release_member_due(uow, member_id, now))
         return self.db.run(
-            lambda uow: summary.balance_summary(uow, self.program, member_id, now), write=False
+            lambda uow: summary.balance_summary(uow, self.program, member_id, now, member),
+            write=False,
         )
 
     def history(self, member_id: int, page: int = 1) -> HistoryPage:
