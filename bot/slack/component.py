@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Sequence
 
+import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
@@ -147,7 +148,15 @@ class SlackComponent:
 
     async def start(self) -> None:
         """Socket Mode: open the WebSocket (apps.connections.open, then connect); HTTP: bolt
-        runs inside the HTTP server's requests, and kept deliveries are taken over."""
+        runs inside the HTTP server's requests, and kept deliveries are taken over.
+
+        Web API calls (replies' look-ups, the outbox's direct messages) share one HTTP
+        session from here on: without one, slack-sdk opens a session, and a TCP connection,
+        for every call (about one per /kudos, for the gift's direct message)."""
+        if self.client.session is None or self.client.session.closed:
+            self.client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.client.timeout)
+            )
         if not self._app_token:
             self._taking_over = asyncio.create_task(self._take_over_loop(), name="slack-take-over")
         if self._app_token:
@@ -156,7 +165,7 @@ class SlackComponent:
             await self.socket_mode.connect_async()  # type: ignore[no-untyped-call]
 
     async def stop(self) -> None:
-        """Socket Mode: close the WebSocket; close the session answers go out on."""
+        """Socket Mode: close the WebSocket; close the sessions answers and calls go out on."""
         if self._taking_over is not None:
             self._taking_over.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -165,6 +174,9 @@ class SlackComponent:
         if self.socket_mode is not None:
             await self.socket_mode.close_async()  # type: ignore[no-untyped-call]
         await self.listeners.responses.close()
+        session, self.client.session = self.client.session, None
+        if session is not None:
+            await session.close()
 
     def sender(self) -> SlackSender:
         """The outbox sender: direct messages to members, posts to channels."""
