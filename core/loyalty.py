@@ -32,7 +32,7 @@ from core.attempts import LINK_CODES, MEMBER_CODES, VOUCHER_CODES, AttemptLimit
 from core.codes import looks_like_member_code
 from core.commands import AwardPoints, Enroll, RecordPurchase, RedeemReward, RefundPurchase
 from core.customers import CustomerResult, ImportedCustomer
-from core.deliveries import LAPSED, LEASE, NEW, Delivery
+from core.deliveries import HELD, LAPSED, LEASE, NEW, Delivery
 from core.earning import award_points, record_purchase
 from core.member_settings import MemberSettings
 from core.model import Identity, Member, Role
@@ -144,18 +144,21 @@ class Loyalty:
         now = self.clock.now()
         return self.db.run(lambda uow: refunds.refund_purchase(uow, self.program, command, now))
 
-    def balance(self, member_id: int) -> BalanceSummary:
-        """Where the member stands, after releasing any points whose hold has ended."""
+    def balance(self, member_id: int, member: Member | None = None) -> BalanceSummary:
+        """Where the member stands, after releasing any points whose hold has ended.
+        `member`: the member as the caller read them a moment ago, not read again."""
         now = self.clock.now()
         result = self.db.run(
-            lambda uow: summary.balance_summary(uow, self.program, member_id, now), write=False
+            lambda uow: summary.balance_summary(uow, self.program, member_id, now, member),
+            write=False,
         )
         if result.next_release is None or result.next_release[0] > now:
             return result
         # Points whose return window has ended are released first, then summed up afresh.
         self.db.run(lambda uow: sweeps.release_member_due(uow, member_id, now))
         return self.db.run(
-            lambda uow: summary.balance_summary(uow, self.program, member_id, now), write=False
+            lambda uow: summary.balance_summary(uow, self.program, member_id, now, member),
+            write=False,
         )
 
     def history(self, member_id: int, page: int = 1) -> HistoryPage:
@@ -250,7 +253,10 @@ class Loyalty:
         if status == NEW:
             delivery.unrecorded_since = now
             held = True
-        elif status == LAPSED:  # left pending by a handling that died: take it over
+        elif status in (LAPSED, HELD):
+            # Lapsed: left pending by a handling that died, take it over. Held: by another
+            # handling, or by this one (a Slack slash command kept while still running,
+            # `bot.slack.app.Acknowledge`): the acquire tells which.
             held = self.db.run(lambda uow: uow.deliveries.acquire(key, holder, now, now + lease))
         else:
             held = False

@@ -113,6 +113,10 @@ class LedgerRepository(Protocol):
         """Cached balances; `lock` takes the rows' write locks (PostgreSQL FOR UPDATE)."""
         ...
 
+    def member_balances(self, member_id: int) -> Balances:
+        """A member's cached balances, found by member (a read: no lock)."""
+        ...
+
     def add_lot(self, lot: NewLot) -> int: ...
     def lot(self, lot_id: int) -> Lot: ...
 
@@ -140,6 +144,12 @@ class LedgerRepository(Protocol):
 
     def next_expiry(self, member_id: int) -> tuple[datetime, int] | None:
         """The earliest expiry date of available points, and how many expire then."""
+        ...
+
+    def next_dates(
+        self, member_id: int
+    ) -> tuple[tuple[datetime, int] | None, tuple[datetime, int] | None]:
+        """`next_release` and `next_expiry` together."""
         ...
 
     def history(self, member_id: int, offset: int, limit: int) -> list[HistoryRow]: ...

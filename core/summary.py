@@ -7,6 +7,7 @@ from datetime import datetime
 from core.challenge_board import earned_badges
 from core.earning import qualifying_value
 from core.members import get_member
+from core.model import Member
 from core.ports import UnitOfWork
 from core.program import Program
 from core.results import BalanceSummary, HistoryPage, RewardOption, TierProgress
@@ -16,21 +17,23 @@ HISTORY_PAGE_SIZE = 8
 
 
 def balance_summary(
-    uow: UnitOfWork, program: Program, member_id: int, now: datetime
+    uow: UnitOfWork, program: Program, member_id: int, now: datetime, member: Member | None = None
 ) -> BalanceSummary:
-    """Balance, pending points, tier progress, the nearest reward and the next expiry."""
-    member = get_member(uow, member_id)
-    balances = uow.ledger.balances(uow.members.accounts(member_id))
+    """Balance, pending points, tier progress, the nearest reward and the next expiry.
+    `member`: the member as the caller read them a moment ago (not read again)."""
+    member = member if member is not None and member.id == member_id else get_member(uow, member_id)
+    balances = uow.ledger.member_balances(member_id)
     options = reward_options(uow, program, balances.available)
     affordable = [o for o in options if o.affordable]
     locked = [o for o in options if not o.affordable and o.in_stock]
+    next_release, next_expiry = uow.ledger.next_dates(member_id)
     return BalanceSummary(
         member=member,
         available=balances.available,
         pending=balances.pending,
         debt=-balances.debt,
-        next_release=uow.ledger.next_release(member_id),
-        next_expiry=uow.ledger.next_expiry(member_id),
+        next_release=next_release,
+        next_expiry=next_expiry,
         tier=tier_progress(uow, program, member_id, now),
         nearest_reward=min(locked, key=lambda o: o.price) if locked else None,
         affordable_rewards=len(affordable),

@@ -6,7 +6,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine
@@ -50,6 +51,7 @@ class SqlDatabase:
         self._writer = threading.Lock() if engine.dialect.name == "sqlite" else None
         # Called before each retry of a transaction (metrics count them).
         self.on_retry: Callable[[], None] | None = None
+        self._shared = _Shared()  # this thread's `reading()` block and its open transaction
 
     @classmethod
     def from_url(cls, url: str, bus: MessageBus | None = None) -> SqlDatabase:
@@ -110,11 +112,69 @@ class SqlDatabase:
             time.sleep(delay * random.uniform(0.5, 1.5))
             attempt += 1
 
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Within this block, this thread's read-only runs share one read transaction (one
+        pooled connection, one BEGIN and COMMIT): a command that reads in several calls of
+        the core (who sent it, then their balance) pays for one. A write run ends the shared
+        transaction first, so it and every read after it see the database as it is then."""
+        if self._shared.scope:  # nested: the outer block owns it
+            yield
+            return
+        self._shared.scope = True
+        try:
+            yield
+        finally:
+            self._shared.scope = False
+            self._end_shared(commit=True)
+
     def _attempt(self, work: Callable[[Sql], T], write: bool) -> T:
+        if self._shared.scope:
+            if not write:
+                return self._in_shared(work)
+            self._end_shared(commit=True)
         if write and self._writer is not None:
             with self._writer:
                 return self._transaction(work, write)
         return self._transaction(work, write)
+
+    def _in_shared(self, work: Callable[[Sql], T]) -> T:
+        """`work` in the thread's shared read transaction, opened on first use."""
+        shared = self._shared
+        if shared.open is None:
+            raw = self.engine.raw_connection()
+            try:
+                cursor = cast(Cursor, cast(Any, raw.driver_connection).cursor())
+                self._flavor.begin(cursor, False)
+            except BaseException:
+                _rollback(raw)
+                raw.close()
+                raise
+            shared.open = (raw, cursor)
+        try:
+            return work(Sql(shared.open[1], self._flavor))
+        except DomainError:  # refused by the core, not by the database: still usable
+            raise
+        except BaseException:
+            self._end_shared(commit=False)  # a retry (or the next read) starts afresh
+            raise
+
+    def _end_shared(self, *, commit: bool) -> None:
+        opened, self._shared.open = self._shared.open, None
+        if opened is None:
+            return
+        raw, cursor = opened
+        try:
+            cursor.close()
+            if commit:
+                cast(Any, raw.driver_connection).commit()
+            else:
+                _rollback(raw)
+        except Exception:
+            log.warning("ending a shared read transaction failed", exc_info=True)
+            _rollback(raw)
+        finally:
+            raw.close()
 
     def _transaction(self, work: Callable[[Sql], T], write: bool) -> T:
         # The pooled driver connection directly: a SQLAlchemy Connection and its begin()
@@ -137,6 +197,14 @@ class SqlDatabase:
             return result
         finally:
             raw.close()
+
+
+class _Shared(threading.local):
+    """Per thread: inside a `reading()` block, and its open read transaction if any."""
+
+    def __init__(self) -> None:
+        self.scope = False
+        self.open: tuple[PoolProxiedConnection, Cursor] | None = None
 
 
 def _settle(uow: SqlUnitOfWork, delivery: deliveries.Delivery) -> bool:

@@ -64,7 +64,8 @@ def start(ctx: Context) -> Reply:
 def balance(ctx: Context) -> Reply:
     """Where the member stands."""
     arg_count(ctx.args, "balance", 0, 0)
-    summary = ctx.loyalty.balance(ctx.require_member().id)
+    member = ctx.require_member()
+    summary = ctx.loyalty.balance(member.id, member)  # read as the command came in
     return Reply(
         balance_lines(summary, ctx.loyalty.program.program.currency_decimals),
         buttons=[_menu_buttons()],

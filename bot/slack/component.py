@@ -10,6 +10,7 @@ import json
 import logging
 from collections.abc import Sequence
 
+import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
@@ -18,7 +19,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.bootstrap import Services
-from bot.slack.app import HOLDER_HEADER, SlackListeners, build_app, delivery_key
+from bot.slack.app import (
+    HOLDER_HEADER,
+    SlackListeners,
+    build_app,
+    delivery_key,
+    is_slash_command,
+)
 from bot.slack.files import SlackFiles
 from bot.slack.gate import SlackGate, SlackHosts
 from bot.slack.giving import Giving
@@ -70,6 +77,7 @@ class SlackComponent:
             inbound=services.inbound,
             channels=services.pacers["slack"],
             rate_limited=rate_limited,
+            reading=services.database.reading,
         )
         self.listeners.register(self.app)
         self.gate = SlackGate(settings.slack_signing_secret or "", hosts)
@@ -87,7 +95,12 @@ class SlackComponent:
     async def _events(self, request: Request) -> Response:
         """Keep the delivery in the database, then hand it to bolt, whose `ack()` answers
         Slack: so an acknowledged delivery is never lost (a worker that dies leaves it to
-        another, `_take_over_loop`) and one Slack sends again is acknowledged, nothing more."""
+        another, `_take_over_loop`) and one Slack sends again is acknowledged, nothing more.
+
+        A slash command is not kept first: its listener acknowledges it only once its
+        command's own transaction has recorded it handled (or, the command having failed,
+        kept it for handling again), so one write serves where two queued on the database's
+        writer lock (`SlackListeners.acknowledging`)."""
         admitted = await self.gate.admit(request)
         if isinstance(admitted, Response):
             return admitted
@@ -95,7 +108,8 @@ class SlackComponent:
         headers["content-type"] = "application/json"
         body = json.dumps(admitted)
         key = delivery_key(admitted)
-        if key is not None:  # none: a URL check, or a delivery bolt's middleware refuses
+        # No key: a URL check, or a delivery bolt's middleware refuses.
+        if key is not None and not is_slash_command(admitted):
             try:
                 delivery = await asyncio.to_thread(self._inbound.keep, key, body)
             except Exception:
@@ -134,7 +148,15 @@ class SlackComponent:
 
     async def start(self) -> None:
         """Socket Mode: open the WebSocket (apps.connections.open, then connect); HTTP: bolt
-        runs inside the HTTP server's requests, and kept deliveries are taken over."""
+        runs inside the HTTP server's requests, and kept deliveries are taken over.
+
+        Web API calls (replies' look-ups, the outbox's direct messages) share one HTTP
+        session from here on: without one, slack-sdk opens a session, and a TCP connection,
+        for every call (about one per /kudos, for the gift's direct message)."""
+        if self.client.session is None or self.client.session.closed:
+            self.client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.client.timeout)
+            )
         if not self._app_token:
             self._taking_over = asyncio.create_task(self._take_over_loop(), name="slack-take-over")
         if self._app_token:
@@ -143,7 +165,7 @@ class SlackComponent:
             await self.socket_mode.connect_async()  # type: ignore[no-untyped-call]
 
     async def stop(self) -> None:
-        """Socket Mode: close the WebSocket; close the session answers go out on."""
+        """Socket Mode: close the WebSocket; close the sessions answers and calls go out on."""
         if self._taking_over is not None:
             self._taking_over.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -152,6 +174,9 @@ class SlackComponent:
         if self.socket_mode is not None:
             await self.socket_mode.close_async()  # type: ignore[no-untyped-call]
         await self.listeners.responses.close()
+        session, self.client.session = self.client.session, None
+        if session is not None:
+            await session.close()
 
     def sender(self) -> SlackSender:
         """The outbox sender: direct messages to members, posts to channels."""

@@ -27,6 +27,9 @@ _UNREACHABLE = frozenset(
 )
 # When Slack (or something in front of it) answers without its JSON, wait this long.
 SERVER_TROUBLE_WAIT = 30.0
+# Direct-message channel ids remembered (a person's DM with the bot keeps its id): beyond
+# this many people, all are forgotten and opened again.
+MAX_KNOWN_DIRECT = 10_000
 
 
 class SlackSender:
@@ -45,6 +48,9 @@ class SlackSender:
     def __init__(self, client: AsyncWebClient, renderer: Renderer) -> None:
         self._client = client
         self._renderer = renderer
+        # conversations.open answers the same channel for a person every time: opened once,
+        # a direct message costs one Web API call instead of two.
+        self._direct: dict[str, str] = {}
 
     async def send(self, destination: Destination, reply: Reply, language: str) -> None:
         """Deliver `reply` as a direct message or a channel post."""
@@ -53,14 +59,15 @@ class SlackSender:
         try:
             channel = destination.chat
             if destination.person:
-                opened = await self._client.conversations_open(users=destination.chat)
-                channel = str((opened.get("channel") or {}).get("id", ""))
+                channel = await self._direct_channel(destination.chat)
             await self._client.chat_postMessage(channel=channel, text=text, blocks=blocks)
             if reply.image_png is not None:  # Block Kit cannot show it: it follows as a file
                 await self._client.files_upload_v2(
                     channel=channel, file=reply.image_png, filename="image.png", title=text[:80]
                 )
         except SlackApiError as error:
+            if destination.person:  # opened afresh next time
+                self._direct.pop(destination.chat, None)
             response = error.response
             if response.status_code == 429:
                 raise RetryLater(retry_after(response.headers)) from error
@@ -74,3 +81,16 @@ class SlackSender:
                     f"Slack answered HTTP {response.status_code} without JSON"
                 ) from None
             raise
+
+    async def _direct_channel(self, user_id: str) -> str:
+        """The person's direct-message channel with the bot, opened once."""
+        known = self._direct.get(user_id)
+        if known is not None:
+            return known
+        opened = await self._client.conversations_open(users=user_id)
+        channel = str((opened.get("channel") or {}).get("id", ""))
+        if channel:
+            if len(self._direct) >= MAX_KNOWN_DIRECT:
+                self._direct.clear()
+            self._direct[user_id] = channel
+        return channel

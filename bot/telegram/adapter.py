@@ -204,15 +204,18 @@ class TelegramAdapter:
     def _answer(self, delivery: Delivery, user: User, text: str) -> tuple[Reply, str, Role] | None:
         identity = identity_of(user)
         services = self.services
-        held, member = services.loyalty.admit(
-            delivery, PLATFORM, identity.external_id, services.inbound.lease
-        )
-        if not held:
-            return None
-        request = ChatRequest.read(identity, text, delivery.key)
-        # The command's write transaction marks the update handled, in the same commit.
-        with handling(delivery):
-            return self._run(request, member)
+        # One read transaction for the claim, the sender and a read-only command's reads
+        # (/balance: one BEGIN and one pooled connection instead of two).
+        with services.database.reading():
+            held, member = services.loyalty.admit(
+                delivery, PLATFORM, identity.external_id, services.inbound.lease
+            )
+            if not held:
+                return None
+            request = ChatRequest.read(identity, text, delivery.key)
+            # The command's write transaction marks the update handled, in the same commit.
+            with handling(delivery):
+                return self._run(request, member)
 
     def _run(self, request: ChatRequest, member: Member | None) -> tuple[Reply, str, Role]:
         reply = self.services.router.handle_as(request, member)

@@ -31,6 +31,11 @@ _BALANCES_LOCKED = Query(
     postgresql="SELECT id, balance FROM account WHERE id IN (:available, :pending, :debt)"
     " ORDER BY id FOR UPDATE",
 )
+# By member: the ids need not be looked up first (a balance summary reads only these).
+_MEMBER_BALANCES = Query(
+    "SELECT purpose, balance FROM account WHERE member_id = :member_id"
+    " AND purpose IN ('available', 'pending', 'debt')"
+)
 _SYSTEM_ID = Query("SELECT id FROM account WHERE member_id IS NULL AND purpose = :purpose")
 _CREATE_SYSTEM = Query(
     "INSERT INTO account (member_id, purpose, balance, version) VALUES (NULL, :purpose, 0, 0)"
@@ -107,6 +112,17 @@ class AccountStore:
             available=int(found[accounts.available]),
             pending=int(found[accounts.pending]),
             debt=int(found[accounts.debt]),
+        )
+
+    def member_balances(self, member_id: int) -> Balances:
+        """The cached balances of a member's accounts, found by member (one statement)."""
+        found: dict[str, int] = dict(self._sql.all(_MEMBER_BALANCES, {"member_id": member_id}))
+        if len(found) != 3:
+            raise LookupError(f"member {member_id} has no accounts")
+        return Balances(
+            available=int(found["available"]),
+            pending=int(found["pending"]),
+            debt=int(found["debt"]),
         )
 
     def _require_member_account(self, account_id: int) -> None:

@@ -65,6 +65,17 @@ _NEXT_EXPIRY = Query(
     " WHERE member_id = :member_id AND {available}) GROUP BY expires_at",
     **_PARTS,
 )
+# Both at once (a balance summary shows both): one round trip instead of two.
+_NEXT_DATES = Query(
+    "SELECT 'release', available_at, SUM(remaining) FROM lot WHERE member_id = :member_id"
+    " AND {pending} AND available_at = (SELECT MIN(available_at) FROM lot"
+    " WHERE member_id = :member_id AND {pending}) GROUP BY available_at"
+    " UNION ALL "
+    "SELECT 'expiry', expires_at, SUM(remaining) FROM lot WHERE member_id = :member_id"
+    " AND {available} AND expires_at = (SELECT MIN(expires_at) FROM lot"
+    " WHERE member_id = :member_id AND {available}) GROUP BY expires_at",
+    **_PARTS,
+)
 _BATCH = 500  # ids per IN list, well below SQLite's parameter limit
 _MOVED = Query("SELECT kind, SUM(amount) FROM lot_movement WHERE lot_id = :id GROUP BY kind")
 _INSERT_MOVEMENTS = "INSERT INTO lot_movement (journal_id, lot_id, amount, kind)"
@@ -157,6 +168,16 @@ class LotStore:
     def next_expiry(self, member_id: int) -> tuple[datetime, int] | None:
         """The earliest expiry date of available points, and how many expire then."""
         return self._next(_NEXT_EXPIRY, member_id)
+
+    def next_dates(
+        self, member_id: int
+    ) -> tuple[tuple[datetime, int] | None, tuple[datetime, int] | None]:
+        """`next_release` and `next_expiry` in one statement."""
+        found = {
+            str(which): (self._sql.flavor.read_time(moment), int(points))
+            for which, moment, points in self._sql.all(_NEXT_DATES, {"member_id": member_id})
+        }
+        return found.get("release"), found.get("expiry")
 
     def _next(self, query: Query, member_id: int) -> tuple[datetime, int] | None:
         row = self._sql.one(query, {"member_id": member_id})

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.bootstrap import build
-from bot.outbox.senders import Destination, RetryLater
+from bot.outbox.senders import Destination, RetryLater, Unreachable
 from bot.replies import Reply
 from bot.settings import Settings
 from bot.slack.app import ResponseUrls, web_client
@@ -186,6 +186,23 @@ async def test_the_sender_copes_with_answers_that_are_not_slacks_json(
     fake.fail_next("chat.postMessage", status=429, retry_after="soon", page="<p>slow</p>")
     await sender.send(ali, hi, "en")  # waited a second, then sent
     assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 200]
+
+
+async def test_a_persons_direct_messages_open_their_conversation_once(
+    bot: SlackHarness,
+) -> None:
+    fake = bot.fake
+    sender = SlackSender(web_client(TOKEN, fake.api_url), bot.services.renderer)
+    ali, hi = Destination(chat="UALI", person=True), Reply.say("free_text")
+    await sender.send(ali, hi, "en")
+    await sender.send(ali, hi, "en")
+    assert len(fake.calls_to("conversations.open")) == 1
+    assert len(fake.calls_to("chat.postMessage")) == 2
+    fake.fail_next("chat.postMessage", status=200, error="channel_not_found")
+    with pytest.raises(Unreachable):
+        await sender.send(ali, hi, "en")
+    await sender.send(ali, hi, "en")  # a failed send opens it afresh
+    assert len(fake.calls_to("conversations.open")) == 2
 
 
 async def test_no_warning_is_logged_at_a_slack_start(

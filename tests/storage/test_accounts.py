@@ -140,3 +140,14 @@ def _delete_system_account(uow: UnitOfWork, purpose: Purpose) -> None:
 def _raw(db: SqlDatabase, statement: str) -> list[tuple[object, ...]]:
     with db.engine.connect() as conn:
         return [tuple(row) for row in conn.exec_driver_sql(statement)]
+
+
+def test_member_balances_are_read_by_member(db: SqlDatabase) -> None:
+    ann, accounts = add_member(db, "ann")
+    bob, _ = add_member(db, "bob")
+    db.run(lambda uow: uow.ledger.credit(accounts.available, 70))
+    db.run(lambda uow: uow.ledger.debit(accounts.debt, 5, None))
+    mine = db.run(lambda uow: uow.ledger.member_balances(ann.id), write=False)
+    assert (mine.available, mine.pending, mine.debt) == (70, 0, -5)
+    theirs = db.run(lambda uow: uow.ledger.member_balances(bob.id), write=False)
+    assert (theirs.available, theirs.pending, theirs.debt) == (0, 0, 0)

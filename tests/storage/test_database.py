@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import event, insert, select
 
 from core.errors import InsufficientPoints, StorageUnavailable
 from core.model import LotState, MemberAccounts, Posting, Purpose
@@ -185,3 +185,34 @@ def test_run_sql_gives_storage_code_the_same_transaction_rules(db: SqlDatabase) 
 
     assert db.run_sql(work, write=False) == len([p for p in Purpose if not p.is_member])
     assert calls == 2
+
+
+def test_reads_in_a_reading_block_share_one_transaction_and_a_write_ends_it(
+    db: SqlDatabase,
+) -> None:
+    """Reads share one transaction (one connection taken from the pool); a write ends it, so
+    the write and every read after it see the database as it is then."""
+    _, accounts = add_member(db, "ann")
+    checkouts: list[object] = []
+    event.listen(db.engine, "checkout", lambda *_: checkouts.append(None))
+
+    def read(uow: UnitOfWork) -> int:
+        return uow.ledger.balances(accounts).available
+
+    with db.reading():
+        first = db.run(read, write=False)
+        again = db.run(read, write=False)
+        assert len(checkouts) == 1
+        db.run(lambda uow: uow.ledger.credit(accounts.available, 40))
+        after = db.run(read, write=False)
+        assert len(checkouts) == 3  # the write's, then a new shared one
+    assert (first, again, after) == (0, 0, 40)
+    with pytest.raises(InsufficientPoints), db.reading():  # a refusal ends nothing
+        db.run(read, write=False)
+        db.run(_refuse, write=False)
+    assert len(checkouts) == 4
+    assert _balance(db, accounts) == 40
+
+
+def _refuse(uow: UnitOfWork) -> None:
+    raise InsufficientPoints(needed=1, available=0, short=1)

@@ -77,6 +77,8 @@ CASES: list[tuple[str, Query, dict[str, Any], str]] = [
     ),
     ("next-expiry", lots._NEXT_EXPIRY, {}, "ix_lot_member_available"),
     ("next-release", lots._NEXT_RELEASE, {}, "ix_lot_member_pending"),
+    ("next-dates, release", lots._NEXT_DATES, {}, "ix_lot_member_pending"),
+    ("next-dates, expiry", lots._NEXT_DATES, {}, "ix_lot_member_available"),
     ("due-pending-of", lots._DUE_PENDING_OF, {"now": T0, "limit": 100}, "ix_lot_member_pending"),
     ("due-pending", lots._DUE_PENDING, {"now": T0, "limit": 100}, "ix_lot_release_due"),
     ("due-expiring", lots._DUE_EXPIRING, {"now": T0, "limit": 100}, "ix_lot_expiry_due"),
@@ -100,6 +102,7 @@ def test_queries_use_their_indexes_and_answer_right(loaded: tuple[SqlDatabase, i
     soonest = min(30 + i % 365 for i in open_available)
     count = len([i for i in open_available if 30 + i % 365 == soonest])
     assert expiry == (T0 + timedelta(days=soonest), 10 * count)
+    assert db.run(lambda uow: uow.ledger.next_dates(member_id)) == (release, expiry)
     page = db.run(lambda uow: uow.ledger.drawable_lots(member_id, None, 32))
     assert len(page) == 32 and all(x.remaining == 10 for x in page)
 
