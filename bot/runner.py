@@ -12,7 +12,6 @@ import contextlib
 import gc
 import logging
 import socket
-import sys
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -86,7 +85,7 @@ async def serve_http(components: list[Component], host: str, port: int) -> None:
         for component in components:
             await _start(component)
             started.append(component)
-        settle_runtime()
+        settle_heap()
         server_task = asyncio.create_task(server.serve(sockets=[listener]))
         await shutdown.stop.wait()
         server.should_exit = True
@@ -100,24 +99,14 @@ async def serve_http(components: list[Component], host: str, port: int) -> None:
                 log.exception("stopping %s failed", type(component).__name__)
 
 
-SWITCH_INTERVAL_SECONDS = 0.001
-
-
-def settle_runtime() -> None:
-    """The interpreter set for serving, once everything is started (see the two comments).
-
-    What start-up built (modules, the program, catalogs, clients: about 170,000 objects,
-    all living as long as the process) leaves the garbage collector's sight. Every
+def settle_heap() -> None:
+    """Move what start-up built (modules, the program, catalogs, clients: about 170,000
+    objects, all living as long as the process) out of the garbage collector's sight. Every
     full collection walked them all with the event loop stopped (165-200 ms each, measured on
     the loaded 2-core benchmark machine): the slowest replies' latency. Garbage made later is
     collected as before."""
     gc.collect()
     gc.freeze()
-    # A worker thread in a write transaction wants the GIL back after each statement; while
-    # the event loop runs Python it waits up to the switch interval (5 ms by default) each
-    # time, holding SQLite's writer lock all along: 15 statements of a gift could take 75 ms,
-    # and every other writer queued behind it. 1 ms bounds that wait.
-    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
 
 
 class _Server(uvicorn.Server):
