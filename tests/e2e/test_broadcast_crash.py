@@ -63,6 +63,10 @@ def _seed(url: str) -> None:
                     language="en",
                 )
             ).member
+            # `loyalty run` reads the real clock: without this, the default quiet hours
+            # (21:00-09:00 in the program's zone) would defer the broadcast whenever the
+            # test happens to run in them.
+            loyalty.set_quiet_hours(member.id, "off")
             if n < OPTED_OUT:
                 loyalty.subscribe(member.id, ["broadcast"], False)
     finally:
