@@ -148,12 +148,10 @@ class Inbound:
         delivery.settled = True
 
     def defer(self, delivery: Delivery, payload: str) -> None:
-        """Keep a delivery that is in no table before it is acknowledged, its command having
-        failed (nothing took effect) or still running: held by this handling for one lease,
-        then taken over and handled again (`take_over`) unless this handling's transaction
-        records it done first (`record` settles a row this handling holds; before it, this
-        store finds the row and does nothing). One that another handling kept or recorded
-        meanwhile is left to that one."""
+        """Keep a delivery that is in no table and whose command failed (nothing took effect)
+        before it is acknowledged: held by this handling for one lease, then taken over and
+        handled again (`take_over`). One another handling kept or recorded meanwhile is
+        left to that one."""
         now = self.clock.now()
         with aside():  # a write that must not record the delivery done
             self.db.run(
@@ -161,6 +159,7 @@ class Inbound:
                     delivery.key, payload, delivery.holder, now, now + self.lease
                 )
             )
+        delivery.unrecorded_since = None
 
     def take_over(self, prefix: str, limit: int = 100) -> list[tuple[Delivery, str]]:
         """Stored deliveries (keys starting with `prefix`) left pending by a handling whose

@@ -32,7 +32,7 @@ from core.attempts import LINK_CODES, MEMBER_CODES, VOUCHER_CODES, AttemptLimit
 from core.codes import looks_like_member_code
 from core.commands import AwardPoints, Enroll, RecordPurchase, RedeemReward, RefundPurchase
 from core.customers import CustomerResult, ImportedCustomer
-from core.deliveries import HELD, LAPSED, LEASE, NEW, Delivery
+from core.deliveries import LAPSED, LEASE, NEW, Delivery
 from core.earning import award_points, record_purchase
 from core.member_settings import MemberSettings
 from core.model import Identity, Member, Role
@@ -253,10 +253,7 @@ class Loyalty:
         if status == NEW:
             delivery.unrecorded_since = now
             held = True
-        elif status in (LAPSED, HELD):
-            # Lapsed: left pending by a handling that died, take it over. Held: by another
-            # handling, or by this one (a Slack slash command kept while still running,
-            # `bot.slack.app.Acknowledge`): the acquire tells which.
+        elif status == LAPSED:  # left pending by a handling that died: take it over
             held = self.db.run(lambda uow: uow.deliveries.acquire(key, holder, now, now + lease))
         else:
             held = False

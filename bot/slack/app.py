@@ -8,7 +8,6 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import aiohttp
@@ -28,7 +27,7 @@ from bot.replies import Line
 from bot.requests import ChatRequest, line_problem
 from bot.router import Router
 from bot.slack.blocks import ACTION_PREFIX, LINK_PREFIX
-from bot.slack.commands import Admit, Handled, KudosCommand, Respond, identity_of
+from bot.slack.commands import Handled, KudosCommand, Respond, identity_of
 from bot.slack.files import SlackFiles
 from bot.slack.gate import SlackHosts
 from bot.slack.giving import Giving, place_of
@@ -91,13 +90,6 @@ def admitted(context: AsyncBoltContext) -> tuple[str, Member | None]:
     return str(context["delivery_key"]), member if isinstance(member, Member) else None
 
 
-def to_admit(context: AsyncBoltContext) -> Admit | None:
-    """How a slash command's listener claims its delivery where its command runs; None when
-    `SlackListeners.admit` claimed it already (kept deliveries, events, buttons)."""
-    admit = context.get("admit")
-    return admit if callable(admit) else None
-
-
 class ResponseUrls:
     """Answers at response URLs like bolt's `respond`, over one shared HTTP session: bolt
     opens a new session (and TCP connection) for every answer. Only URLs on Slack's hosts
@@ -156,78 +148,28 @@ class DirectMessage:
         await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
 
 
-# Slack wants a slash command acknowledged within 3 s (bolt waits that long for `ack()`): a
-# command still running after this long is kept in the database, then acknowledged.
-ACK_WITHIN_SECONDS = 2.0
-
-
 class Acknowledge:
-    """A slash command's `ack()`, once its command has run (`SlackListeners.acknowledging`).
+    """A slash command's `ack()`, once its command has run (`SlackListeners.acknowledging`)."""
 
-    The delivery is in no table: the command's transaction records it handled, and only then
-    does Slack get its acknowledgement. A command that failed (nothing took effect), or one
-    still running when Slack's time is nearly up (a report drawing charts), is kept first
-    (`Inbound.defer`), held by this handling: handled again after its lease if it fails,
-    recorded done by its own transaction if it succeeds (either order of the two writes ends
-    the same). So an acknowledged command is never lost, and one sent again is never handled
-    twice: its record, or the kept row, is there to meet it.
-    """
-
-    def __init__(
-        self, ack: AsyncAck, body: dict[str, Any], inbound: Inbound, within: float
-    ) -> None:
+    def __init__(self, ack: AsyncAck, body: dict[str, Any], inbound: Inbound) -> None:
         self._ack = ack
         self._body = body
         self._inbound = inbound
-        self._delivery = deliveries.current()
-        self._lock = asyncio.Lock()
         self.done = False
-        self._deadline = asyncio.get_running_loop().call_later(within, self._late)
-        self._keeping: asyncio.Task[None] | None = None
-
-    def _late(self) -> None:
-        self._keeping = asyncio.create_task(self._keep_then_ack())
-
-    async def _keep_then_ack(self) -> None:
-        try:
-            async with self._lock:
-                if not self.done:
-                    await self._keep()
-                    await self._acknowledge()
-        except Exception:  # no acknowledgement: Slack tells the person it failed
-            log.warning("could not keep a slow slash command", exc_info=True)
-
-    async def _keep(self) -> None:
-        delivery = self._delivery
-        if delivery is not None and not delivery.fresh:  # fresh: kept by the component
-            await asyncio.to_thread(self._inbound.defer, delivery, json.dumps(self._body))
 
     async def __call__(self) -> None:
-        """The command ran: keep it if it failed, then acknowledge."""
-        self._deadline.cancel()
-        async with self._lock:
-            if self.done:
-                return
-            if self._delivery is not None and self._delivery.failed:
-                # If keeping it fails too, bolt answers 500 and Slack says it failed.
-                await self._keep()
-            await self._acknowledge()
+        delivery = deliveries.current()
+        if delivery is not None and delivery.failed and delivery.unrecorded_since is not None:
+            # If keeping it fails too, bolt answers 500 and Slack tells the person it failed.
+            await asyncio.to_thread(self._inbound.defer, delivery, json.dumps(self._body))
+        await self.unless_done()
 
     async def unless_done(self) -> None:
         """Acknowledge, unless done already (a command another handling handled, a line that
         ran no command: nothing of theirs to keep)."""
-        self._deadline.cancel()
-        async with self._lock:
-            if not self.done:
-                await self._acknowledge()
-
-    def cancel(self) -> None:
-        """The listener ended without acknowledging (it raised): no late keeping."""
-        self._deadline.cancel()
-
-    async def _acknowledge(self) -> None:
-        self.done = True
-        await self._ack()
+        if not self.done:
+            self.done = True
+            await self._ack()
 
 
 class SlackListeners:
@@ -246,7 +188,6 @@ class SlackListeners:
         inbound: Inbound,
         channels: Pacer | None = None,
         rate_limited: Callable[[], None] | None = None,
-        reading: Callable[[], AbstractContextManager[None]] = nullcontext,
     ) -> None:
         self.loyalty = loyalty
         self.inbound = inbound
@@ -254,9 +195,8 @@ class SlackListeners:
         self.giving = giving
         self.people = people
         self.standing = Standing(giving, games)
-        self.kudos_command = KudosCommand(router, giving, files, reading)
+        self.kudos_command = KudosCommand(router, giving, files)
         self.responses = ResponseUrls(hosts, rate_limited)
-        self.ack_within = ACK_WITHIN_SECONDS
         # chat.postMessage allows about one message per second per channel; announcements
         # share the token's budget with the outbox's direct messages.
         self.channels = channels or Pacer(CHANNEL_POSTS_PER_SECOND, per_chat_interval=1.0)
@@ -318,18 +258,6 @@ class SlackListeners:
         delivery = Delivery(key=key, holder=holder[0], fresh=True) if holder else new_handling(key)
         user_id = context.user_id
         member: Member | None = None
-        if user_id and not holder and is_slash_command(body):
-            # Claimed in the worker thread its command runs in (`KudosCommand.run`): one hop
-            # to a thread per command, not one here and another there.
-            admit = functools.partial(
-                self.loyalty.admit, delivery, PLATFORM, user_id, self.inbound.lease
-            )
-            context["delivery_key"] = key
-            context["member"] = None
-            context["admit"] = admit
-            deliveries.enter(delivery)
-            await next()
-            return None
         if user_id:
             lease = self.inbound.lease
             held, member = await asyncio.to_thread(
@@ -384,13 +312,9 @@ class SlackListeners:
         answer = self.responses.to(command.get("response_url")) or respond
         acknowledge = self.acknowledging(ack, command)
         try:
-            await self.kudos_command.handle(
-                command, answer, key, member, acknowledge, to_admit(context)
-            )
+            await self.kudos_command.handle(command, answer, key, member, acknowledge)
         except DeliveryTaken:  # another handling of it took effect first: theirs to answer
             log.info("%s was handled by another handling", key)
-        finally:
-            acknowledge.cancel()
         await acknowledge.unless_done()
 
     async def on_loyalty(
@@ -413,12 +337,9 @@ class SlackListeners:
                 member,
                 self.responses.to(command.get("response_url")) or respond,
                 acknowledge,
-                to_admit(context),
             )
         except DeliveryTaken:  # another handling of it took effect first: theirs to answer
             log.info("%s was handled by another handling", key)
-        finally:
-            acknowledge.cancel()
         await acknowledge.unless_done()  # a line that ran no command at all, too
 
     async def on_button(
@@ -455,22 +376,22 @@ class SlackListeners:
         member: Member | None,
         respond: Respond,
         handled: Handled | None = None,
-        admit: Admit | None = None,
     ) -> None:
-        if admit is not None:  # its membership is read where the command runs
-            person = await self.people.profile(user_id)
-        else:
-            person = await self.people.person(user_id, member)
+        person = await self.people.person(user_id, member)
         request = ChatRequest.parse(identity_of(person), line, key)
         if request is not None:
             await self.kudos_command.run(
-                respond, request, person, member or person.member, handled=handled, admit=admit
+                respond, request, person, member or person.member, handled=handled
             )
 
     def acknowledging(self, ack: AsyncAck, body: dict[str, Any]) -> Acknowledge:
-        """What a slash command's listener calls once its command ran, before it answers
-        (`Acknowledge`)."""
-        return Acknowledge(ack, body, self.inbound, self.ack_within)
+        """What a slash command's listener calls once its command ran, before it answers:
+        the command's transaction recorded the delivery handled, so Slack may have its
+        acknowledgement now; a command that failed (nothing took effect) is kept first, to
+        be handled again after its lease (`Inbound.defer`). Either way an acknowledged
+        command is never lost, and one Slack sends again is never handled twice (its
+        record, or the kept row, is there to meet it)."""
+        return Acknowledge(ack, body, self.inbound)
 
     async def on_message(
         self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import replace
 from typing import Any
 
-from bot.replies import Reply
 from bot.requests import ChatRequest, Mention, Place, line_problem
 from bot.router import Router
 from bot.slack.blocks import blocks_for
@@ -24,9 +21,6 @@ from core.model import Identity, Member
 Respond = Callable[..., Awaitable[Any]]
 # Called once the command ran, before any answer (a slash command is acknowledged then).
 Handled = Callable[[], Awaitable[None]]
-# Claims the delivery and reads its sender's membership (`Loyalty.admit`), in the worker
-# thread the command runs in: False when it was handled before or is being handled.
-Admit = Callable[[], tuple[bool, Member | None]]
 
 
 def identity_of(person: Person) -> Identity:
@@ -44,19 +38,10 @@ class KudosCommand:
     """Reads `/kudos` text as Slack writes it (mentions), runs it through the shared router
     and answers with Slack's means: announcements in the channel, the rest to the sender."""
 
-    def __init__(
-        self,
-        router: Router,
-        giving: Giving,
-        files: SlackFiles | None = None,
-        reading: Callable[[], AbstractContextManager[None]] = nullcontext,
-    ) -> None:
+    def __init__(self, router: Router, giving: Giving, files: SlackFiles | None = None) -> None:
         self.router = router
         self.giving = giving
         self.files = files  # uploads images and attachments (none in tests without a client)
-        # The database's `reading()`: the claim, the people named and the command's reads
-        # share one read transaction.
-        self.reading = reading
 
     async def handle(
         self,
@@ -65,39 +50,26 @@ class KudosCommand:
         key: str,
         member: Member | None,
         handled: Handled | None = None,
-        admit: Admit | None = None,
     ) -> None:
         """Run one `/kudos` invocation and answer through `respond` (after `handled`).
 
         `key` is the delivery's and `member` the sender's membership as the delivery was
-        admitted (None before they first joined, which looking them up does); or, with
-        `admit`, the delivery is admitted in the command's own worker thread.
+        admitted (None before they first joined, which looking them up does).
         """
         text = str(command.get("text") or "").strip()
-        people = self.giving.people
-        user_id = str(command["user_id"])
-        person = await (people.profile(user_id) if admit else people.person(user_id, member))
+        person = await self.giving.people.person(str(command["user_id"]), member)
         member = member or person.member
         place = place_of(command.get("channel_id"), command.get("channel_name"))
-        named: dict[str, Person] = {}
-        request = await self.request(person, text, key, place, named)
+        request = await self.request(person, text, key, place)
         # A slash command has no message of its own to replace.
-        await self.run(respond, request, person, member, handled=handled, admit=admit,
-                       named=named, replace_original=False)  # fmt: skip
+        await self.run(respond, request, person, member, handled=handled, replace_original=False)
 
     async def request(
-        self,
-        person: Person,
-        text: str,
-        key: str,
-        place: Place | None = None,
-        named: dict[str, Person] | None = None,
+        self, person: Person, text: str, key: str, place: Place | None = None
     ) -> ChatRequest:
         """The router's request for `/kudos text`: rewards, redeem and award are the shared
         commands; anything else is the `kudos` command, with the people it mentions looked up
-        (and enrolled on sight) here, before it runs. With `named`, a mentioned person's
-        cached profile will do: their membership is read afresh where the command runs
-        (`run`), and `named` collects them by user id."""
+        (and enrolled on sight) here, before it runs."""
         identity = identity_of(person)
         if (problem := line_problem(text)) is not None:  # the chat line's limits hold here too
             return ChatRequest(identity, "kudos", (), key, problem)
@@ -112,63 +84,23 @@ class KudosCommand:
                 if receiver is None or receiver.member is None:  # the usage line says how
                     return ChatRequest(identity, "kudos", ("award",), key)
                 return ChatRequest(identity, "award", (receiver.member.code, *tail.split()), key)
-        split = mentions_then_rest(text)
-        if split is None:
+        named = mentions_then_rest(text)
+        if named is None:
             return ChatRequest(identity, "kudos", tuple(text.split()), key)
-        recipients, rest = split
-        mentions = tuple([await self.mention(user_id, named) for user_id in recipients])
+        recipients, rest = named
+        mentions = tuple([await self.mention(user_id) for user_id in recipients])
         # The reason keeps its spacing: one argument, read by the command.
         return ChatRequest(
             identity, "kudos", (rest,) if rest else (), key, mentions=mentions, place=place
         )
 
-    def _handle(
-        self,
-        request: ChatRequest,
-        person: Person,
-        member: Member | None,
-        admit: Admit | None,
-        named: dict[str, Person] | None,
-    ) -> tuple[Reply, Member | None] | None:
-        """In a worker thread: admit, read the people named afresh, run the command."""
-        with self.reading():
-            return self._handle_reading(request, person, member, admit, named)
-
-    def _handle_reading(
-        self,
-        request: ChatRequest,
-        person: Person,
-        member: Member | None,
-        admit: Admit | None,
-        named: dict[str, Person] | None,
-    ) -> tuple[Reply, Member | None] | None:
-        people = self.giving.people
-        if admit is not None:
-            held, member = admit()
-            if not held:
-                return None
-            if member is None and not person.is_bot:  # gone since cached: as `person` does
-                member = people.now(person).member
-        if named:
-            current = {user_id: people.now(named_person) for user_id, named_person in named.items()}
-            request = replace(request, mentions=tuple(
-                replace(m, member=current[m.ref].member) if m.ref in current else m
-                for m in request.mentions))  # fmt: skip
-        return self.router.handle_as(request, member), member
-
-    async def mention(self, user_id: str, named: dict[str, Person] | None = None) -> Mention:
-        """A mentioned Slack user as the router sees them (see `request` for `named`)."""
+    async def mention(self, user_id: str) -> Mention:
+        """A mentioned Slack user as the router sees them."""
         shown = f"<@{user_id}>"
-        people = self.giving.people
         try:
-            if named is not None:
-                person = await people.profile(user_id)
-            else:
-                person = await people.person(user_id)
+            person = await self.giving.people.person(user_id)
         except MemberNotFound:
             return Mention(ref=user_id, shown=shown, name=shown, member=None, found=False)
-        if named is not None:
-            named[user_id] = person
         return Mention(
             ref=user_id, shown=shown, name=person.name, member=person.member, is_bot=person.is_bot
         )
@@ -181,23 +113,13 @@ class KudosCommand:
         member: Member | None,
         unanswered: frozenset[str] = frozenset(),
         handled: Handled | None = None,
-        admit: Admit | None = None,
-        named: dict[str, Person] | None = None,
         **options: Any,
     ) -> None:
         """A shared router command for an identified sender: its announcements in the channel
         in the workspace's language, then the answer with text and buttons in the sender's
         (the one a `settings language` reply names, if it does); a reply whose first line is
-        one of `unanswered` is not sent. `handled` is awaited between the two.
-
-        One hop to a worker thread: `admit` (if given), the membership of the people `named`
-        (see `request`) and the command all run there."""
-        ran = await asyncio.to_thread(self._handle, request, person, member, admit, named)
-        if ran is None:  # handled before, or being handled: nothing to say
-            if handled is not None:
-                await handled()
-            return
-        reply, member = ran
+        one of `unanswered` is not sent. `handled` is awaited between the two."""
+        reply = await asyncio.to_thread(self.router.handle_as, request, member)
         if handled is not None:
             await handled()
         if reply.lines and reply.lines[0].key in unanswered:

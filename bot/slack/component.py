@@ -77,7 +77,6 @@ class SlackComponent:
             inbound=services.inbound,
             channels=services.pacers["slack"],
             rate_limited=rate_limited,
-            reading=services.database.reading,
         )
         self.listeners.register(self.app)
         self.gate = SlackGate(settings.slack_signing_secret or "", hosts)

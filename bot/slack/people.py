@@ -76,33 +76,17 @@ class SlackPeople:
         self._cache[user_id] = (now, person)
         return person
 
-    async def profile(self, user_id: str) -> Person:
-        """The person behind a Slack user id as cached, their membership as it was then: for
-        a caller that reads it afresh (`now`) in the worker thread its command runs in, so
-        a command costs one hop to a thread, not one per person it names. One not cached
-        is looked up (and enrolled on sight) as `person` does."""
-        cached = self._cache.get(user_id)
-        if cached is not None and time.monotonic() - cached[0] < PERSON_TTL_SECONDS:
-            return cached[1]
-        return await self.person(user_id)
-
     async def _current(self, person: Person) -> Person:
-        return await asyncio.to_thread(self.now, person)
-
-    def now(self, person: Person) -> Person:
         """A cached person with their membership as it is now: the profile may be an hour old,
-        but a membership erased by /forget (perhaps in another worker) must not be used.
-        Blocking: in a worker thread."""
+        but a membership erased by /forget (perhaps in another worker) must not be used."""
         if person.is_bot or self._privacy is None:
             return person
-        member = self._loyalty.identify(PLATFORM, person.user_id)
+        member = await asyncio.to_thread(self._loyalty.identify, PLATFORM, person.user_id)
         if member is None:
             identity = Identity(platform=PLATFORM, external_id=person.user_id,
                                 display_name=person.name, language=person.locale,
                                 time_zone=person.time_zone)  # fmt: skip
-            # Enrolled again aside from the delivery: the command's own effect settles it.
-            with deliveries.aside():
-                member = self._enrolled(identity)
+            member = await asyncio.to_thread(self._enrolled, identity)
         return replace(person, member=member)
 
     async def _look_up(self, user_id: str) -> Person:

@@ -5,7 +5,6 @@ counted in the command metrics, and its delivery is settled by the gift's own tr
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -157,30 +156,3 @@ async def test_a_read_only_kudos_slack_sends_again_is_answered_once(bot: SlackHa
     await bot.command("UALI", "balance", "sentinel")  # answered after any second handling
     await bot.replies("sentinel", 1)
     assert len(bot.fake.responses_to("twice")) == 1
-
-
-async def test_a_kudos_still_running_near_slacks_deadline_is_kept_then_acknowledged(
-    bot: SlackHarness, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Slack waits 3 s for the acknowledgement: a command still running then is kept in the
-    database first (so the acknowledged command is never lost), and its own transaction
-    records it done when it ends."""
-    bot.component.listeners.ack_within = 0.0
-    kudos = bot.services.kudos
-    real_give = kudos.give
-    release = threading.Event()
-
-    def slow(command: GiveKudos) -> GiftResult:
-        assert release.wait(30)
-        return real_give(command)
-
-    monkeypatch.setattr(kudos, "give", slow)
-    try:
-        response = await bot.post(kudos_body(bot, "<@UBEA> 5 thanks", "slow", "T-slow"))
-        assert response.status_code == 200
-        assert delivery_state(bot, "T-slow") == "pending"  # kept before the acknowledgement
-    finally:
-        release.set()
-    await bot.replies("slow", 2)
-    assert delivery_state(bot, "T-slow") == "done"
-    assert await bot.available("UBEA") == 5
