@@ -137,29 +137,10 @@ class Inbound:
 
     def finish(self, delivery: Delivery) -> None:
         """Mark a handling done whose command wrote nothing (its write transactions settle
-        it otherwise); a handling taken over meanwhile leaves the row to the other. One in
-        no table yet (a Slack slash command) is recorded done, so a re-delivery is dropped."""
-        since = delivery.unrecorded_since
+        it otherwise); a handling taken over meanwhile leaves the row to the other."""
         with aside():  # this write is the mark itself
-            if since is None:
-                self.db.run(lambda uow: uow.deliveries.settle(delivery.key, delivery.holder))
-            else:
-                self.db.run(lambda uow: uow.deliveries.record(delivery.key, delivery.holder, since))
+            self.db.run(lambda uow: uow.deliveries.settle(delivery.key, delivery.holder))
         delivery.settled = True
-
-    def defer(self, delivery: Delivery, payload: str) -> None:
-        """Keep a delivery that is in no table and whose command failed (nothing took effect)
-        before it is acknowledged: held by this handling for one lease, then taken over and
-        handled again (`take_over`). One another handling kept or recorded meanwhile is
-        left to that one."""
-        now = self.clock.now()
-        with aside():  # a write that must not record the delivery done
-            self.db.run(
-                lambda uow: uow.deliveries.store(
-                    delivery.key, payload, delivery.holder, now, now + self.lease
-                )
-            )
-        delivery.unrecorded_since = None
 
     def take_over(self, prefix: str, limit: int = 100) -> list[tuple[Delivery, str]]:
         """Stored deliveries (keys starting with `prefix`) left pending by a handling whose

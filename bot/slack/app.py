@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -27,7 +26,7 @@ from bot.replies import Line
 from bot.requests import ChatRequest, line_problem
 from bot.router import Router
 from bot.slack.blocks import ACTION_PREFIX, LINK_PREFIX
-from bot.slack.commands import Handled, KudosCommand, Respond, identity_of
+from bot.slack.commands import KudosCommand, Respond, identity_of
 from bot.slack.files import SlackFiles
 from bot.slack.gate import SlackHosts
 from bot.slack.giving import Giving, place_of
@@ -72,12 +71,6 @@ def delivery_key(body: dict[str, Any]) -> str | None:
     None when it has neither (such a delivery is refused: it cannot be kept to once)."""
     key = body.get("event_id") or body.get("trigger_id")
     return f"slack:{key}" if key else None
-
-
-def is_slash_command(body: dict[str, Any]) -> bool:
-    """A slash command (`/kudos`, `/loyalty`): acknowledged by its listener only once handled
-    (`SlackListeners.acknowledging`), so it needs no keeping before."""
-    return isinstance(body.get("command"), str) and "event_id" not in body
 
 
 # Which handling holds a kept delivery: set by the component on the request it hands to bolt.
@@ -146,30 +139,6 @@ class DirectMessage:
         opened = await self.client.conversations_open(users=self.user_id)
         channel = str((opened.get("channel") or {}).get("id", self.user_id))
         await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-
-
-class Acknowledge:
-    """A slash command's `ack()`, once its command has run (`SlackListeners.acknowledging`)."""
-
-    def __init__(self, ack: AsyncAck, body: dict[str, Any], inbound: Inbound) -> None:
-        self._ack = ack
-        self._body = body
-        self._inbound = inbound
-        self.done = False
-
-    async def __call__(self) -> None:
-        delivery = deliveries.current()
-        if delivery is not None and delivery.failed and delivery.unrecorded_since is not None:
-            # If keeping it fails too, bolt answers 500 and Slack tells the person it failed.
-            await asyncio.to_thread(self._inbound.defer, delivery, json.dumps(self._body))
-        await self.unless_done()
-
-    async def unless_done(self) -> None:
-        """Acknowledge, unless done already (a command another handling handled, a line that
-        ran no command: nothing of theirs to keep)."""
-        if not self.done:
-            self.done = True
-            await self._ack()
 
 
 class SlackListeners:
@@ -308,14 +277,10 @@ class SlackListeners:
         context: AsyncBoltContext,
     ) -> None:
         """/kudos: give, or balance, leaderboard, rewards, redeem, award."""
+        await ack()
         key, member = admitted(context)
         answer = self.responses.to(command.get("response_url")) or respond
-        acknowledge = self.acknowledging(ack, command)
-        try:
-            await self.kudos_command.handle(command, answer, key, member, acknowledge)
-        except DeliveryTaken:  # another handling of it took effect first: theirs to answer
-            log.info("%s was handled by another handling", key)
-        await acknowledge.unless_done()
+        await self.kudos_command.handle(command, answer, key, member)
 
     async def on_loyalty(
         self,
@@ -325,22 +290,17 @@ class SlackListeners:
         context: AsyncBoltContext,
     ) -> None:
         """/loyalty <command>: the shared member commands (`/loyalty /balance` works too)."""
+        await ack()
         text = str(command.get("text") or "").strip()
         text = text.removeprefix("/").strip() or "help"
         key, member = admitted(context)
-        acknowledge = self.acknowledging(ack, command)
-        try:
-            await self._run(
-                str(command["user_id"]),
-                "/" + text,
-                key,
-                member,
-                self.responses.to(command.get("response_url")) or respond,
-                acknowledge,
-            )
-        except DeliveryTaken:  # another handling of it took effect first: theirs to answer
-            log.info("%s was handled by another handling", key)
-        await acknowledge.unless_done()  # a line that ran no command at all, too
+        await self._run(
+            str(command["user_id"]),
+            "/" + text,
+            key,
+            member,
+            self.responses.to(command.get("response_url")) or respond,
+        )
 
     async def on_button(
         self,
@@ -369,29 +329,12 @@ class SlackListeners:
         await ack()
 
     async def _run(
-        self,
-        user_id: str,
-        line: str,
-        key: str,
-        member: Member | None,
-        respond: Respond,
-        handled: Handled | None = None,
+        self, user_id: str, line: str, key: str, member: Member | None, respond: Respond
     ) -> None:
         person = await self.people.person(user_id, member)
         request = ChatRequest.parse(identity_of(person), line, key)
         if request is not None:
-            await self.kudos_command.run(
-                respond, request, person, member or person.member, handled=handled
-            )
-
-    def acknowledging(self, ack: AsyncAck, body: dict[str, Any]) -> Acknowledge:
-        """What a slash command's listener calls once its command ran, before it answers:
-        the command's transaction recorded the delivery handled, so Slack may have its
-        acknowledgement now; a command that failed (nothing took effect) is kept first, to
-        be handled again after its lease (`Inbound.defer`). Either way an acknowledged
-        command is never lost, and one Slack sends again is never handled twice (its
-        record, or the kept row, is there to meet it)."""
-        return Acknowledge(ack, body, self.inbound)
+            await self.kudos_command.run(respond, request, person, member or person.member)
 
     async def on_message(
         self, event: dict[str, Any], client: AsyncWebClient, context: AsyncBoltContext

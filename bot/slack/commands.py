@@ -19,8 +19,6 @@ from core.model import Identity, Member
 
 # bolt's `respond`, or anything answering like it (a direct message, for Home tab buttons).
 Respond = Callable[..., Awaitable[Any]]
-# Called once the command ran, before any answer (a slash command is acknowledged then).
-Handled = Callable[[], Awaitable[None]]
 
 
 def identity_of(person: Person) -> Identity:
@@ -44,14 +42,9 @@ class KudosCommand:
         self.files = files  # uploads images and attachments (none in tests without a client)
 
     async def handle(
-        self,
-        command: dict[str, Any],
-        respond: Respond,
-        key: str,
-        member: Member | None,
-        handled: Handled | None = None,
+        self, command: dict[str, Any], respond: Respond, key: str, member: Member | None
     ) -> None:
-        """Run one `/kudos` invocation and answer through `respond` (after `handled`).
+        """Run one `/kudos` invocation and answer through `respond`.
 
         `key` is the delivery's and `member` the sender's membership as the delivery was
         admitted (None before they first joined, which looking them up does).
@@ -62,7 +55,7 @@ class KudosCommand:
         place = place_of(command.get("channel_id"), command.get("channel_name"))
         request = await self.request(person, text, key, place)
         # A slash command has no message of its own to replace.
-        await self.run(respond, request, person, member, handled=handled, replace_original=False)
+        await self.run(respond, request, person, member, replace_original=False)
 
     async def request(
         self, person: Person, text: str, key: str, place: Place | None = None
@@ -112,16 +105,13 @@ class KudosCommand:
         person: Person,
         member: Member | None,
         unanswered: frozenset[str] = frozenset(),
-        handled: Handled | None = None,
         **options: Any,
     ) -> None:
         """A shared router command for an identified sender: its announcements in the channel
         in the workspace's language, then the answer with text and buttons in the sender's
         (the one a `settings language` reply names, if it does); a reply whose first line is
-        one of `unanswered` is not sent. `handled` is awaited between the two."""
+        one of `unanswered` is not sent."""
         reply = await asyncio.to_thread(self.router.handle_as, request, member)
-        if handled is not None:
-            await handled()
         if reply.lines and reply.lines[0].key in unanswered:
             return
         for line in reply.announcements:

@@ -19,13 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.bootstrap import Services
-from bot.slack.app import (
-    HOLDER_HEADER,
-    SlackListeners,
-    build_app,
-    delivery_key,
-    is_slash_command,
-)
+from bot.slack.app import HOLDER_HEADER, SlackListeners, build_app, delivery_key
 from bot.slack.files import SlackFiles
 from bot.slack.gate import SlackGate, SlackHosts
 from bot.slack.giving import Giving
@@ -94,12 +88,7 @@ class SlackComponent:
     async def _events(self, request: Request) -> Response:
         """Keep the delivery in the database, then hand it to bolt, whose `ack()` answers
         Slack: so an acknowledged delivery is never lost (a worker that dies leaves it to
-        another, `_take_over_loop`) and one Slack sends again is acknowledged, nothing more.
-
-        A slash command is not kept first: its listener acknowledges it only once its
-        command's own transaction has recorded it handled (or, the command having failed,
-        kept it for handling again), so one write serves where two queued on the database's
-        writer lock (`SlackListeners.acknowledging`)."""
+        another, `_take_over_loop`) and one Slack sends again is acknowledged, nothing more."""
         admitted = await self.gate.admit(request)
         if isinstance(admitted, Response):
             return admitted
@@ -107,8 +96,7 @@ class SlackComponent:
         headers["content-type"] = "application/json"
         body = json.dumps(admitted)
         key = delivery_key(admitted)
-        # No key: a URL check, or a delivery bolt's middleware refuses.
-        if key is not None and not is_slash_command(admitted):
+        if key is not None:  # none: a URL check, or a delivery bolt's middleware refuses
             try:
                 delivery = await asyncio.to_thread(self._inbound.keep, key, body)
             except Exception:

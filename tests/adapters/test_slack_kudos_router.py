@@ -133,26 +133,3 @@ async def test_a_kudos_whose_handling_failed_is_handled_again_once(
     assert announced.startswith("🙌 <@UCAN> received 4 points from ali")
     assert left.startswith("You have 42 of 50 points left to give this month")
     assert await bot.component.take_over() == 0
-
-
-async def test_a_kudos_has_taken_effect_when_slack_has_its_acknowledgement(
-    bot: SlackHarness,
-) -> None:
-    """A slash command is not kept before it runs: the gift's transaction records it handled,
-    and only then is it acknowledged (one write where there were two)."""
-    response = await bot.post(kudos_body(bot, "<@UBEA> 5 thanks", "acked", "T-acked"))
-    assert response.status_code == 200
-    assert delivery_state(bot, "T-acked") == "done"  # no waiting: done before the 200
-    assert await bot.available("UBEA") == 5
-
-
-async def test_a_read_only_kudos_slack_sends_again_is_answered_once(bot: SlackHarness) -> None:
-    body = kudos_body(bot, "balance", "twice", "T-twice")
-    first = await bot.post(body)
-    await bot.replies("twice", 1)
-    again = await bot.post(body, retry_num=1, retry_reason="http_timeout")
-    assert (first.status_code, again.status_code) == (200, 200)
-    assert delivery_state(bot, "T-twice") == "done"
-    await bot.command("UALI", "balance", "sentinel")  # answered after any second handling
-    await bot.replies("sentinel", 1)
-    assert len(bot.fake.responses_to("twice")) == 1
