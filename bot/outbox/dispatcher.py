@@ -8,7 +8,6 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from starlette.routing import BaseRoute
@@ -32,13 +31,10 @@ MAX_ATTEMPTS = 8
 # most a crash can leave sent but not marked sent (so sent again after it).
 IN_FLIGHT = 8
 # Seconds a message keeps its place among the sends under way: the round trip to the platform
-# (tens of ms to Telegram's servers) and marking it sent (a group commit, which may wait for the
-# one before it). By Little's law a platform paced at `rate` needs about rate * this many sends
-# under way to keep up: at 29/s that is 6 (with 3, a busy machine's round trips of over 0.1 s
-# left slots unused: 26.3/s of 29), never more than 8. A 429 moves every message still waiting
-# for a slot booked before it to after the pause (`Pacer.pause`), so more under way no longer
-# means more 429s.
-SEND_SECONDS = 0.2
+# (tens of ms to Telegram's servers) and marking it sent. By Little's law a platform paced at
+# `rate` needs about rate * this many sends under way to keep up, and more only queue up
+# behind the pacer, already holding their slots: at 29/s that is 3, not 8.
+SEND_SECONDS = 0.1
 # A broadcast shows one image to many members: keep the last few in memory.
 CACHED_IMAGES = 16
 NO_PLATFORM = "none"  # settled before a platform was chosen (opted out, no such member)
@@ -96,14 +92,6 @@ class SentMarks:
             self._writer = None
 
 
-@dataclass(frozen=True)
-class _Batch:
-    """Claimed rows and the members they go to."""
-
-    messages: list[QueuedMessage]
-    audiences: dict[int, Audience]
-
-
 class Dispatcher:
     """A runner Component that drains the outbox while the bot runs."""
 
@@ -131,10 +119,8 @@ class Dispatcher:
         self._marks = SentMarks(queue)
         self._images: dict[str, OutboxImage | None] = {}
         self._wake = asyncio.Event()
-        # Messages of the batches under way still to send: the pacer books that many slots at
-        # once (a block at most).
-        self._upcoming = 0
-        self._under_way: set[int] = set()  # ids of the rows being settled by this worker
+        # Messages of this batch still to send: the pacer books that many slots at once.
+        self._upcoming = 1
         self._task: asyncio.Task[None] | None = None
         # Told (platform, category, status) of every message settled, e.g. by bot.metrics.
         self.observer: Callable[[str, str, str], None] | None = None
@@ -184,88 +170,43 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Claim one batch and settle every message in it; how many were claimed."""
-        return await self._settle(await self._claim())
-
-    async def _claim(self) -> _Batch:
-        """Claim due rows, and read who they go to together (a few queries, not five per
-        message): an opt-out made while the batch goes out (seconds) counts from the next
-        batch on."""
         now = self._clock.now()
         batch = await asyncio.to_thread(self._queue.claim, now, now + self._lease, BATCH)
+        self._upcoming = len(batch)
+        # Who the batch goes to, read together (a few queries, not five per message): an
+        # opt-out made while the batch goes out (seconds) counts from the next batch on.
         ids = {m.recipient.member_id for m in batch if m.recipient.member_id is not None}
         members = sorted(ids)
         audiences = await asyncio.to_thread(self._queue.audiences, members) if members else {}
-        return _Batch(batch, audiences)
-
-    async def _settle(self, claimed: _Batch, on_last: Callable[[], None] | None = None) -> int:
-        """Settle every message of a claimed batch; `on_last` is called when its last message
-        starts (the rest are under way): the loop claims and starts the next batch then."""
-        # A row whose lease ran out while this worker still sends it (a lease shorter than a
-        # batch takes) comes back in the batch claimed meanwhile: it is under way already.
-        batch = [m for m in claimed.messages if m.id not in self._under_way]
-        audiences = claimed.audiences
-        self._under_way.update(m.id for m in batch)
-        self._upcoming += len(batch)
         # A few messages in flight at once: while one waits for the database or the platform,
         # the next is read and rendered. The pacer still hands out the slots one by one, and
         # fewer of them are sent at once when the platform's rate is low (`sends_under_way`).
         gate = asyncio.Semaphore(IN_FLIGHT)
-        started = 0
 
         async def deliver(message: QueuedMessage) -> None:
-            nonlocal started
             async with gate:
-                started += 1
-                if started == len(batch) and on_last is not None:
-                    on_last()
                 try:
                     await self._deliver(message, audiences)
                 finally:
                     self._upcoming -= 1
-                    self._under_way.discard(message.id)
 
         outcomes = await asyncio.gather(*(deliver(m) for m in batch), return_exceptions=True)
         for message, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, Exception):  # the row stays claimed: offered again later
                 log.error("outbox %s could not be settled", message.id, exc_info=outcome)
-        return len(claimed.messages)
+        return len(batch)
 
     async def _loop(self) -> None:
-        # A full batch suggests more: the next one is claimed and started as soon as this
-        # one's last message is under way, so the batches overlap by a few messages and no
-        # send slot passes unused at a boundary (a claim, an audience read and the last
-        # round trips: about 10% of the slots at 29/s when each batch waited for the one
-        # before). The sends under way stay bounded per platform (`_sending`) across batches.
-        settling: set[asyncio.Task[int]] = set()
-        try:
-            while True:
-                try:
-                    claimed = await self._claim()
-                except Exception:
-                    log.exception("outbox batch failed; retrying shortly")
-                    claimed = _Batch([], {})
-                if not claimed.messages:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._idle)
-                    self._wake.clear()
-                    continue
-                last_started = asyncio.Event()
-                task = asyncio.create_task(self._settle(claimed, last_started.set))
-                settling.add(task)
-                task.add_done_callback(settling.discard)
-                if len(claimed.messages) < BATCH:
-                    await task
-                    continue
-                started = asyncio.create_task(last_started.wait())
-                try:
-                    await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    started.cancel()
-        finally:
-            for task in settling:
-                task.cancel()
-            if settling:
-                await asyncio.gather(*settling, return_exceptions=True)
+        while True:
+            try:
+                claimed = await self.run_once()
+            except Exception:
+                log.exception("outbox batch failed; retrying shortly")
+                claimed = 0
+            if not claimed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._idle)
+                self._wake.clear()
 
     async def _deliver(self, message: QueuedMessage, audiences: dict[int, Audience]) -> None:
         recipient = message.recipient
