@@ -53,28 +53,23 @@ _DUE_EXPIRING = Query(
     **_PARTS,
 )
 # Earliest date, then the sum over that date: two seeks on the member's partial index.
-_NEXT_RELEASE = Query(
+_NEXT_RELEASE_SQL = (
     "SELECT available_at, SUM(remaining) FROM lot WHERE member_id = :member_id"
     " AND {pending} AND available_at = (SELECT MIN(available_at) FROM lot"
-    " WHERE member_id = :member_id AND {pending}) GROUP BY available_at",
-    **_PARTS,
+    " WHERE member_id = :member_id AND {pending}) GROUP BY available_at"
 )
-_NEXT_EXPIRY = Query(
+_NEXT_EXPIRY_SQL = (
     "SELECT expires_at, SUM(remaining) FROM lot WHERE member_id = :member_id"
     " AND {available} AND expires_at = (SELECT MIN(expires_at) FROM lot"
-    " WHERE member_id = :member_id AND {available}) GROUP BY expires_at",
-    **_PARTS,
+    " WHERE member_id = :member_id AND {available}) GROUP BY expires_at"
 )
+_NEXT_RELEASE = Query(_NEXT_RELEASE_SQL, **_PARTS)
+_NEXT_EXPIRY = Query(_NEXT_EXPIRY_SQL, **_PARTS)
 # Both at once (a balance summary shows both): one round trip instead of two.
 _NEXT_DATES = Query(
-    "SELECT 'release', available_at, SUM(remaining) FROM lot WHERE member_id = :member_id"
-    " AND {pending} AND available_at = (SELECT MIN(available_at) FROM lot"
-    " WHERE member_id = :member_id AND {pending}) GROUP BY available_at"
-    " UNION ALL "
-    "SELECT 'expiry', expires_at, SUM(remaining) FROM lot WHERE member_id = :member_id"
-    " AND {available} AND expires_at = (SELECT MIN(expires_at) FROM lot"
-    " WHERE member_id = :member_id AND {available}) GROUP BY expires_at",
-    **_PARTS,
+    "SELECT 'release', r.* FROM ({release}) r UNION ALL SELECT 'expiry', e.* FROM ({expiry}) e",
+    release=_NEXT_RELEASE_SQL.format_map(_PARTS),
+    expiry=_NEXT_EXPIRY_SQL.format_map(_PARTS),
 )
 _BATCH = 500  # ids per IN list, well below SQLite's parameter limit
 _MOVED = Query("SELECT kind, SUM(amount) FROM lot_movement WHERE lot_id = :id GROUP BY kind")
