@@ -209,4 +209,4 @@ def test_dry_run_says_what_and_why_and_queues_nothing(migrated_url: str) -> None
         assert [(p.member_id, p.kind) for p in plan.planned] == [(ann.id, "near_reward")]
         assert "25 from Cookie" in plan.planned[0].why
         assert nw.nudges(ann) == [] and plan.queued == 0
-        assert w.rows("SELECT COUNT(*) FROM nudge") == [(0,)]
+        assert w.rows("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'nudge:%'") == [(0,)]
