@@ -218,9 +218,14 @@ class NudgePlanner:
         if rules is None:
             return plan
         days = _LocalDays(now, rules, self._program.zone)
-        taken: dict[int, int] = {}  # nudges given to a member in this run (the cap)
+        # Nudges given to a member in this run that the rows' counts do not hold (the cap): a
+        # kind's own, and on a dry run, which queues nothing, the earlier kinds' too (queued,
+        # they are in the next kind's counts already).
+        taken: dict[int, int] = {}
         per_day, per_week = rules.per_day, rules.per_week
         for kind in rules.enabled():
+            if not dry_run:
+                taken.clear()
             window = Window(now=now, category=KIND_CATEGORY[kind])
             rows = self._select(kind, rules, window)
             plan.due[kind] = len(rows)
@@ -248,7 +253,7 @@ class NudgePlanner:
                     continue  # this lot, voucher or period was nudged about before
                 already = taken.get(due.member_id, 0)
                 if due.last_day + already >= per_day or due.last_week + already >= per_week:
-                    plan.capped += 1  # an earlier kind took the member's share today
+                    plan.capped += 1  # an earlier nudge of this run took the member's share
                     continue
                 taken[due.member_id] = already + 1
                 self._add(batch, due.member_id, key, item)
