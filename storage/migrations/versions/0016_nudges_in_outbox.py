@@ -4,6 +4,10 @@ foreign-key check per nudge), goes. The outbox row's dedupe key ("nudge:" + the 
 category name the nudge; two partial indexes on the outbox serve what the nudge table's did:
 a member's nudges in time order (the frequency cap) and their win-backs (the win-back query).
 
+The outbox's foreign key to the member goes too: members are never deleted (erasure and merging
+keep the row) and every writer takes the id from a member row, while the check looked the member
+up and locked their row for each message.
+
 A nudge row without its outbox row (none is written so; a copy made by hand might hold some)
 becomes a skipped outbox row, so the nudge stays planned once. Downgrading rebuilds the nudge
 table from the outbox's nudge rows.
@@ -32,7 +36,17 @@ _CATEGORY = "CASE n.kind WHEN 'birthday' THEN 'birthday_wishes' ELSE n.kind END"
 _KIND = "CASE o.category WHEN 'birthday_wishes' THEN 'birthday' ELSE o.category END"
 
 
+# SQLite's key has no name: batch mode names the reflected one by this convention to drop it.
+_SQLITE_NAMES = {"fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s"}
+_MEMBER_FK = "outbox_member_id_fkey"  # PostgreSQL's name for the unnamed key of 0001
+
+
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        with op.batch_alter_table("outbox", naming_convention=_SQLITE_NAMES) as batch:
+            batch.drop_constraint("fk_outbox_member_id_member", type_="foreignkey")
+    else:
+        op.drop_constraint(_MEMBER_FK, "outbox", type_="foreignkey")
     op.create_index(
         "ix_outbox_nudge",
         "outbox",
@@ -88,3 +102,5 @@ def downgrade() -> None:
     )
     op.drop_index("ix_outbox_winback", table_name="outbox")
     op.drop_index("ix_outbox_nudge", table_name="outbox")
+    with op.batch_alter_table("outbox") as batch:
+        batch.create_foreign_key(_MEMBER_FK, "member", ["member_id"], ["id"])
