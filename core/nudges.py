@@ -201,6 +201,10 @@ class NudgePlanner:
         self._database = database
         self._program = program
         self._rewards = sorted(program.rewards, key=lambda r: (r.price, r.id))
+        # The program's lookups by id (first of an id wins, as theirs), once, not once per row.
+        self._reward_ids = {r.id: r for r in reversed(program.rewards)}
+        self._challenges = {c.id: c for c in reversed(program.challenges)}
+        self._tier_ids = {t.id: n for n, t in reversed(list(enumerate(program.tiers)))}
 
     @property
     def rules(self) -> Nudges | None:
@@ -218,9 +222,14 @@ class NudgePlanner:
         if rules is None:
             return plan
         days = _LocalDays(now, rules, self._program.zone)
-        taken: dict[int, int] = {}  # nudges given to a member in this run (the cap)
+        # Nudges given to a member in this run that the rows' counts do not hold (the cap): a
+        # kind's own, and on a dry run, which queues nothing, the earlier kinds' too (queued,
+        # they are in the next kind's counts already).
+        taken: dict[int, int] = {}
         per_day, per_week = rules.per_day, rules.per_week
         for kind in rules.enabled():
+            if not dry_run:
+                taken.clear()
             window = Window(now=now, category=KIND_CATEGORY[kind])
             rows = self._select(kind, rules, window)
             plan.due[kind] = len(rows)
@@ -248,7 +257,7 @@ class NudgePlanner:
                     continue  # this lot, voucher or period was nudged about before
                 already = taken.get(due.member_id, 0)
                 if due.last_day + already >= per_day or due.last_week + already >= per_week:
-                    plan.capped += 1  # an earlier kind took the member's share today
+                    plan.capped += 1  # an earlier nudge of this run took the member's share
                     continue
                 taken[due.member_id] = already + 1
                 self._add(batch, due.member_id, key, item)
@@ -369,7 +378,7 @@ class NudgePlanner:
     ) -> _Made | None:
         if due.at is None:
             return None
-        reward = self._program.reward(due.subject)
+        reward = self._reward_ids.get(due.subject)
         name = reward.name if reward is not None else due.subject
         why = f"voucher {due.ref} ({name}) expires {due.at.isoformat()}" if explain else ""
         params: dict[str, object] = {"reward": name, "date": due.at}
@@ -380,7 +389,7 @@ class NudgePlanner:
         # One day is no streak to lose yet.
         if due.at is None or due.amount < 2 or local.last_day(due.at) != today:
             return None
-        challenge = self._program.challenge(due.subject)
+        challenge = self._challenges.get(due.subject)
         if challenge is None:
             return None
         why = f"{due.amount}-day streak on {challenge.id} ends today ({today})" if explain else ""
@@ -393,7 +402,7 @@ class NudgePlanner:
         tomorrow = local.today + timedelta(days=1)
         if due.at is None or due.amount <= 0 or local.last_day(due.at) != tomorrow:
             return None
-        challenge = self._program.challenge(due.subject)
+        challenge = self._challenges.get(due.subject)
         if challenge is None:
             return None
         left: object = due.amount
@@ -415,7 +424,7 @@ class NudgePlanner:
         return _Made(due.ref, key, params, "", bonus, why)
 
     def _tier_keep(self, due: Due, local: _Local, rules: Nudges, explain: bool) -> _Made | None:
-        index = self._program.tier_index(due.subject)
+        index = self._tier_ids.get(due.subject)
         if index is None or index == 0 or due.at is None:
             return None
         tier = self._program.tiers[index]

@@ -1,7 +1,9 @@
 """`core.nudges.NudgeStore` on SQL: one set-based query per nudge kind selecting the members due,
 each already without members who opted out of the kind (with their nudges of the last day and
-week, for the planner's cap), and the planned nudges written in bulk (a nudge row and an outbox
-row per dedupe key, once).
+week, for the planner's cap), and the planned nudges written in bulk: one outbox row per dedupe
+key, once. That row is the nudge's only record: its dedupe key ("nudge:" + the nudge's) and its
+category (the kind's) are what the cap counts and the win-back query reads, along two partial
+indexes on the outbox.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, TypeVar
 from core.nudges import Due, NudgeBatch, Window
 from storage.database import SqlDatabase
 from storage.outbox_codec import dump_buttons, dump_params
-from storage.predicates import AVAILABLE_OPEN, VOUCHER_UNUSED
+from storage.predicates import AVAILABLE_OPEN, NUDGE_ROWS, VOUCHER_UNUSED, WINBACK_ROWS
 from storage.sql import Query, Row, Sql, flavor_for, in_list, insert_rows
 
 T = TypeVar("T")
@@ -22,7 +24,7 @@ T = TypeVar("T")
 # Every kind's inner query yields (member_id, subject, ref, amount, at); the outer part adds what
 # decides whether and when the member may get it: their zone and quiet hours (the local-time
 # checks are done on these rows in Python), their nudges in the last day and week. Those are
-# counted per selected member along ix_nudge_member (a few index entries each): the cost follows
+# counted per selected member along ix_outbox_nudge (a few index entries each): the cost follows
 # the rows selected, not the week's nudges (a running program plans a day's worth every day,
 # and each kind's run sees what the kinds before it planned).
 _OUTER = (
@@ -30,10 +32,10 @@ _OUTER = (
     " (SELECT MIN(i.time_zone) FROM identity i WHERE i.member_id = d.member_id"
     " AND i.time_zone IS NOT NULL)) AS time_zone,"
     " m.quiet_start, m.quiet_end,"
-    " (SELECT COUNT(*) FROM nudge c WHERE c.member_id = d.member_id"
-    " AND c.planned_at > :day_ago) AS last_day,"
-    " (SELECT COUNT(*) FROM nudge c WHERE c.member_id = d.member_id"
-    " AND c.planned_at > :week_ago) AS last_week"
+    " (SELECT COUNT(*) FROM outbox c WHERE c.member_id = d.member_id AND {nudges}"
+    " AND c.created_at > :day_ago) AS last_day,"
+    " (SELECT COUNT(*) FROM outbox c WHERE c.member_id = d.member_id AND {nudges}"
+    " AND c.created_at > :week_ago) AS last_week"
     " FROM ({inner}) d JOIN member m ON m.id = d.member_id"
     " WHERE m.merged_into IS NULL"
     " AND NOT EXISTS (SELECT 1 FROM opt_out o WHERE o.member_id = d.member_id"
@@ -47,8 +49,9 @@ def _flat(rows: list[list[Any]]) -> list[Any]:
 
 
 def _kind(inner: str, postgresql: str | None = None, **fragments: str) -> Query:
-    pg = None if postgresql is None else _OUTER.format(inner=postgresql)
-    return Query(_OUTER.format(inner=inner), postgresql=pg, **fragments)
+    outer = partial(_OUTER.format, nudges="{nudges}")  # the partial index's predicate, verbatim
+    pg = None if postgresql is None else outer(inner=postgresql)
+    return Query(outer(inner=inner), postgresql=pg, nudges=NUDGE_ROWS, **fragments)
 
 
 # Members who earned in the last week and whose balance now lies in a reward's approach band
@@ -103,17 +106,17 @@ CHALLENGE_ENDING = _kind(
 # Spells that had their win-back (one planned since the spell began) are left out here: the
 # rows stay those still owed one, however long ago the members left. On PostgreSQL the members,
 # their last purchases and their win-backs are read in member order and merged (the win-backs
-# along ix_nudge_winback): no hashing of a million keys.
+# along ix_outbox_winback): no hashing of a million keys.
 _INACTIVE = (
     "SELECT m.id AS member_id, '' AS subject,"
     " CAST(COALESCE(l.last_at, m.created_at) AS TEXT) AS ref, 0 AS amount, NULL AS at"
     " FROM member m LEFT JOIN (SELECT member_id, MAX(occurred_at) AS last_at FROM purchase"
     " GROUP BY member_id) l ON l.member_id = m.id"
     " WHERE m.merged_into IS NULL AND COALESCE(l.last_at, m.created_at) <= :before"
-    " AND NOT EXISTS (SELECT 1 FROM nudge n WHERE n.member_id = m.id AND n.kind = 'winback'"
-    " AND n.planned_at > COALESCE(l.last_at, m.created_at))"
+    " AND NOT EXISTS (SELECT 1 FROM outbox n WHERE n.member_id = m.id AND {winbacks}"
+    " AND n.created_at > COALESCE(l.last_at, m.created_at))"
 )
-WINBACK = _kind(_INACTIVE)
+WINBACK = _kind(_INACTIVE, winbacks=WINBACK_ROWS)
 _TIER = (
     "SELECT t.member_id AS member_id, t.tier_id AS subject, CAST(t.until AS TEXT) AS ref,"
     " COALESCE((SELECT SUM(d2.{measure}) FROM purchase_day d2 WHERE d2.member_id = t.member_id"
@@ -139,33 +142,26 @@ BIRTHDAY = _kind(
     postgresql=_BIRTHDAY.format(month_day="to_char(birthday, 'MM-DD')"),
 )
 
-_NUDGE_HEAD = "INSERT INTO nudge (dedupe_key, member_id, kind, planned_at)"
-_NUDGE_TAIL = " ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key"
 _OUTBOX_HEAD = (
     "INSERT INTO outbox (member_id, message_key, params, buttons, category, dedupe_key, status,"
     " attempts, not_before, created_at)"
 )
 _OUTBOX_TAIL = " ON CONFLICT (dedupe_key) DO NOTHING"
 # PostgreSQL: a chunk of one kind's nudges in one statement, from one array per column that
-# differs per nudge (the kind, category and times are the chunk's): the nudge rows, and the
-# outbox rows of those that were new, as the data-modifying CTE returns them.
+# differs per nudge (the category and times are the chunk's).
 _QUEUE_PG = (
-    "WITH r AS (SELECT * FROM unnest(%b::int[], %b::text[], %b::text[], %b::text[], %b::text[])"
-    " AS r(member_id, dedupe_key, message_key, params, buttons)),"
-    " n AS (INSERT INTO nudge (dedupe_key, member_id, kind, planned_at)"
-    " SELECT r.dedupe_key, r.member_id, %s, %s FROM r"
-    " ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key)"
-    " INSERT INTO outbox (member_id, message_key, params, buttons, category, dedupe_key, status,"
+    "INSERT INTO outbox (member_id, message_key, params, buttons, category, dedupe_key, status,"
     " attempts, not_before, created_at) SELECT r.member_id, r.message_key, r.params, r.buttons,"
     " %s, 'nudge:' || r.dedupe_key, 'queued', 0, %s, %s"
-    " FROM r JOIN n ON n.dedupe_key = r.dedupe_key ON CONFLICT (dedupe_key) DO NOTHING"
+    " FROM unnest(%b::int[], %b::text[], %b::text[], %b::text[], %b::text[])"
+    " AS r(member_id, dedupe_key, message_key, params, buttons) ON CONFLICT (dedupe_key) DO NOTHING"
 )
 # The counts per selected row lift PostgreSQL's cost estimates past `jit_above_cost`, and compiling
 # took longer (0.8 s at a million members) than these index-driven queries take to run.
 _NO_JIT = "SET LOCAL jit = off"
-_PLANNED_HEAD = "SELECT dedupe_key FROM nudge WHERE dedupe_key IN"
+_PLANNED_HEAD = "SELECT substr(dedupe_key, 7) FROM outbox WHERE dedupe_key IN"
 # One array of every key: a short, constant query text, one round trip.
-_PLANNED_PG = "SELECT dedupe_key FROM nudge WHERE dedupe_key = ANY(%b::text[])"
+_PLANNED_PG = "SELECT substr(dedupe_key, 7) FROM outbox WHERE dedupe_key = ANY(%b::text[])"
 # Rows per statement: PostgreSQL takes them as arrays; SQLite's VALUES lists stay under its
 # limit on parameters.
 _CHUNKS = {"postgresql": 10_000, "sqlite": 500}
@@ -220,6 +216,7 @@ class SqlNudgeStore:
     def planned_before(self, keys: Sequence[str]) -> set[str]:
         """Which of these dedupe keys were planned already."""
         chunk_size = self._chunk
+        keys = [f"nudge:{key}" for key in keys]  # as the outbox has them
 
         def work(sql: Sql) -> set[str]:
             if sql.flavor.name == "postgresql":
@@ -234,7 +231,7 @@ class SqlNudgeStore:
         return self._database.run_sql(work, write=False) if keys else set()
 
     def queue(self, batch: NudgeBatch, now: datetime) -> int:
-        """Record and queue one kind's nudges, each once per dedupe key; how many were new."""
+        """Queue one kind's nudges, each once per dedupe key; how many were new."""
         buttons = {variant: dump_buttons(rows) for variant, rows in batch.button_rows.items()}
         added = 0
         for start in range(0, len(batch), self._chunk):
@@ -255,24 +252,14 @@ class SqlNudgeStore:
     ) -> int:
         at = sql.flavor.bind_time(now)
         if sql.flavor.name == "postgresql":
-            params = [*columns, batch.kind, at, batch.category, at, at]
-            return sql.run_text(_QUEUE_PG, params)
-        member_ids, keys, message_keys, texts, buttons = columns
-        nudges = [[k, m, batch.kind, at] for k, m in zip(keys, member_ids, strict=True)]
-        statement = insert_rows(sql.flavor, _NUDGE_HEAD, len(nudges), 4) + _NUDGE_TAIL
-        fresh = {str(row[0]) for row in sql.all_text(statement, _flat(nudges))}
+            return sql.run_text(_QUEUE_PG, [batch.category, at, at, *columns])
         rows = [
             [member_id, message_key, text, button, batch.category, f"nudge:{key}", "queued", 0,
              at, at]
-            for member_id, key, message_key, text, button in zip(
-                member_ids, keys, message_keys, texts, buttons, strict=True
-            )
-            if key in fresh
+            for member_id, key, message_key, text, button in zip(*columns, strict=True)
         ]  # fmt: skip
-        if rows:
-            statement = insert_rows(sql.flavor, _OUTBOX_HEAD, len(rows), 10) + _OUTBOX_TAIL
-            sql.run_text(statement, _flat(rows))
-        return len(rows)
+        statement = insert_rows(sql.flavor, _OUTBOX_HEAD, len(rows), 10) + _OUTBOX_TAIL
+        return sql.run_text(statement, _flat(rows))
 
     def _until(self, window: Window, until: datetime) -> dict[str, object]:
         bind = self._flavor.bind_time

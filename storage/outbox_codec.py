@@ -19,7 +19,7 @@ _BODY = "$body"
 
 def dump_params(params: dict[str, object]) -> str:
     """Message parameters as JSON text."""
-    return json.dumps(params, separators=(",", ":"), ensure_ascii=False, default=_encode)
+    return _JSON.encode(params)
 
 
 def load_params(value: object) -> dict[str, object]:
@@ -42,7 +42,7 @@ def dump_buttons(rows: tuple[tuple[MessageButton, ...], ...]) -> str:
         ]
         for row in rows
     ]
-    return json.dumps(shaped, separators=(",", ":"), ensure_ascii=False, default=_encode)
+    return _JSON.encode(shaped)
 
 
 def load_buttons(value: object) -> tuple[tuple[MessageButton, ...], ...]:
@@ -70,6 +70,11 @@ def _encode(value: object) -> object:
     if isinstance(value, set | frozenset):
         return sorted(value, key=str)
     raise TypeError(f"{type(value).__name__} cannot be an outbox parameter")
+
+
+# What json.dumps would make for each call with these options, made once (a nudge run encodes
+# a hundred thousand parameter sets).
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_encode)
 
 
 def _decode(item: dict[str, Any]) -> object:

@@ -147,7 +147,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "previous_tier_id",
         "previous_until",
     ),
-    "nudge": ("dedupe_key", "member_id", "kind", "planned_at"),
     "opt_out": ("member_id", "category", "since"),
     "outbox": (
         "id",

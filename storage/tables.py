@@ -27,7 +27,13 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from storage.predicates import AVAILABLE_OPEN, PENDING_OPEN, VOUCHER_UNUSED
+from storage.predicates import (
+    AVAILABLE_OPEN,
+    NUDGE_ROWS,
+    PENDING_OPEN,
+    VOUCHER_UNUSED,
+    WINBACK_ROWS,
+)
 from storage.types import UTCDateTime
 
 
@@ -359,6 +365,12 @@ class OutboxRow(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
         Index("ix_outbox_due", "status", "not_before", "id"),
+        # A nudge's only record is its outbox row (its dedupe key "nudge:<kind>:<member>:<ref>"
+        # and its category name it): the frequency cap counts a member's nudges of the last
+        # day and week (index only), and the win-back query reads each member's win-backs in
+        # time order, merged with the members.
+        _partial("ix_outbox_nudge", NUDGE_ROWS, "member_id", "created_at"),
+        _partial("ix_outbox_winback", WINBACK_ROWS, "member_id", "created_at"),
         CheckConstraint(
             "(member_id IS NOT NULL AND channel_platform IS NULL AND channel_id IS NULL)"
             " OR (member_id IS NULL AND channel_platform IS NOT NULL AND channel_id IS NOT NULL)",
@@ -367,7 +379,10 @@ class OutboxRow(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    member_id: int | None = _ref("member.id", nullable=True)
+    # A member's id, without a foreign key: members are never deleted (erasure and merging keep
+    # the row), and every writer takes the id from a member row; the check cost a lookup and a
+    # lock on the member's row per message (a third of writing a day's nudges).
+    member_id: int | None = Field(default=None, sa_type=Integer)
     channel_platform: str | None = Field(default=None, sa_type=Text)
     channel_id: str | None = Field(default=None, sa_type=Text)
     message_key: str = Field(sa_type=Text)  # catalog key
@@ -668,24 +683,6 @@ class ActionAwardRow(SQLModel, table=True):
     action: str = Field(sa_type=Text, primary_key=True)
     period: str = Field(sa_type=Text, primary_key=True)
     journal_id: int = _ref("journal.id")
-
-
-class NudgeRow(SQLModel, table=True):
-    """A nudge planned for a member, once per dedupe key (a lot, a voucher, a period); the
-    rows of the last week are what the frequency cap counts."""
-
-    __tablename__ = "nudge"
-    # The cap counts a member's rows of the last day and week (index only); the win-back
-    # query reads each member's win-backs in time order (merged with the members).
-    __table_args__ = (
-        Index("ix_nudge_member", "member_id", "planned_at"),
-        _partial("ix_nudge_winback", "kind = 'winback'", "member_id", "planned_at"),
-    )
-
-    dedupe_key: str = Field(sa_type=Text, primary_key=True)
-    member_id: int = _ref("member.id")
-    kind: str = Field(sa_type=Text)
-    planned_at: datetime = _when()
 
 
 class BroadcastRow(SQLModel, table=True):

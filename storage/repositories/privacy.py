@@ -76,9 +76,13 @@ _COLUMNS: dict[str, tuple[str, str]] = {
         "outbox WHERE member_id = :member_id ORDER BY id",
     ),
     "opt_outs": ("category, since", "opt_out WHERE member_id = :member_id ORDER BY category"),
+    # A nudge is its outbox row (also under "messages"); its kind is its category's
+    # (core.nudges.KIND_CATEGORY: the same name but the birthday's).
     "nudges": (
-        "kind, dedupe_key, planned_at",
-        "nudge WHERE member_id = :member_id ORDER BY planned_at, dedupe_key",
+        "CASE category WHEN 'birthday_wishes' THEN 'birthday' ELSE category END AS kind,"
+        " substr(dedupe_key, 7) AS dedupe_key, created_at AS planned_at",
+        "outbox WHERE member_id = :member_id AND dedupe_key LIKE 'nudge:%'"
+        " ORDER BY created_at, dedupe_key",
     ),
     # Broadcasts whose audience they were drawn into (held back: they were not sent it).
     "broadcasts": (
@@ -91,8 +95,9 @@ _COLUMNS: dict[str, tuple[str, str]] = {
         "broadcast WHERE author_id = :member_id ORDER BY id",
     ),
 }
+_TOP_COMMA = re.compile(r",(?![^()]*\))")  # the commas between columns, not in a call's arguments
 _QUERIES = {
-    name: (tuple(c.strip().split(".")[-1] for c in columns.split(",")),
+    name: (tuple(c.strip().split(" AS ")[-1].split(".")[-1] for c in _TOP_COMMA.split(columns)),
            Query(f"SELECT {columns} FROM {where}"))  # noqa: S608 (constants only)
     for name, (columns, where) in _COLUMNS.items()
 }  # fmt: skip
@@ -160,7 +165,6 @@ _KEY_COLUMNS = (
     ("outbox", "dedupe_key"),
     ("outbox", "params"),
     ("outbox", "last_error"),
-    ("nudge", "dedupe_key"),
 )
 _REPLACE = {
     (table, column): Query(

@@ -56,7 +56,6 @@ def test_preview_prints_and_queues_nothing(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM outbox WHERE category <> 'transactional'"
                                  " OR dedupe_key LIKE 'nudge:%'")).scalar_one() == 0  # fmt: skip
-        assert conn.execute(text("SELECT COUNT(*) FROM nudge")).scalar_one() == 0
         assert (
             conn.execute(text("SELECT COUNT(*) FROM journal WHERE key LIKE 'nudge:%'")).scalar_one()
             == 0

@@ -24,7 +24,8 @@ PARTIAL_INDEXES = {
     "ix_lot_expiry_due",
     "ix_lot_release_due",
     "uq_account_system_purpose",
-    "ix_nudge_winback",
+    "ix_outbox_nudge",
+    "ix_outbox_winback",
     "ix_identity_time_zone",
 }
 
@@ -49,7 +50,7 @@ def test_upgrade_creates_every_table_index_and_system_account(database_url: str)
         lot_indexes = {i["name"] for i in inspector.get_indexes("lot")}
         account_indexes = {i["name"] for i in inspector.get_indexes("account")}
         other_indexes = {
-            i["name"] for table in ("nudge", "identity") for i in inspector.get_indexes(table)
+            i["name"] for table in ("outbox", "identity") for i in inspector.get_indexes(table)
         }
         assert lot_indexes | account_indexes | other_indexes >= PARTIAL_INDEXES
         with engine.connect() as conn:
@@ -274,3 +275,71 @@ def test_0004_keeps_outbox_rows_and_the_notifications_switch_meaningful(
         ("points_refunded", "failed"),
     ]
     assert [(r[0], bool(r[1])) for r in switches] == [(1, True), (2, False)]
+
+
+def test_0016_keeps_every_nudge_as_its_outbox_row_and_back(database_url: str) -> None:
+    _migrate(database_url, "0015")
+    at = datetime(2026, 6, 1, 14, 0, tzinfo=UTC)
+    engine = create_engine_for(database_url)
+    stored = flavor_for(engine.dialect.name).bind_time(at)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO member (id, code, code_key, display_name, role, created_at)"
+                    " VALUES (1, 'C1', 'C1', 'M', 0, :at)"
+                ),
+                {"at": stored},
+            )
+            # Two nudges as the planner wrote them (a nudge row and its outbox row), and one
+            # whose outbox row is missing.
+            for key, kind, category in (
+                ("streak:1:daily:2026-06", "streak", "streak"),
+                ("birthday:1:2026", "birthday", "birthday_wishes"),
+                ("winback:1:2026-04-01", "winback", "winback"),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO nudge (dedupe_key, member_id, kind, planned_at)"
+                        " VALUES (:key, 1, :kind, :at)"
+                    ),
+                    {"key": key, "kind": kind, "at": stored},
+                )
+                if kind != "winback":
+                    conn.execute(
+                        text(
+                            "INSERT INTO outbox (member_id, message_key, params, category,"
+                            " dedupe_key, status, attempts, not_before, created_at)"
+                            " VALUES (1, :message, '{}', :category, :key, 'sent', 1, :at, :at)"
+                        ),
+                        {"message": f"nudge.{kind}", "category": category,
+                         "key": f"nudge:{key}", "at": stored},
+                    )  # fmt: skip
+    finally:
+        engine.dispose()
+
+    _migrate(database_url, "0016")
+    (outbox,) = _read(
+        database_url,
+        "SELECT member_id, message_key, category, dedupe_key, status FROM outbox ORDER BY id",
+    )
+    assert outbox == [
+        (1, "nudge.streak", "streak", "nudge:streak:1:daily:2026-06", "sent"),
+        (1, "nudge.birthday", "birthday_wishes", "nudge:birthday:1:2026", "sent"),
+        (1, "nudge.winback", "winback", "nudge:winback:1:2026-04-01", "skipped"),
+    ]
+    engine = create_engine_for(database_url)
+    try:
+        assert "nudge" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+    _migrate(database_url, "0015", down=True)
+    (nudges,) = _read(
+        database_url, "SELECT dedupe_key, member_id, kind FROM nudge ORDER BY dedupe_key"
+    )
+    assert nudges == [
+        ("birthday:1:2026", 1, "birthday"),
+        ("streak:1:daily:2026-06", 1, "streak"),
+        ("winback:1:2026-04-01", 1, "winback"),
+    ]

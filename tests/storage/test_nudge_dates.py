@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from core.birthdays import month_days, observed_on
+from core.nudges import KIND_CATEGORY
 from tests.storage.nudge_support import NudgeWorld, nudge_world
 from tests.testbot import BotUnderTest
 
@@ -25,7 +26,11 @@ def _plan_every(nw: NudgeWorld, first: datetime, last: datetime, step: timedelta
 
 def _planned(nw: NudgeWorld, kind: str) -> list[date]:
     """The New York days on which nudges of `kind` were planned, in order."""
-    rows = nw.w.rows("SELECT planned_at FROM nudge WHERE kind = :k ORDER BY planned_at", k=kind)
+    rows = nw.w.rows(
+        "SELECT created_at FROM outbox WHERE dedupe_key LIKE 'nudge:%' AND category = :c"
+        " ORDER BY created_at",
+        c=KIND_CATEGORY[kind],
+    )
     days = []
     for (value,) in rows:
         moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
@@ -94,7 +99,7 @@ def test_win_back_reaches_members_away_for_months_once_the_cap_allows(migrated_u
         # The first planning run in three months (win-backs turned on, or the scheduler down).
         first = datetime(2026, 6, 1, 11, 0, tzinfo=NY)
         nw.plan(first)
-        winback = set(w.rows("SELECT member_id FROM nudge WHERE kind = 'winback'"))
+        winback = set(w.rows("SELECT member_id FROM outbox WHERE category = 'winback'"))
         assert winback == {(ann.id,), (bob.id,)}
         assert _kinds(nw, dan) == ["birthday_wishes"]  # one a day: the win-back waits
         _plan_every(nw, first + timedelta(hours=4), first + timedelta(days=6), timedelta(hours=7))

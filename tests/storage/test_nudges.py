@@ -100,6 +100,22 @@ def test_cap_orders_kinds_by_urgency_and_holds_per_day_and_week(migrated_url: st
         assert w.balance(ann)[0] == 157  # no second bonus
 
 
+def test_a_cap_above_one_a_day_counts_each_nudge_of_the_run_once(migrated_url: str) -> None:
+    with nudge_world(migrated_url, nudge_program(per_day=2, per_week=3), at=START) as nw:
+        w = nw.w
+        ann = w.join("ann")
+        w.buy(ann, 11000)
+        expiry_soon = datetime(2027, 2, 24, 10, 30, tzinfo=NY)
+        w.at(expiry_soon - timedelta(days=31))
+        w.buy(ann, 100)  # expiring points and a win-back due at once: two a day may go
+        preview = nw.plan(expiry_soon, dry_run=True)
+        assert [p.kind for p in preview.planned] == ["points_expiring", "winback"]
+        nw.plan(expiry_soon)
+        assert _kinds(nw, ann) == ["points_expiring", "winback"]
+        nw.plan(expiry_soon + timedelta(hours=3))  # the day's two are taken
+        assert _kinds(nw, ann) == ["points_expiring", "winback"]
+
+
 def test_opted_out_kinds_are_never_planned(migrated_url: str) -> None:
     with nudge_world(migrated_url, at=START) as nw:
         w = nw.w
@@ -209,4 +225,4 @@ def test_dry_run_says_what_and_why_and_queues_nothing(migrated_url: str) -> None
         assert [(p.member_id, p.kind) for p in plan.planned] == [(ann.id, "near_reward")]
         assert "25 from Cookie" in plan.planned[0].why
         assert nw.nudges(ann) == [] and plan.queued == 0
-        assert w.rows("SELECT COUNT(*) FROM nudge") == [(0,)]
+        assert w.rows("SELECT COUNT(*) FROM outbox WHERE dedupe_key LIKE 'nudge:%'") == [(0,)]

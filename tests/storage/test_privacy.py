@@ -158,7 +158,9 @@ def test_forget_erases_every_mention_and_keeps_the_ledger(testbot: BotUnderTest)
         # Who was in the audience stays (ids only): the broadcast's lift figures are unchanged.
         audience = text("SELECT COUNT(*) FROM broadcast_member WHERE member_id = :m")
         assert conn.execute(audience, {"m": member_id}).scalar() == 1
-        nudges = text("SELECT kind FROM nudge WHERE member_id = :m")
+        nudges = text(
+            "SELECT category FROM outbox WHERE member_id = :m AND dedupe_key LIKE 'nudge:%'"
+        )
         assert [r[0] for r in conn.execute(nudges, {"m": member_id})] == ["challenge_ending"]
     privacy = testbot.services.privacy
     assert privacy is not None and privacy.forgotten("telegram", f"id-{NAME}")
