@@ -9,13 +9,11 @@ import functools
 import json
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltRequest
-from slack_bolt.response import BoltResponse
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -29,22 +27,6 @@ from bot.slack.people import PLATFORM, SlackPeople
 from bot.slack.sender import SlackSender
 
 log = logging.getLogger(__name__)
-
-
-class _Acknowledgement(AsyncAck):
-    """Bolt's `ack()`, which also tells the request waiting for it the moment it is called:
-    bolt itself looks for the call every 10 ms, a floor under the answer to every slash
-    command and button (Slack shows nothing until it has one)."""
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.called: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    async def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
-        response = await super().__call__(*args, **kwargs)
-        if not self.called.done():
-            self.called.set_result(None)
-        return response
 
 
 class SlackComponent:
@@ -97,8 +79,6 @@ class SlackComponent:
         self._inbound = services.inbound
         self._loyalty = services.loyalty
         self._taking_over: asyncio.Task[None] | None = None
-        # Bolt's handling of each request, which goes on after its answer (`_dispatch`).
-        self._running: set[asyncio.Future[BoltResponse]] = set()
 
     def routes(self) -> list[BaseRoute]:
         """Slack's Events API, slash commands and interactivity all post here (HTTP mode)."""
@@ -128,7 +108,7 @@ class SlackComponent:
             if kept is None:
                 return Response(status_code=200)
             bolt_request.context[KEPT] = kept
-        return to_starlette_response(await self._dispatch(bolt_request))
+        return to_starlette_response(await self.app.async_dispatch(bolt_request))
 
     def _keep(self, key: str, body: str, user_id: str | None) -> Kept | None:
         """Keep a delivery (None: kept before) and read its sender's membership, in one trip
@@ -140,26 +120,6 @@ class SlackComponent:
             return None
         member = self._loyalty.identify(PLATFORM, user_id) if user_id else None
         return Kept(delivery, user_id, member)
-
-    async def _dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
-        """Bolt's response to `request`: as soon as its listener calls `ack()` (bolt would
-        notice only at its next 10 ms look), or whatever bolt answers when it finishes without
-        (a middleware's refusal, a listener that failed first). The listener goes on running
-        in its own task after the answer, as it does under bolt."""
-        ack = _Acknowledgement()
-        request.context["ack"] = ack  # bolt's context creates its `ack` only when it has none
-        dispatched = asyncio.ensure_future(self.app.async_dispatch(request))
-        self._running.add(dispatched)  # referenced until done: it may outlive this request
-        dispatched.add_done_callback(self._dispatched)
-        await asyncio.wait((dispatched, ack.called), return_when=asyncio.FIRST_COMPLETED)
-        if dispatched.done() or ack.response is None:
-            return await dispatched
-        return ack.response
-
-    def _dispatched(self, dispatched: asyncio.Future[BoltResponse]) -> None:
-        self._running.discard(dispatched)
-        if not dispatched.cancelled() and (error := dispatched.exception()) is not None:
-            log.error("bolt failed on a slack delivery", exc_info=error)
 
     async def _take_over_loop(self) -> None:
         """Handle kept deliveries whose handling's lease ran out (its worker died)."""
