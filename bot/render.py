@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -71,13 +70,11 @@ class Renderer:
         match value:
             case bool():
                 return str(value)
-            case int():
-                return _integer(value, language)
-            case Decimal():
+            case int() | Decimal():
                 return format_decimal(value, locale=language)
             case Signed(points=points):
                 sign = "+" if points > 0 else "−" if points < 0 else ""
-                return sign + _integer(abs(points), language)
+                return sign + format_decimal(abs(points), locale=language)
             case Money(minor=minor, currency=currency, decimals=decimals):
                 amount = Decimal(minor).scaleb(-decimals)
                 return format_currency(amount, currency, locale=language)
@@ -89,7 +86,7 @@ class Renderer:
             case Timestamp(at=at):
                 return format_datetime(at.astimezone(self.zone), "d MMM HH:mm", locale=language)
             case DayMonth(day=day):
-                return _day(day, "d MMM", language)
+                return format_date(day, "d MMM", locale=language)
             case LocalTime(at=at):
                 return format_time(at, "HH:mm", locale=language)
             case time():
@@ -104,7 +101,7 @@ class Renderer:
             case Weekday(day=day):
                 return format_date(day, "EEEE", locale=language)
             case ShortDate(day=day):
-                return _day(day, "d MMM", language)
+                return format_date(day, "d MMM", locale=language)
             case date():  # a local calendar day (a member's or a store's): no zone to convert
                 pattern = "d MMM" if value.year == datetime.now(self.zone).year else "d MMM y"
                 return format_date(value, pattern, locale=language)
@@ -118,16 +115,3 @@ class Renderer:
                 return shown(value, LONGEST_TEXT)
             case _:
                 return str(value)
-
-
-# Points, counts and calendar days repeat from reply to reply, and babel takes several
-# microseconds for each (it parses the locale every time): a reply such as /kudos's "left to
-# give" line renders three of them.
-@functools.lru_cache(maxsize=4096)
-def _integer(value: int, language: str) -> str:
-    return format_decimal(value, locale=language)
-
-
-@functools.lru_cache(maxsize=1024)
-def _day(day: date, pattern: str, language: str) -> str:
-    return format_date(day, pattern, locale=language)
