@@ -7,6 +7,7 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -73,8 +74,21 @@ def delivery_key(body: dict[str, Any]) -> str | None:
     return f"slack:{key}" if key else None
 
 
-# Which handling holds a kept delivery: set by the component on the request it hands to bolt.
+# Which handling holds a kept delivery: set by the component on a kept delivery it takes over.
 HOLDER_HEADER = "x-loyalty-delivery-holder"
+# Where the component leaves a delivery it kept a moment ago, with its sender (`Kept`), in
+# the bolt request's context.
+KEPT = "loyalty_kept"
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A delivery the component kept (so held) for this handling, and its sender's membership
+    read in the same trip to a worker thread: `admit` then needs no trip of its own."""
+
+    delivery: Delivery
+    user_id: str | None
+    member: Member | None
 
 
 def admitted(context: AsyncBoltContext) -> tuple[str, Member | None]:
@@ -222,12 +236,15 @@ class SlackListeners:
             )
             await self._apologise(body, self.giving.language)
             return BoltResponse(status=200, body="")
+        kept = context.get(KEPT)
         holder = request.headers.get(HOLDER_HEADER)
         # The component kept it (or took it over) under this holder a moment ago.
         delivery = Delivery(key=key, holder=holder[0], fresh=True) if holder else new_handling(key)
         user_id = context.user_id
         member: Member | None = None
-        if user_id:
+        if isinstance(kept, Kept) and kept.delivery.key == key and kept.user_id == user_id:
+            delivery, member, held = kept.delivery, kept.member, True
+        elif user_id:
             lease = self.inbound.lease
             held, member = await asyncio.to_thread(
                 self.loyalty.admit, delivery, PLATFORM, user_id, lease

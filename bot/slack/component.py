@@ -19,11 +19,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.bootstrap import Services
-from bot.slack.app import HOLDER_HEADER, SlackListeners, build_app, delivery_key
+from bot.slack.app import HOLDER_HEADER, KEPT, Kept, SlackListeners, build_app, delivery_key
 from bot.slack.files import SlackFiles
 from bot.slack.gate import SlackGate, SlackHosts
 from bot.slack.giving import Giving
-from bot.slack.people import SlackPeople
+from bot.slack.people import PLATFORM, SlackPeople
 from bot.slack.sender import SlackSender
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class SlackComponent:
         self._app_token = settings.slack_app_token
         self.socket_mode: AsyncSocketModeHandler | None = None
         self._inbound = services.inbound
+        self._loyalty = services.loyalty
         self._taking_over: asyncio.Task[None] | None = None
 
     def routes(self) -> list[BaseRoute]:
@@ -95,18 +96,30 @@ class SlackComponent:
         headers: dict[str, str | Sequence[str]] = {**request.headers}
         headers["content-type"] = "application/json"
         body = json.dumps(admitted)
+        bolt_request = AsyncBoltRequest(body=body, headers=headers)
         key = delivery_key(admitted)
         if key is not None:  # none: a URL check, or a delivery bolt's middleware refuses
+            user_id = bolt_request.context.user_id
             try:
-                delivery = await asyncio.to_thread(self._inbound.keep, key, body)
+                kept = await asyncio.to_thread(self._keep, key, body, user_id)
             except Exception:
                 log.warning("could not keep %s; Slack will send it again", key, exc_info=True)
                 return Response("the delivery could not be stored", status_code=503)
-            if delivery is None:
+            if kept is None:
                 return Response(status_code=200)
-            headers[HOLDER_HEADER] = delivery.holder
-        bolt_request = AsyncBoltRequest(body=body, headers=headers)
+            bolt_request.context[KEPT] = kept
         return to_starlette_response(await self.app.async_dispatch(bolt_request))
+
+    def _keep(self, key: str, body: str, user_id: str | None) -> Kept | None:
+        """Keep a delivery (None: kept before) and read its sender's membership, in one trip
+        to a worker thread (`SlackListeners.admit` would otherwise make a second). Should the
+        read fail, the request fails as if not kept: Slack's next try is acknowledged, and the
+        kept delivery is taken over once its lease runs out."""
+        delivery = self._inbound.keep(key, body)
+        if delivery is None:
+            return None
+        member = self._loyalty.identify(PLATFORM, user_id) if user_id else None
+        return Kept(delivery, user_id, member)
 
     async def _take_over_loop(self) -> None:
         """Handle kept deliveries whose handling's lease ran out (its worker died)."""

@@ -5,6 +5,7 @@ counted in the command metrics, and its delivery is settled by the gift's own tr
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -133,3 +134,29 @@ async def test_a_kudos_whose_handling_failed_is_handled_again_once(
     assert announced.startswith("🙌 <@UCAN> received 4 points from ali")
     assert left.startswith("You have 42 of 50 points left to give this month")
     assert await bot.component.take_over() == 0
+
+
+async def test_a_kudos_is_acknowledged_kept_while_its_gift_is_still_being_made(
+    bot: SlackHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The acknowledgement goes out as the listener calls `ack()`, before the gift: the
+    delivery is kept by then, pending, and its gift settles it afterwards."""
+    kudos = bot.services.kudos
+    give = kudos.give
+    entered, release = threading.Event(), threading.Event()
+
+    def held_back(command: GiveKudos) -> GiftResult:
+        entered.set()
+        assert release.wait(timeout=60), "the test never let the gift go on"
+        return give(command)
+
+    monkeypatch.setattr(kudos, "give", held_back)
+    response = await bot.post(kudos_body(bot, "<@UBEA> 5 thanks", "held", "T-held"))
+    assert response.status_code == 200
+    assert await asyncio.to_thread(entered.wait, 60)
+    assert delivery_state(bot, "T-held") == "pending"
+    assert bot.fake.responses_to("held") == []
+    release.set()
+    await bot.replies("held", 2)
+    assert await bot.available("UBEA") == 5
+    assert delivery_state(bot, "T-held") == "done"
