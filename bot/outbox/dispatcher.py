@@ -8,6 +8,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from starlette.routing import BaseRoute
@@ -27,13 +28,14 @@ BATCH = 100
 # Long enough for a batch to go out at 30/s; after a crash the rows are offered again then.
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
-# Messages of a batch being read, rendered and sent at once by one worker, at most: also the
-# most a crash can leave sent but not marked sent (so sent again after it).
+# Messages being read, rendered, sent and marked sent at once by one worker (across batches),
+# at most: also the most a crash can leave sent but not marked sent (so sent again after it).
 IN_FLIGHT = 8
-# Seconds a message keeps its place among the sends under way: the round trip to the platform
-# (tens of ms to Telegram's servers) and marking it sent. By Little's law a platform paced at
-# `rate` needs about rate * this many sends under way to keep up, and more only queue up
-# behind the pacer, already holding their slots: at 29/s that is 3, not 8.
+# Seconds a message keeps its place among the sends under way: from its slot to the
+# platform's answer (tens of ms to Telegram's servers); its "sent" mark comes after, outside
+# them. By Little's law a platform paced at `rate` needs about rate * this many sends under
+# way to keep up, and more only queue up behind the pacer, already holding their slots: at
+# 29/s that is 3, not 8.
 SEND_SECONDS = 0.1
 # A broadcast shows one image to many members: keep the last few in memory.
 CACHED_IMAGES = 16
@@ -92,6 +94,14 @@ class SentMarks:
             self._writer = None
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """Claimed rows and the members they go to."""
+
+    messages: list[QueuedMessage]
+    audiences: dict[int, Audience]
+
+
 class Dispatcher:
     """A runner Component that drains the outbox while the bot runs."""
 
@@ -116,11 +126,16 @@ class Dispatcher:
         self._senders: dict[str, OutboxSender] = {}
         self._pacers: dict[str, Pacer] = {}
         self._sending: dict[str, asyncio.Semaphore] = {}
+        # Messages between their claim's read and their settlement, across batches
+        # (IN_FLIGHT), in the event loop that drains (tests run one loop after another).
+        self._gate: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self._marks = SentMarks(queue)
         self._images: dict[str, OutboxImage | None] = {}
         self._wake = asyncio.Event()
-        # Messages of this batch still to send: the pacer books that many slots at once.
-        self._upcoming = 1
+        # Messages of the batches under way still to send: the pacer books that many slots at
+        # once (a block at most).
+        self._upcoming = 0
+        self._under_way: set[int] = set()  # ids of the rows this worker is settling
         self._task: asyncio.Task[None] | None = None
         # Told (platform, category, status) of every message settled, e.g. by bot.metrics.
         self.observer: Callable[[str, str, str], None] | None = None
@@ -170,43 +185,101 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Claim one batch and settle every message in it; how many were claimed."""
+        return await self._settle(await self._claim())
+
+    async def _claim(self) -> _Batch:
+        """Claim due rows, and read who they go to together (a few queries, not five per
+        message): an opt-out made while the batch goes out (seconds) counts from the next
+        batch on."""
         now = self._clock.now()
         batch = await asyncio.to_thread(self._queue.claim, now, now + self._lease, BATCH)
-        self._upcoming = len(batch)
-        # Who the batch goes to, read together (a few queries, not five per message): an
-        # opt-out made while the batch goes out (seconds) counts from the next batch on.
         ids = {m.recipient.member_id for m in batch if m.recipient.member_id is not None}
         members = sorted(ids)
         audiences = await asyncio.to_thread(self._queue.audiences, members) if members else {}
-        # A few messages in flight at once: while one waits for the database or the platform,
-        # the next is read and rendered. The pacer still hands out the slots one by one, and
-        # fewer of them are sent at once when the platform's rate is low (`sends_under_way`).
-        gate = asyncio.Semaphore(IN_FLIGHT)
+        return _Batch(batch, audiences)
+
+    async def _settle(self, claimed: _Batch, on_last: Callable[[], None] | None = None) -> int:
+        """Settle every message of a claimed batch; `on_last` is called once its last message
+        got its place among the messages in flight (the loop claims the next batch then)."""
+        # A row whose lease ran out while this worker still settles it (a lease shorter than
+        # a batch takes) comes back in a batch claimed meanwhile: it is under way already.
+        batch = [m for m in claimed.messages if m.id not in self._under_way]
+        audiences = claimed.audiences
+        self._under_way.update(m.id for m in batch)
+        self._upcoming += len(batch)
+        gate = self._in_flight()
+        started = 0
 
         async def deliver(message: QueuedMessage) -> None:
+            nonlocal started
+            # A few messages in flight at once (IN_FLIGHT, across batches): while one waits
+            # for the database or the platform, the next is read and rendered. The pacer
+            # still hands out the slots one by one, and fewer of them are sent at once when
+            # the platform's rate is low (`sends_under_way`).
             async with gate:
+                started += 1
+                if started == len(batch) and on_last is not None:
+                    on_last()
                 try:
                     await self._deliver(message, audiences)
                 finally:
                     self._upcoming -= 1
+                    self._under_way.discard(message.id)
 
+        if not batch and on_last is not None:
+            on_last()
         outcomes = await asyncio.gather(*(deliver(m) for m in batch), return_exceptions=True)
         for message, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, Exception):  # the row stays claimed: offered again later
                 log.error("outbox %s could not be settled", message.id, exc_info=outcome)
-        return len(batch)
+        return len(claimed.messages)
+
+    def _in_flight(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        if self._gate is None or self._gate[0] is not loop:
+            self._gate = (loop, asyncio.Semaphore(IN_FLIGHT))
+        return self._gate[1]
 
     async def _loop(self) -> None:
-        while True:
-            try:
-                claimed = await self.run_once()
-            except Exception:
-                log.exception("outbox batch failed; retrying shortly")
-                claimed = 0
-            if not claimed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._idle)
-                self._wake.clear()
+        # A full batch suggests more: the next one is claimed as soon as this one's last
+        # message has its place among those in flight, and its messages take the places
+        # this one's free. So no send slot passes unused at a batch boundary waiting for a
+        # claim, an audience read and the last round trips and marks, while the sends under
+        # way (`_sending`, per platform) and the messages in flight (`_gate`) stay bounded
+        # across batches.
+        settling: set[asyncio.Task[int]] = set()
+        try:
+            while True:
+                try:
+                    claimed = await self._claim()
+                except Exception:
+                    log.exception("outbox batch failed; retrying shortly")
+                    claimed = _Batch([], {})
+                if not claimed.messages:
+                    if settling:  # the last rows may be requeued for soon: look again then
+                        await asyncio.wait(settling)
+                        continue
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self._idle)
+                    self._wake.clear()
+                    continue
+                last_started = asyncio.Event()
+                task = asyncio.create_task(self._settle(claimed, last_started.set))
+                settling.add(task)
+                task.add_done_callback(settling.discard)
+                if len(claimed.messages) < BATCH:
+                    await task
+                    continue
+                started = asyncio.create_task(last_started.wait())
+                try:
+                    await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    started.cancel()
+        finally:
+            for task in settling:
+                task.cancel()
+            if settling:
+                await asyncio.gather(*settling, return_exceptions=True)
 
     async def _deliver(self, message: QueuedMessage, audiences: dict[int, Audience]) -> None:
         recipient = message.recipient
@@ -270,8 +343,7 @@ class Dispatcher:
             await asyncio.to_thread(self._queue.requeue, message.id, later, "paced", False)
             return
         reply = await self._reply(message)
-        async with self._sending[platform]:
-            await self._paced_send(message, platform, destination, language, reply)
+        await self._paced_send(message, platform, destination, language, reply)
 
     async def _paced_send(
         self,
@@ -282,9 +354,12 @@ class Dispatcher:
         reply: Reply,
     ) -> None:
         sender, pacer, queue = self._senders[platform], self._pacers[platform], self._queue
-        await pacer.wait(destination.chat, self._upcoming)
         try:
-            await sender.send(destination, reply, language)
+            # Under way from the slot to the platform's answer; the row is settled after,
+            # outside them (a slow commit holds no slot back), still within the gate.
+            async with self._sending[platform]:
+                await pacer.wait(destination.chat, max(1, self._upcoming))
+                await sender.send(destination, reply, language)
         except RetryLater as wait:
             # The chat's limit or the token's: neither this chat nor any worker sends for now.
             pacer.pause_chat(destination.chat, wait.seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -148,3 +149,40 @@ def test_fewer_messages_are_under_way_at_once_the_slower_the_platform() -> None:
     assert sends_under_way(1) == 1
     assert sends_under_way(29) == 3  # Telegram's pace: about 0.1 s of round trip per send
     assert sends_under_way(1000) == IN_FLIGHT  # never more than the stated bound
+
+
+def test_a_late_wake_up_gives_its_slot_up_and_books_a_span_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A slot woken up to 25 ms late (more than LATE) is not used: the next try books two
+    slots of its own (enough for such a wake-up) and goes between the first and LATE after
+    the last, never on a slot it does not hold."""
+    clock = FakeTime()
+    budget = CountingBudget()
+    pacer = Pacer(per_second=30, per_chat_interval=0, budget=budget, clock=clock)
+    yield_once = asyncio.sleep
+
+    async def late_sleep(seconds: float) -> None:
+        await yield_once(0)
+        clock.now += seconds + 0.025
+
+    monkeypatch.setattr(pacer_module.asyncio, "sleep", late_sleep)
+
+    async def scenario() -> list[float]:
+        sent = []
+        for _ in range(3):
+            await pacer.wait_overall(upcoming=1)
+            sent.append(clock.now)
+        return sent
+
+    sent = asyncio.run(scenario())
+    gap = 1 / 30
+    # The first slot is due at once; the second is woken up late and given up; then two
+    # slots of its own (100 + 2 gaps, + 3 gaps); the third message again tries one slot
+    # first.
+    assert budget.bookings == [1, 1, 2, 1, 2]
+    assert sent[0] == 100.0
+    first = 100.0 + 2 * gap
+    assert first <= sent[1] <= first + gap + pacer_module.LATE
+    # Every send is at least the budget's gap minus LATE after the one before it.
+    assert all(b - a >= gap - pacer_module.LATE for a, b in itertools.pairwise(sent))
