@@ -123,6 +123,10 @@ class Command:
     hidden: bool = False
     # The platforms it exists on (None: every one); elsewhere it is an unknown command.
     platforms: frozenset[str] | None = None
+    # Writes nothing (its reads only): an adapter may run it without a worker-thread hop
+    # where reads never wait (`SqlDatabase.reads_never_wait`). A write in one would still be
+    # correct, only held on the thread that runs it.
+    reads_only: bool = False
 
 
 class Router:
@@ -167,6 +171,11 @@ class Router:
             log.exception("identifying the sender of %s failed", request.key)
             return Reply.say("error.unexpected")
         return self.handle_as(request, member)
+
+    def reads_only(self, request: ChatRequest) -> bool:
+        """Whether `request` runs a command that writes nothing (`Command.reads_only`)."""
+        command = self.commands.get(request.command)
+        return command is not None and command.reads_only and request.problem is None
 
     def handle_as(self, request: ChatRequest, member: Member | None) -> Reply:
         """Run one request from a sender the adapter already identified."""

@@ -49,6 +49,14 @@ class SqlDatabase:
         # (1 ms, 2 ms, 5 ms, ... up to 100 ms); queueing this process's writers on a lock
         # instead hands the write lock over at once. Other processes still meet busy_timeout.
         self._writer = threading.Lock() if engine.dialect.name == "sqlite" else None
+        # A file in WAL mode: a read never waits for the writer (or anyone), so a command that
+        # only reads may run where it is, without a hop to a worker thread (the Telegram
+        # adapter; docs/BENCHMARKS.md, /balance). In-memory databases are one per thread.
+        self.reads_never_wait = engine.dialect.name == "sqlite" and engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        )
         # Called before each retry of a transaction (metrics count them).
         self.on_retry: Callable[[], None] | None = None
         self._shared = _Shared()  # this thread's `reading()` block and its open transaction

@@ -321,9 +321,9 @@ def _menu_buttons() -> list[Button]:
 
 COMMANDS = [
     Command("start", start, needs_member=False),
-    Command("balance", balance),
-    Command("history", history),
-    Command("rewards", rewards),
+    Command("balance", balance, reads_only=True),
+    Command("history", history, reads_only=True),
+    Command("rewards", rewards, reads_only=True),
     Command("redeem", redeem),
     Command("confirm", confirm, hidden=True),
     Command("cancel", cancel, needs_member=False, hidden=True),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -206,3 +207,28 @@ async def test_an_unexpected_error_is_logged_and_answered_once(
     apology = await bot.replies(ANN, 1)
     assert "Sorry, something went wrong" in (apology[0].text or "")
     assert any(f"update {update_id} failed" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_read_only_command_runs_on_the_event_loop_and_a_writing_one_in_a_worker(
+    bot: Harness,
+) -> None:
+    """On a SQLite file (WAL: reads never wait) a read-only command runs where its update
+    arrived, with no hop to a worker thread; a command that writes still hops."""
+    threads: dict[str, str] = {}
+    observer = bot.services.router.observer
+
+    def seen(command: str, outcome: str, seconds: float) -> None:
+        threads[command] = threading.current_thread().name
+        if observer is not None:
+            observer(command, outcome, seconds)
+
+    bot.services.router.observer = seen
+    loop_thread = threading.current_thread().name
+    await bot.join(ANN, "Ann")
+    count = len(bot.fake.sent_messages(ANN))
+    bot.command(ANN, "/balance", "Ann")
+    reply = (await bot.replies(ANN, count + 1))[-1]
+    assert "points" in (reply.text or "")
+    assert bot.services.database.reads_never_wait
+    assert threads["balance"] == loop_thread
+    assert threads["start"] != loop_thread
