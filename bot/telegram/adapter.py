@@ -179,11 +179,12 @@ class TelegramAdapter:
         # its few reads take less of the loop than a hop, which under a burst waited about
         # 12 ms for a pool thread and then for the GIL after every statement.
         delivery = self._delivery(update.update_id)
+        request = ChatRequest.read(identity_of(user), text, delivery.key)
         try:
-            if self._runs_here(delivery, user, text):
-                handled = self._handle(delivery, user, text)
+            if self._runs_here(delivery, request):
+                handled = self._handle(delivery, request)
             else:
-                handled = await asyncio.to_thread(self._handle, delivery, user, text)
+                handled = await asyncio.to_thread(self._handle, delivery, request)
         except DeliveryTaken:
             log.info(
                 "update %s was taken over by another worker; its answer is theirs", update.update_id
@@ -196,35 +197,34 @@ class TelegramAdapter:
         await self._deliver(chat_id, rendered)
         await self.menus.refresh(chat_id, role, language)
 
-    def _runs_here(self, delivery: Delivery, user: User, text: str) -> bool:
+    def _runs_here(self, delivery: Delivery, request: ChatRequest) -> bool:
         services = self.services
         if delivery.fresh or not services.database.reads_never_wait:
             return False  # a kept update is settled by a write; elsewhere reads may wait
-        return services.router.reads_only(ChatRequest.read(identity_of(user), text, delivery.key))
+        return services.router.reads_only(request)
 
     def _handle(
-        self, delivery: Delivery, user: User, text: str
+        self, delivery: Delivery, request: ChatRequest
     ) -> tuple[Rendered, str, Role] | None:
-        """Hold the delivery, run the command and render the reply (all off the event loop);
-        None when the update was handled before or another handling holds it."""
-        handled = self._answer(delivery, user, text)
+        """Hold the delivery, run the command and render the reply (in a worker thread, or on
+        the event loop for a read-only command: `_runs_here`); None when the update was
+        handled before or another handling holds it."""
+        handled = self._answer(delivery, request)
         if handled is None:
             return None
         reply, language, role = handled
         return self._render(reply, language), language, role
 
-    def _answer(self, delivery: Delivery, user: User, text: str) -> tuple[Reply, str, Role] | None:
-        identity = identity_of(user)
+    def _answer(self, delivery: Delivery, request: ChatRequest) -> tuple[Reply, str, Role] | None:
         services = self.services
         # One read transaction for the claim, the sender and a read-only command's reads
         # (/balance: one BEGIN and one pooled connection instead of two).
         with services.database.reading():
             held, member = services.loyalty.admit(
-                delivery, PLATFORM, identity.external_id, services.inbound.lease
+                delivery, PLATFORM, request.identity.external_id, services.inbound.lease
             )
             if not held:
                 return None
-            request = ChatRequest.read(identity, text, delivery.key)
             # The command's write transaction marks the update handled, in the same commit.
             with handling(delivery):
                 return self._run(request, member)
