@@ -16,7 +16,13 @@ from typing import Any, TypeVar
 from core.nudges import Due, NudgeBatch, Window
 from storage.database import SqlDatabase
 from storage.outbox_codec import dump_buttons, dump_params
-from storage.predicates import AVAILABLE_OPEN, NUDGE_ROWS, VOUCHER_UNUSED, WINBACK_ROWS
+from storage.predicates import (
+    AVAILABLE_OPEN,
+    NUDGE_KEY,
+    NUDGE_ROWS,
+    VOUCHER_UNUSED,
+    WINBACK_ROWS,
+)
 from storage.sql import Query, Row, Sql, flavor_for, in_list, insert_rows
 
 T = TypeVar("T")
@@ -152,16 +158,16 @@ _OUTBOX_TAIL = " ON CONFLICT (dedupe_key) DO NOTHING"
 _QUEUE_PG = (
     "INSERT INTO outbox (member_id, message_key, params, buttons, category, dedupe_key, status,"
     " attempts, not_before, created_at) SELECT r.member_id, r.message_key, r.params, r.buttons,"
-    " %s, 'nudge:' || r.dedupe_key, 'queued', 0, %s, %s"
+    " %s, %s || r.dedupe_key, 'queued', 0, %s, %s"
     " FROM unnest(%b::int[], %b::text[], %b::text[], %b::text[], %b::text[])"
     " AS r(member_id, dedupe_key, message_key, params, buttons) ON CONFLICT (dedupe_key) DO NOTHING"
 )
 # The counts per selected row lift PostgreSQL's cost estimates past `jit_above_cost`, and compiling
 # took longer (0.8 s at a million members) than these index-driven queries take to run.
 _NO_JIT = "SET LOCAL jit = off"
-_PLANNED_HEAD = "SELECT substr(dedupe_key, 7) FROM outbox WHERE dedupe_key IN"
+_PLANNED_HEAD = "SELECT dedupe_key FROM outbox WHERE dedupe_key IN"
 # One array of every key: a short, constant query text, one round trip.
-_PLANNED_PG = "SELECT substr(dedupe_key, 7) FROM outbox WHERE dedupe_key = ANY(%b::text[])"
+_PLANNED_PG = "SELECT dedupe_key FROM outbox WHERE dedupe_key = ANY(%b::text[])"
 # Rows per statement: PostgreSQL takes them as arrays; SQLite's VALUES lists stay under its
 # limit on parameters.
 _CHUNKS = {"postgresql": 10_000, "sqlite": 500}
@@ -216,16 +222,17 @@ class SqlNudgeStore:
     def planned_before(self, keys: Sequence[str]) -> set[str]:
         """Which of these dedupe keys were planned already."""
         chunk_size = self._chunk
-        keys = [f"nudge:{key}" for key in keys]  # as the outbox has them
+        keys = [f"{NUDGE_KEY}{key}" for key in keys]  # as the outbox has them
+        own = len(NUDGE_KEY)  # where the nudge's own key starts in the outbox's
 
         def work(sql: Sql) -> set[str]:
             if sql.flavor.name == "postgresql":
-                return {str(row[0]) for row in sql.all_text(_PLANNED_PG, [list(keys)])}
+                return {str(row[0])[own:] for row in sql.all_text(_PLANNED_PG, [list(keys)])}
             found: set[str] = set()
             for start in range(0, len(keys), chunk_size):
                 chunk = list(keys[start : start + chunk_size])
                 statement = in_list(sql.flavor, _PLANNED_HEAD, len(chunk))
-                found.update(str(row[0]) for row in sql.all_text(statement, chunk))
+                found.update(str(row[0])[own:] for row in sql.all_text(statement, chunk))
             return found
 
         return self._database.run_sql(work, write=False) if keys else set()
@@ -252,9 +259,9 @@ class SqlNudgeStore:
     ) -> int:
         at = sql.flavor.bind_time(now)
         if sql.flavor.name == "postgresql":
-            return sql.run_text(_QUEUE_PG, [batch.category, at, at, *columns])
+            return sql.run_text(_QUEUE_PG, [batch.category, NUDGE_KEY, at, at, *columns])
         rows = [
-            [member_id, message_key, text, button, batch.category, f"nudge:{key}", "queued", 0,
+            [member_id, message_key, text, button, batch.category, NUDGE_KEY + key, "queued", 0,
              at, at]
             for member_id, key, message_key, text, button in zip(*columns, strict=True)
         ]  # fmt: skip

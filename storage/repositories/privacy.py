@@ -16,6 +16,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from core.privacy_model import Erasure, ForgetTarget, PrivacyRepository
+from storage.predicates import NUDGE_OWN_KEY, NUDGE_ROWS
 from storage.sql import Query, Sql
 
 T = TypeVar("T")
@@ -80,9 +81,8 @@ _COLUMNS: dict[str, tuple[str, str]] = {
     # (core.nudges.KIND_CATEGORY: the same name but the birthday's).
     "nudges": (
         "CASE category WHEN 'birthday_wishes' THEN 'birthday' ELSE category END AS kind,"
-        " substr(dedupe_key, 7) AS dedupe_key, created_at AS planned_at",
-        "outbox WHERE member_id = :member_id AND dedupe_key LIKE 'nudge:%'"
-        " ORDER BY created_at, dedupe_key",
+        f" {NUDGE_OWN_KEY} AS dedupe_key, created_at AS planned_at",
+        f"outbox WHERE member_id = :member_id AND {NUDGE_ROWS} ORDER BY created_at, dedupe_key",
     ),
     # Broadcasts whose audience they were drawn into (held back: they were not sent it).
     "broadcasts": (
